@@ -1,0 +1,7 @@
+"""``python -m cellmech`` runs the command line."""
+
+import sys
+
+from cellmech.cli import main
+
+sys.exit(main())

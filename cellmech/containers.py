@@ -1,0 +1,459 @@
+"""Frozen, validated containers that the stages pass to each other.
+
+Every container is complete when built and validated on construction; arrays are made
+read-only so no stage can mutate its input. Units are SI (m, N, s, Pa) and array axes of maps
+are (row, col) unless stated.
+
+Ragged curves (the approach stops at the force setpoint, so curves in one map have different
+lengths) are stored padded: a block of ``n`` curves holds ``(n, m)`` arrays where ``m`` is the
+longest curve of the block, positions past ``n_points[i]`` are NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CurveBlock",
+    "FluorescenceStack",
+    "ForceMap",
+    "GridGeometry",
+    "Segment",
+]
+
+
+def _frozen_array(value: Any, dtype: Any, name: str, ndim: int) -> np.ndarray:
+    """Return ``value`` as a read-only array of ``dtype`` and ``ndim`` dimensions."""
+    arr = np.array(value, dtype=dtype, copy=True)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    arr.flags.writeable = False
+    return arr
+
+
+def _set(obj: object, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclass(frozen=True)
+class GridGeometry:
+    """Geometry of a force-map grid in the AFM scanner frame.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        ``(rows, cols)`` = (JPK ``jlength``, ``ilength``); columns run along the grid's u axis
+        (fast axis, x before rotation), rows along v.
+    center_m : (float, float)
+        Grid centre ``(x, y)`` in m (JPK ``grid.xcenter``, ``grid.ycenter``).
+    size_m : (float, float)
+        Grid extent ``(u, v)`` in m (JPK ``grid.ulength``, ``grid.vlength``).
+    theta_rad : float
+        Rotation of the grid's u axis from the scanner x axis, in radians (counter-clockwise).
+    reflect : bool
+        True if the grid's v axis is mirrored (JPK ``grid.reflect``).
+    back_and_forth : bool
+        True for a meander scan: odd rows are recorded from the last column to the first.
+    xy_scanner : str
+        Which xy scanner moved the tip between curves ("tip-scanner", "motor-stage", ...).
+
+    Notes
+    -----
+    Pixel centres in grid coordinates are ``-length/2 + (i + 0.5) * length / n`` (index 0 at
+    minimum u and v); they are reflected in v when ``reflect``, rotated by ``theta_rad`` and
+    shifted by ``center_m`` to give scanner coordinates.
+    """
+
+    shape: tuple[int, int]
+    center_m: tuple[float, float]
+    size_m: tuple[float, float]
+    theta_rad: float = 0.0
+    reflect: bool = False
+    back_and_forth: bool = False
+    xy_scanner: str = "unknown"
+
+    def __post_init__(self) -> None:
+        rows, cols = (int(v) for v in self.shape)
+        if rows < 1 or cols < 1:
+            raise ValueError(f"grid shape must be positive, got {self.shape}")
+        size = tuple(float(v) for v in self.size_m)
+        if not all(np.isfinite(size)) or min(size) < 0:
+            raise ValueError(f"grid size must be finite and >= 0 m, got {self.size_m}")
+        _set(self, "shape", (rows, cols))
+        _set(self, "center_m", tuple(float(v) for v in self.center_m))
+        _set(self, "size_m", size)
+        _set(self, "theta_rad", float(self.theta_rad))
+        _set(self, "reflect", bool(self.reflect))
+        _set(self, "back_and_forth", bool(self.back_and_forth))
+
+    @property
+    def pixel_size_m(self) -> tuple[float, float]:
+        """Pixel pitch ``(row, col)`` = ``(v / rows, u / cols)`` in m."""
+        return (self.size_m[1] / self.shape[0], self.size_m[0] / self.shape[1])
+
+    def grid_to_scanner(self, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Map (possibly fractional) grid indices to scanner coordinates.
+
+        Parameters
+        ----------
+        row, col : array_like
+            Grid indices; integers are pixel centres.
+
+        Returns
+        -------
+        x_m, y_m : ndarray
+            Scanner coordinates in m, same shape as the broadcast inputs.
+        """
+        rows, cols = self.shape
+        u = -self.size_m[0] / 2 + (np.asarray(col, float) + 0.5) * self.size_m[0] / cols
+        v = -self.size_m[1] / 2 + (np.asarray(row, float) + 0.5) * self.size_m[1] / rows
+        if self.reflect:
+            v = -v
+        c, s = np.cos(self.theta_rad), np.sin(self.theta_rad)
+        return self.center_m[0] + c * u - s * v, self.center_m[1] + s * u + c * v
+
+    def pixel_centres_m(self) -> tuple[np.ndarray, np.ndarray]:
+        """Scanner coordinates ``(x_m, y_m)`` of every pixel centre, each of shape (rows, cols)."""
+        rr, cc = np.indices(self.shape)
+        return self.grid_to_scanner(rr, cc)
+
+    def index_to_rowcol(self, position_index: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Convert scan-order position indices to ``(row, col)``, honouring the meander order."""
+        idx = np.asarray(position_index, dtype=np.int64)
+        row, col = np.divmod(idx, self.shape[1])
+        if self.back_and_forth:
+            col = np.where(row % 2 == 1, self.shape[1] - 1 - col, col)
+        return row, col
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment (approach or retract) of a block of curves, padded with NaN.
+
+    Parameters
+    ----------
+    height_m : ndarray, shape (n, m)
+        Piezo height in m (larger = tip further from the sample).
+    force_n : ndarray, shape (n, m)
+        Cantilever force in N (deflection times spring constant).
+    n_points : ndarray, shape (n,)
+        Valid points per curve; entries past it are NaN.
+    measured_height_m : ndarray, shape (n, m), optional
+        Height measured by a sensor (capacitive/strain gauge) in m, when recorded.
+    time_s : ndarray, shape (n, m), optional
+        Time of each point in s, when recorded.
+    """
+
+    height_m: np.ndarray
+    force_n: np.ndarray
+    n_points: np.ndarray
+    measured_height_m: np.ndarray | None = None
+    time_s: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        height = _frozen_array(self.height_m, np.float64, "height_m", 2)
+        shape = height.shape
+        _set(self, "height_m", height)
+        _set(self, "force_n", _frozen_array(self.force_n, np.float64, "force_n", 2))
+        npts = _frozen_array(self.n_points, np.int64, "n_points", 1)
+        _set(self, "n_points", npts)
+        for name in ("measured_height_m", "time_s"):
+            value = getattr(self, name)
+            if value is not None:
+                _set(self, name, _frozen_array(value, np.float64, name, 2))
+        for name in ("force_n", "measured_height_m", "time_s"):
+            value = getattr(self, name)
+            if value is not None and value.shape != shape:
+                raise ValueError(f"{name} has shape {value.shape}, height_m has {shape}")
+        if npts.shape != shape[:1]:
+            raise ValueError(f"n_points has shape {npts.shape}, expected ({shape[0]},)")
+        if npts.size and (npts.min() < 0 or npts.max() > shape[1]):
+            raise ValueError(f"n_points must lie in [0, {shape[1]}]")
+
+    @property
+    def n_curves(self) -> int:
+        """Number of curves in the block."""
+        return self.height_m.shape[0]
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean (n, m) array, True on valid (non-padding) points."""
+        return np.arange(self.height_m.shape[1])[None, :] < self.n_points[:, None]
+
+    def curve(self, i: int) -> dict[str, np.ndarray]:
+        """The valid points of curve ``i`` as a dict of 1-D arrays (unpadded)."""
+        n = int(self.n_points[i])
+        out = {"height_m": self.height_m[i, :n], "force_n": self.force_n[i, :n]}
+        if self.measured_height_m is not None:
+            out["measured_height_m"] = self.measured_height_m[i, :n]
+        if self.time_s is not None:
+            out["time_s"] = self.time_s[i, :n]
+        return out
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> Segment:
+        """A new segment holding curves ``indices``, trimmed to their longest curve."""
+        idx = np.asarray(indices, dtype=np.int64)
+        npts = self.n_points[idx]
+        m = int(npts.max()) if idx.size else 0
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[idx, :m]
+
+        return Segment(
+            height_m=pick(self.height_m),
+            force_n=pick(self.force_n),
+            n_points=npts,
+            measured_height_m=pick(self.measured_height_m),
+            time_s=pick(self.time_s),
+        )
+
+    @classmethod
+    def from_curves(cls, curves: Sequence[Mapping[str, np.ndarray]]) -> Segment:
+        """Pad a list of per-curve dicts (keys as :meth:`curve` returns) into one segment."""
+        npts = np.array([len(c["height_m"]) for c in curves], dtype=np.int64)
+        m = int(npts.max()) if len(curves) else 0
+
+        def pad(key: str) -> np.ndarray | None:
+            if not curves or key not in curves[0]:
+                return None if curves else np.empty((0, 0))
+            out = np.full((len(curves), m), np.nan)
+            for i, c in enumerate(curves):
+                out[i, : npts[i]] = c[key]
+            return out
+
+        return cls(
+            height_m=pad("height_m"),
+            force_n=pad("force_n"),
+            n_points=npts,
+            measured_height_m=pad("measured_height_m"),
+            time_s=pad("time_s"),
+        )
+
+
+@dataclass(frozen=True)
+class CurveBlock:
+    """A block of curves of one force map, loaded into memory.
+
+    Parameters
+    ----------
+    curve_index : ndarray of int, shape (n,)
+        Positions of these curves in the map's curve list (0 .. ForceMap.n_curves - 1).
+    approach : Segment
+        Approach (extend) segments.
+    retract : Segment or None
+        Retract segments, when recorded.
+    """
+
+    curve_index: np.ndarray
+    approach: Segment
+    retract: Segment | None = None
+
+    def __post_init__(self) -> None:
+        idx = _frozen_array(self.curve_index, np.int64, "curve_index", 1)
+        _set(self, "curve_index", idx)
+        if self.approach.n_curves != idx.size:
+            raise ValueError(
+                f"approach holds {self.approach.n_curves} curves, curve_index {idx.size}"
+            )
+        if self.retract is not None and self.retract.n_curves != idx.size:
+            raise ValueError(f"retract holds {self.retract.n_curves} curves, expected {idx.size}")
+
+    @property
+    def n_curves(self) -> int:
+        """Number of curves in the block."""
+        return int(self.curve_index.size)
+
+    def take(self, positions: Sequence[int] | np.ndarray) -> CurveBlock:
+        """A new block with the curves at ``positions`` (positions within this block)."""
+        pos = np.asarray(positions, dtype=np.int64)
+        return CurveBlock(
+            curve_index=self.curve_index[pos],
+            approach=self.approach.take(pos),
+            retract=None if self.retract is None else self.retract.take(pos),
+        )
+
+
+#: Signature of a curve loader: indices into the map's curve list -> a CurveBlock in that order.
+CurveLoader = Callable[[np.ndarray], CurveBlock]
+
+
+def in_memory_loader(block: CurveBlock) -> CurveLoader:
+    """A :data:`CurveLoader` serving curves from an in-memory block covering the whole map."""
+    position = {int(c): i for i, c in enumerate(block.curve_index)}
+
+    def load(indices: np.ndarray) -> CurveBlock:
+        return block.take([position[int(i)] for i in np.asarray(indices)])
+
+    return load
+
+
+@dataclass(frozen=True)
+class ForceMap:
+    """A force map (or a single curve as a 1x1 map) and how to load its curves.
+
+    Curves are loaded on demand in blocks (:meth:`curves`, :meth:`iter_blocks`), so a map of
+    any size can be processed with memory bounded by the block size.
+
+    Parameters
+    ----------
+    path : Path
+        The file the map was read from.
+    kind : str
+        "force-map", "qi-map" or "single-curve".
+    grid : GridGeometry
+        Grid geometry in the scanner frame.
+    position_index : ndarray of int, shape (n,)
+        Scan-order index of each recorded curve (curves may be missing from a map).
+    row, col : ndarray of int, shape (n,)
+        Grid cell of each curve.
+    x_m, y_m : ndarray of float, shape (n,)
+        Recorded scanner position of each curve in m (NaN when not recorded).
+    spring_constant_n_per_m : float
+        Cantilever spring constant k in N/m.
+    sensitivity_m_per_v : float
+        Deflection sensitivity (InvOLS) in m/V; NaN if the format stores force directly.
+    loader : callable
+        :data:`CurveLoader` returning curves by index into ``0 .. n - 1``.
+    metadata : mapping
+        Vendor metadata worth keeping (flat str -> value).
+    """
+
+    path: Path
+    kind: str
+    grid: GridGeometry
+    position_index: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    x_m: np.ndarray
+    y_m: np.ndarray
+    spring_constant_n_per_m: float
+    sensitivity_m_per_v: float
+    loader: CurveLoader = field(repr=False)
+    metadata: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    KINDS = ("force-map", "qi-map", "single-curve")
+
+    def __post_init__(self) -> None:
+        _set(self, "path", Path(self.path))
+        if self.kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}, got {self.kind!r}")
+        n = np.asarray(self.position_index).size
+        for name, dtype in (
+            ("position_index", np.int64),
+            ("row", np.int64),
+            ("col", np.int64),
+            ("x_m", np.float64),
+            ("y_m", np.float64),
+        ):
+            arr = _frozen_array(getattr(self, name), dtype, name, 1)
+            if arr.size != n:
+                raise ValueError(f"{name} has {arr.size} entries, position_index has {n}")
+            _set(self, name, arr)
+        rows, cols = self.grid.shape
+        if n and (self.row.min() < 0 or self.row.max() >= rows):
+            raise ValueError(f"row outside the grid of {rows} rows")
+        if n and (self.col.min() < 0 or self.col.max() >= cols):
+            raise ValueError(f"col outside the grid of {cols} columns")
+        k = float(self.spring_constant_n_per_m)
+        if not (np.isfinite(k) and k > 0):
+            raise ValueError(f"spring constant must be finite and > 0 N/m, got {k}")
+        _set(self, "spring_constant_n_per_m", k)
+        _set(self, "sensitivity_m_per_v", float(self.sensitivity_m_per_v))
+        _set(self, "metadata", _frozen_mapping(self.metadata))
+
+    @property
+    def n_curves(self) -> int:
+        """Number of curves recorded in the file."""
+        return int(self.position_index.size)
+
+    def curves(self, indices: Sequence[int] | np.ndarray | None = None) -> CurveBlock:
+        """Load curves ``indices`` (all when None) into memory as one padded block."""
+        idx = np.arange(self.n_curves) if indices is None else np.asarray(indices, np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_curves):
+            raise IndexError(f"curve indices must lie in [0, {self.n_curves})")
+        return self.loader(idx)
+
+    def iter_blocks(self, block_size: int = 256) -> Iterator[CurveBlock]:
+        """Yield the map's curves in consecutive blocks of at most ``block_size`` curves."""
+        if block_size < 1:
+            raise ValueError("block_size must be >= 1")
+        for start in range(0, self.n_curves, block_size):
+            yield self.curves(np.arange(start, min(start + block_size, self.n_curves)))
+
+
+@dataclass(frozen=True)
+class FluorescenceStack:
+    """A fluorescence image stack with its physical calibration.
+
+    Parameters
+    ----------
+    data : array_like, shape (C, Z, Y, X)
+        Intensities; a NumPy array or a lazy array (dask/zarr) with the same shape semantics.
+    channel_names : tuple of str
+        One name per channel (C entries).
+    pixel_size_m : (float, float)
+        Pixel pitch ``(y, x)`` in m.
+    z_step_m : float
+        Distance between planes in m (NaN for a single plane or when unknown).
+    source : Path
+        The file the stack was read from.
+    stage_position_m : (float, float) or None
+        Stage position ``(x, y)`` of the field (first plane) in m, when recorded.
+    plane_positions_m : ndarray, shape (Z, 3), optional
+        Per-plane ``(x, y, z)`` position in m, when recorded (NaN where a component is absent).
+    metadata : mapping
+        Anything else worth keeping (flat str -> value).
+    """
+
+    data: Any
+    channel_names: tuple[str, ...]
+    pixel_size_m: tuple[float, float]
+    z_step_m: float
+    source: Path
+    stage_position_m: tuple[float, float] | None = None
+    plane_positions_m: np.ndarray | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        shape = tuple(getattr(self.data, "shape", ()))
+        if len(shape) != 4:
+            raise ValueError(f"fluorescence data must be (C, Z, Y, X), got shape {shape}")
+        if min(shape) < 1:
+            raise ValueError(f"fluorescence stack is empty: shape {shape}")
+        if isinstance(self.data, np.ndarray) and self.data.flags.writeable:
+            data = self.data.view()
+            data.flags.writeable = False
+            _set(self, "data", data)
+        names = tuple(str(c) for c in self.channel_names)
+        if len(names) != shape[0]:
+            raise ValueError(f"{len(names)} channel names for {shape[0]} channels")
+        _set(self, "channel_names", names)
+        px = tuple(float(v) for v in self.pixel_size_m)
+        if len(px) != 2 or not all(np.isfinite(px)) or min(px) <= 0:
+            raise ValueError(f"pixel size must be two finite positive lengths in m, got {px}")
+        _set(self, "pixel_size_m", px)
+        _set(self, "z_step_m", float(self.z_step_m))
+        _set(self, "source", Path(self.source))
+        if self.stage_position_m is not None:
+            _set(self, "stage_position_m", tuple(float(v) for v in self.stage_position_m))
+        if self.plane_positions_m is not None:
+            pos = _frozen_array(self.plane_positions_m, np.float64, "plane_positions_m", 2)
+            if pos.shape != (shape[1], 3):
+                raise ValueError(f"plane_positions_m must be ({shape[1]}, 3), got {pos.shape}")
+            _set(self, "plane_positions_m", pos)
+        _set(self, "metadata", _frozen_mapping(self.metadata))
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """``(C, Z, Y, X)``."""
+        return tuple(self.data.shape)  # type: ignore[return-value]

@@ -1,0 +1,158 @@
+"""Reader registry: which reader handles which file.
+
+A reader is a module exposing ``can_read(path) -> bool`` (cheap, never raises) and
+``read(path, **options)`` returning a :class:`~cellmech.containers.ForceMap` (kind "afm") or a
+:class:`~cellmech.containers.FluorescenceStack` (kind "fluorescence"). Built-in readers are
+listed in :data:`BUILTIN_READERS`; third-party packages add theirs through the entry-point group
+``cellmech.readers`` (each entry point loads a :class:`ReaderSpec`). Modules are imported only
+when a reader is used, so listing formats stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+from cellmech.errors import CorruptFileError, MissingFileError, UnsupportedFormatError
+
+__all__ = ["BUILTIN_READERS", "ReaderSpec", "check_input_file", "find_reader", "readers"]
+
+ENTRY_POINT_GROUP = "cellmech.readers"
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """Description of one reader.
+
+    Parameters
+    ----------
+    name : str
+        Short unique name ("jpk", "afmformats", "tiff").
+    kind : {"afm", "fluorescence"}
+        What the reader returns.
+    suffixes : tuple of str
+        Lower-case file suffixes it handles, with the dot (".jpk-force-map").
+    description : str
+        One line for ``cellmech formats``.
+    module : str
+        Import path of the module providing ``can_read`` and ``read``.
+    """
+
+    name: str
+    kind: Literal["afm", "fluorescence"]
+    suffixes: tuple[str, ...]
+    description: str
+    module: str
+
+    def load(self) -> ModuleType:
+        """Import and return the reader module."""
+        return importlib.import_module(self.module)
+
+    def matches_suffix(self, path: Path) -> bool:
+        """True if ``path`` ends with one of this reader's suffixes."""
+        name = path.name.lower()
+        return any(name.endswith(s) for s in self.suffixes)
+
+
+BUILTIN_READERS: tuple[ReaderSpec, ...] = (
+    ReaderSpec(
+        name="jpk",
+        kind="afm",
+        suffixes=(".jpk-force-map", ".jpk-qi-data", ".jpk-force"),
+        description="JPK/Bruker NanoWizard force maps, QI maps and single curves "
+        "(fast vectorised reader)",
+        module="cellmech.io.afm_jpk",
+    ),
+    ReaderSpec(
+        name="afmformats",
+        kind="afm",
+        suffixes=(
+            ".jpk-force-map",
+            ".jpk-qi-data",
+            ".jpk-force",
+            ".ibw",
+            ".csv",
+            ".txt",
+            ".h5",
+            ".hdf5",
+            ".mdt",
+        ),
+        description="every force-distance format afmformats reads (Asylum .ibw, "
+        "AFM Workshop .csv, NT-MDT .txt/.mdt, afmformats HDF5, JPK)",
+        module="cellmech.io.afm_afmformats",
+    ),
+    ReaderSpec(
+        name="tiff",
+        kind="fluorescence",
+        suffixes=(".ome.tif", ".ome.tiff", ".tif", ".tiff"),
+        description="OME-TIFF and ImageJ TIFF fluorescence stacks (tifffile)",
+        module="cellmech.io.fluo_tiff",
+    ),
+)
+
+
+@cache
+def _plugin_readers() -> tuple[ReaderSpec, ...]:
+    found = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        spec = ep.load()
+        if isinstance(spec, ReaderSpec):
+            found.append(spec)
+    return tuple(found)
+
+
+def readers(kind: str | None = None) -> tuple[ReaderSpec, ...]:
+    """All registered readers (built-in first), optionally only those of ``kind``."""
+    every = BUILTIN_READERS + _plugin_readers()
+    return tuple(r for r in every if kind is None or r.kind == kind)
+
+
+def check_input_file(path: str | Path) -> Path:
+    """Return ``path`` as a Path after checking it is a non-empty regular file.
+
+    Raises
+    ------
+    MissingFileError
+        If nothing exists at ``path``.
+    CorruptFileError
+        If ``path`` is a directory or an empty file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise MissingFileError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise CorruptFileError(f"{p}: is a directory, expected a data file")
+    if p.stat().st_size == 0:
+        raise CorruptFileError(f"{p}: the file is empty (0 bytes); re-export it")
+    return p
+
+
+def find_reader(path: Path, kind: str, name: str | None = None) -> ReaderSpec:
+    """Pick the reader for ``path``: ``name`` if given, else the first whose ``can_read`` agrees.
+
+    Readers whose suffix matches are asked first, then the rest.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        If no reader of ``kind`` recognises the file.
+    """
+    candidates = readers(kind)
+    if name is not None:
+        chosen = [r for r in candidates if r.name == name]
+        if not chosen:
+            valid = ", ".join(r.name for r in candidates)
+            raise UnsupportedFormatError(path, [name], [f"(valid readers: {valid})"])
+        return chosen[0]
+    ordered = sorted(candidates, key=lambda r: not r.matches_suffix(path))
+    tried = []
+    for spec in ordered:
+        tried.append(spec.name)
+        if spec.load().can_read(path):
+            return spec
+    raise UnsupportedFormatError(path, tried, [s for r in candidates for s in r.suffixes])

@@ -1,0 +1,1 @@
+"""napari plugin for cellmech (dock widget, readers and sample data arrive with the plugin issue)."""
