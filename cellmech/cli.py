@@ -26,7 +26,9 @@ def _cmd_formats(args: argparse.Namespace) -> int:
     from cellmech.io import readers
 
     rows = [(r.name, r.kind, " ".join(r.suffixes), r.description) for r in readers()]
-    widths = [max(len(row[i]) for row in [*rows, ("reader", "kind", "suffixes", "")]) for i in (0, 1)]
+    widths = [
+        max(len(row[i]) for row in [*rows, ("reader", "kind", "suffixes", "")]) for i in (0, 1)
+    ]
     print(f"{'reader':<{widths[0]}}  {'kind':<{widths[1]}}  suffixes / description")
     for name, kind, suffixes, description in rows:
         print(f"{name:<{widths[0]}}  {kind:<{widths[1]}}  {suffixes}")

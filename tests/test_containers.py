@@ -7,6 +7,8 @@ import pytest
 
 from cellmech.containers import (
     CurveBlock,
+    CurveStatus,
+    FitResult,
     FluorescenceStack,
     ForceMap,
     GridGeometry,
@@ -17,8 +19,7 @@ from cellmech.containers import (
 
 def _ragged_segment() -> Segment:
     curves = [
-        {"height_m": np.linspace(1e-6, 0, n), "force_n": np.linspace(0, 1e-9, n)}
-        for n in (5, 3, 7)
+        {"height_m": np.linspace(1e-6, 0, n), "force_n": np.linspace(0, 1e-9, n)} for n in (5, 3, 7)
     ]
     return Segment.from_curves(curves)
 
@@ -113,3 +114,24 @@ def test_fluorescence_stack_validation():
         FluorescenceStack(np.zeros((1, 0, 4, 4)), ("a",), (1e-7, 1e-7), np.nan, "s")
     with pytest.raises(ValueError, match="pixel size"):
         FluorescenceStack(data, ("a", "b"), (0, 1e-7), np.nan, "s.ome.tif")
+
+
+def _fit_result(n: int, model: str = "hertz_paraboloidal") -> FitResult:
+    return FitResult(
+        curve_index=np.arange(n),
+        **{f: np.full(n, 1.0) for f in FitResult.FLOAT_FIELDS},
+        status=np.zeros(n),
+        model=model,
+    )
+
+
+def test_fit_result_concatenates_and_labels_status():
+    a = _fit_result(2)
+    b = FitResult(**{**_fit_result(1).__dict__, "status": [CurveStatus.POOR_FIT]})
+    joined = FitResult.concatenate([a, b])
+    assert joined.n_curves == 3
+    assert list(joined.status_labels) == ["ok", "ok", "poor_fit"]
+    with pytest.raises(ValueError, match="different models"):
+        FitResult.concatenate([a, _fit_result(1, "hertz_conical")])
+    with pytest.raises(ValueError, match="status codes"):
+        FitResult(**{**a.__dict__, "status": [0, 9]})

@@ -125,5 +125,7 @@ def model_force(
         )
     specs = {p.key: p for p in model.PARAMETERS}
     params.update({k: specs[k].validate(v) for k, v in geometry.items()})
-    per_e = model.force_per_modulus(np.asarray(indentation_m, float), poisson_ratio=poisson_ratio, **params)
+    per_e = model.force_per_modulus(
+        np.asarray(indentation_m, float), poisson_ratio=poisson_ratio, **params
+    )
     return np.asarray(youngs_modulus_pa) * per_e
