@@ -1,0 +1,479 @@
+"""JPK header logic: Java ``.properties`` parsing and the recipes JPK headers encode.
+
+A JPK file (``.jpk-force``, ``.jpk-force-map``, ``.jpk-qi-data``) is a zip archive of Java
+``.properties`` headers and raw big-endian integer channels. Converting a channel to SI units
+takes three pieces of header information (JPK Instruments, *NanoWizard Data Processing
+Software Manual*, "File formats"; the same rules afmformats implements):
+
+1. the **encoder** maps stored integers to the channel's base unit:
+   ``base = raw * multiplier + offset``;
+2. the **conversion set** is a chain of linear calibration slots, each defined relative to its
+   ``base-calibration-slot`` (for ``vDeflection``: volts -> distance (sensitivity, m/V) ->
+   force (spring constant, N/m); for ``height``: volts -> nominal -> calibrated);
+3. headers may hold **references** ``channel.<name>.lcd-info.*=<n>`` and
+   ``force-segment-header.force-segment-header-info.*=<n>`` to blocks ``lcd-info.<n>.*`` and
+   ``force-segment-header-info.<n>.*`` of ``shared-data/header.properties``.
+
+Precedence when the headers of one curve segment are merged (as afmformats does): the curve's
+``header.properties`` < its ``segment-header.properties`` < the resolved shared references <
+the file's root ``header.properties``. Values that read as the float NaN count as absent.
+
+This module is shared by the fast reader (:mod:`cellmech.io.afm_jpk`), the afmformats reader
+(:mod:`cellmech.io.afm_afmformats`, which needs the grid geometry afmformats drops) and the
+writer (:mod:`cellmech.io.jpk_writer`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cellmech.containers import GridGeometry
+from cellmech.errors import CorruptFileError
+
+__all__ = [
+    "CHANNEL_CANDIDATES",
+    "ENCODER_DTYPES",
+    "MAP_PREFIXES",
+    "ChannelRecipe",
+    "calibration",
+    "channel_recipe",
+    "find_channel",
+    "format_properties",
+    "grid_geometry",
+    "merge_segment_properties",
+    "parse_properties",
+    "prop_float",
+    "series_position",
+]
+
+#: JPK encoder types -> NumPy big-endian dtypes
+ENCODER_DTYPES = {
+    "signedshort": ">i2",
+    "unsignedshort": ">u2",
+    "signedinteger": ">i4",
+    "unsignedinteger": ">u4",
+    "signedlong": ">i8",
+}
+
+#: raw float channels (no encoder scaling), by ``channel.<name>.data.type``
+FLOAT_DTYPES = {"float": ">f4", "double": ">f8"}
+
+#: quantity -> (JPK channel names in order of preference, calibration slot), as afmformats
+CHANNEL_CANDIDATES = {
+    "force": (("vDeflection",), "force"),
+    "height": (("height", "head-height"), "calibrated"),
+    "measured_height": (
+        ("strainGaugeHeight", "capacitiveSensorHeight", "measuredHeight"),
+        "nominal",
+    ),
+}
+
+#: root-header prefixes of maps and single curves, in lookup order
+MAP_PREFIXES = (
+    "force-scan-map",
+    "quantitative-imaging-map",
+    "force-scan-series",
+    "quantitative-imaging-series",
+)
+
+_LINE_RE = re.compile(r"[ \t\f]*((?:[^\s=:\\]|\\.)+)[ \t\f]*[=: \t\f]?[ \t\f]*(.*)")
+_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        s = m.group(1)
+        return chr(int(s[1:], 16)) if len(s) == 5 and s[0] == "u" else _ESCAPES.get(s, s)
+
+    return _ESCAPE_RE.sub(repl, text)
+
+
+def _logical_lines(text: str) -> Iterable[str]:
+    """Join continuation lines (an odd number of trailing backslashes)."""
+    pending = ""
+    for raw in text.splitlines():
+        line = (pending + raw.lstrip(" \t\f")) if pending else raw
+        stripped = line.rstrip("\\")
+        if (len(line) - len(stripped)) % 2:
+            pending = line[:-1]
+            continue
+        pending = ""
+        yield line
+    if pending:
+        yield pending
+
+
+def parse_properties(data: bytes | str) -> dict[str, str]:
+    """Parse a Java ``.properties`` document.
+
+    Parameters
+    ----------
+    data : bytes or str
+        The document; bytes are decoded as ISO-8859-1 (the Java default).
+
+    Returns
+    -------
+    dict of str to str
+        Keys and values with escapes (``\\:``, ``\\uXXXX`` ...) resolved; a later duplicate
+        key wins. Comment lines start with ``#`` or ``!``.
+    """
+    text = data.decode("latin-1") if isinstance(data, bytes | bytearray) else data
+    out: dict[str, str] = {}
+    for line in _logical_lines(text):
+        first = line.lstrip(" \t\f")[:1]
+        if not first or first in "#!":
+            continue
+        m = _LINE_RE.match(line)
+        if m is None:
+            continue
+        key, value = m.group(1), m.group(2)
+        out[_unescape(key)] = _unescape(value)
+    return out
+
+
+def _escape(text: str, is_key: bool) -> str:
+    out = []
+    for i, ch in enumerate(text):
+        if ch in "\\=:#!" or (ch == " " and (is_key or i == 0)):
+            out.append("\\" + ch)
+        elif ch in "\t\n\r\f":
+            out.append("\\" + {"\t": "t", "\n": "n", "\r": "r", "\f": "f"}[ch])
+        elif ord(ch) > 126 or ord(ch) < 32:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def format_properties(props: Mapping[str, object], comment: str = "") -> bytes:
+    """Write a mapping as a Java ``.properties`` document (ISO-8859-1, escaped).
+
+    Floats are written with ``repr`` (round-trip exact); booleans as ``true``/``false``.
+    """
+    lines = [f"#{comment}"] if comment else []
+    for key, value in props.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, float):
+            text = "NaN" if math.isnan(value) else repr(value)
+        else:
+            text = str(value)
+        lines.append(f"{_escape(key, True)}={_escape(text, False)}")
+    return ("\n".join(lines) + "\n").encode("latin-1")
+
+
+def prop_float(props: Mapping[str, str], key: str) -> float | None:
+    """``props[key]`` as a float, or None when absent, not a number or NaN."""
+    try:
+        value = float(props[key])
+    except (KeyError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+
+
+def _resolve_references(props: Mapping[str, str], shared: Mapping[str, str]) -> dict[str, str]:
+    """Values that the ``<head>.<mediator>.*=<n>`` references of ``props`` pull from ``shared``."""
+    out: dict[str, str] = {}
+    for key, index in props.items():
+        if not key.endswith(".*"):
+            continue
+        head, mediator = key[:-2].rsplit(".", 1)
+        start = f"{mediator}.{index}."
+        for skey, value in shared.items():
+            if skey.startswith(start):
+                out[f"{head}.{skey[len(start) :]}"] = value
+    return out
+
+
+def merge_segment_properties(
+    curve: Mapping[str, str],
+    segment: Mapping[str, str],
+    shared: Mapping[str, str],
+    root: Mapping[str, str],
+) -> dict[str, str]:
+    """Merge the headers of one curve segment with JPK/afmformats precedence.
+
+    Parameters
+    ----------
+    curve : mapping
+        The curve's ``header.properties`` (``index/<n>/`` in maps; the root header in single
+        curve files).
+    segment : mapping
+        Its ``segments/<s>/segment-header.properties``.
+    shared : mapping
+        ``shared-data/header.properties`` (empty if absent).
+    root : mapping
+        The archive's root ``header.properties``.
+
+    Returns
+    -------
+    dict
+        curve < segment < shared references < root.
+    """
+    merged = {**curve, **segment}
+    merged.update(_resolve_references(merged, shared))
+    merged.update(root)
+    return merged
+
+
+def find_channel(file_names: Iterable[str], candidates: Iterable[str]) -> str | None:
+    """Pick the channel afmformats would pick among a segment's channel files.
+
+    Parameters
+    ----------
+    file_names : iterable of str
+        Base names of the files in the segment's ``channels/`` folder ("height.dat" ...).
+    candidates : iterable of str
+        Acceptable channel names.
+
+    Returns
+    -------
+    str or None
+        The first candidate found when the names are sorted (afmformats' rule), or None.
+    """
+    wanted = set(candidates)
+    for name in sorted(file_names):
+        stem = name.split(".")[0]
+        if stem in wanted:
+            return stem
+    return None
+
+
+@dataclass(frozen=True)
+class ChannelRecipe:
+    """How to turn one stored channel into SI values.
+
+    Parameters
+    ----------
+    channel : str
+        JPK channel name ("vDeflection", "height", ...).
+    dtype : str
+        NumPy dtype of the stored values (big-endian).
+    encoder : (float, float) or None
+        Encoder ``(multiplier, offset)``; None for raw float channels.
+    steps : tuple of (float, float)
+        Conversion-set steps ``(multiplier, offset)`` applied in order after the encoder.
+    unit : str
+        Unit of the result ("N", "m").
+    """
+
+    channel: str
+    dtype: str
+    encoder: tuple[float, float] | None
+    steps: tuple[tuple[float, float], ...]
+    unit: str
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        """Convert stored values (any shape) to float64 SI values, in the afmformats order."""
+        if self.encoder is None:
+            data = raw.astype(np.float64)
+        else:
+            data = raw * self.encoder[0] + self.encoder[1]
+        for mult, off in self.steps:
+            data *= mult
+            data += off
+        return data
+
+
+def _first_float(props: Mapping[str, str], keys: Iterable[str], path: Path) -> float:
+    """The first of ``keys`` holding a number (afmformats' lookup order)."""
+    keys = tuple(keys)
+    for key in keys:
+        value = prop_float(props, key)
+        if value is not None:
+            return value
+    raise CorruptFileError(
+        f"{path}: header key {keys[0]!r} is missing or not a number; "
+        "export the raw data again from the JPK software"
+    )
+
+
+def _require(props: Mapping[str, str], key: str, path: Path) -> float:
+    value = prop_float(props, key)
+    if value is None:
+        raise CorruptFileError(
+            f"{path}: header key {key!r} is missing or not a number; "
+            "export the raw data again from the JPK software"
+        )
+    return value
+
+
+def channel_recipe(props: Mapping[str, str], channel: str, slot: str, path: Path) -> ChannelRecipe:
+    """Build the :class:`ChannelRecipe` of ``channel`` converted to calibration ``slot``.
+
+    Parameters
+    ----------
+    props : mapping
+        Merged segment properties (:func:`merge_segment_properties`).
+    channel : str
+        JPK channel name.
+    slot : str
+        Target calibration slot ("force", "calibrated", "nominal" ...).
+    path : Path
+        The file, for error messages.
+
+    Raises
+    ------
+    CorruptFileError
+        If the encoder or a conversion step is missing or unsupported, or the chain loops.
+    """
+    pre = f"channel.{channel}"
+    data_type = props.get(f"{pre}.data.type", "")
+    enc_type = props.get(f"{pre}.data.encoder.type", props.get(f"{pre}.encoder.type"))
+    if enc_type is None and data_type in FLOAT_DTYPES:
+        dtype, encoder = FLOAT_DTYPES[data_type], None
+    elif enc_type in ENCODER_DTYPES:
+        dtype = ENCODER_DTYPES[enc_type]
+        encoder = tuple(
+            _first_float(
+                props, (f"{pre}.data.encoder.scaling.{k}", f"{pre}.encoder.scaling.{k}"), path
+            )
+            for k in ("multiplier", "offset")
+        )
+    else:
+        raise CorruptFileError(
+            f"{path}: channel {channel!r} has unsupported encoder {enc_type!r} "
+            f"(key {pre}.data.encoder.type); supported: {', '.join(ENCODER_DTYPES)}"
+        )
+    conv = f"{pre}.conversion-set"
+    base = props.get(f"{conv}.conversions.base", slot)
+    steps: list[tuple[float, float]] = []
+    current = slot
+    while current != base:
+        key = f"{conv}.conversion.{current}"
+        steps.append(
+            (
+                _require(props, f"{key}.scaling.multiplier", path),
+                _require(props, f"{key}.scaling.offset", path),
+            )
+        )
+        nxt = props.get(f"{key}.base-calibration-slot")
+        if nxt is None or len(steps) > 16:
+            raise CorruptFileError(
+                f"{path}: broken conversion chain at {key}.base-calibration-slot"
+            )
+        current = nxt
+    if slot == base:
+        unit = props.get(f"{pre}.data.encoder.scaling.unit.unit") or props.get(
+            f"{pre}.encoder.scaling.unit.unit", ""
+        )
+    else:
+        unit = props.get(f"{conv}.conversion.{slot}.scaling.unit") or props.get(
+            f"{conv}.conversion.{slot}.scaling.unit.unit", ""
+        )
+    return ChannelRecipe(channel, dtype, encoder, tuple(steps[::-1]), unit)
+
+
+def calibration(props: Mapping[str, str]) -> tuple[float | None, float | None]:
+    """Spring constant (N/m) and sensitivity (m/V) from the ``vDeflection`` conversion set.
+
+    Returns ``None`` for either when it is absent or NaN.
+    """
+    conv = "channel.vDeflection.conversion-set.conversion"
+    return (
+        prop_float(props, f"{conv}.force.scaling.multiplier"),
+        prop_float(props, f"{conv}.distance.scaling.multiplier"),
+    )
+
+
+def override_calibration(
+    props: dict[str, str], spring_constant_n_per_m: float | None, sensitivity_m_per_v: float | None
+) -> None:
+    """Replace the ``vDeflection`` calibration in ``props`` in place (as afmformats' override).
+
+    The force slot becomes ``distance * k`` and the distance slot ``volts * sensitivity``.
+    """
+    conv = "channel.vDeflection.conversion-set.conversion"
+    for value, slot, base in (
+        (spring_constant_n_per_m, "force", "distance"),
+        (sensitivity_m_per_v, "distance", "volts"),
+    ):
+        if value is None:
+            continue
+        props[f"{conv}.{slot}.scaling.multiplier"] = repr(float(value))
+        props[f"{conv}.{slot}.scaling.offset"] = "0"
+        props[f"{conv}.{slot}.base-calibration-slot"] = base
+
+
+def map_prefix(root: Mapping[str, str]) -> str | None:
+    """The prefix under which ``root`` stores its position pattern, or None."""
+    for prefix in MAP_PREFIXES:
+        if f"{prefix}.position-pattern.grid.ilength" in root:
+            return prefix
+    return None
+
+
+def _xy_scanner(root: Mapping[str, str], prefix: str) -> str:
+    env = f"{prefix}.environment.xy-scanner-position-map"
+    active = root.get(f"{env}.xy-scanners.active-xy-scanner.name")
+    if active:
+        return root.get(f"{env}.xy-scanner.{active}.xy-scanner.scanner", active)
+    return root.get(f"{prefix}.spm-scanner-mode.xy-scanner.scanner", "unknown")
+
+
+def grid_geometry(root: Mapping[str, str], path: Path) -> GridGeometry | None:
+    """The grid of a JPK map from its root header, or None when it has no grid pattern.
+
+    Parameters
+    ----------
+    root : mapping
+        The archive's root ``header.properties``.
+    path : Path
+        The file, for error messages.
+
+    Returns
+    -------
+    GridGeometry or None
+        ``shape = (jlength, ilength)``; centre, size (``ulength``, ``vlength``), ``theta``,
+        ``reflect`` and ``back-and-forth`` as recorded; ``xy_scanner`` is the active xy
+        scanner's type ("motor-stage", "tip" ...).
+    """
+    prefix = map_prefix(root)
+    if prefix is None:
+        return None
+    pat = f"{prefix}.position-pattern"
+    unit = root.get(f"{pat}.grid.unit.unit", "m")
+    if unit != "m":
+        raise CorruptFileError(f"{path}: grid unit {unit!r} (key {pat}.grid.unit.unit) is not m")
+    g = f"{pat}.grid"
+    return GridGeometry(
+        shape=(
+            int(_require(root, f"{g}.jlength", path)),
+            int(_require(root, f"{g}.ilength", path)),
+        ),
+        center_m=(_require(root, f"{g}.xcenter", path), _require(root, f"{g}.ycenter", path)),
+        size_m=(_require(root, f"{g}.ulength", path), _require(root, f"{g}.vlength", path)),
+        theta_rad=prop_float(root, f"{g}.theta") or 0.0,
+        reflect=root.get(f"{g}.reflect", "false").strip().lower() == "true",
+        back_and_forth=root.get(f"{pat}.back-and-forth", "false").strip().lower() == "true",
+        xy_scanner=_xy_scanner(root, prefix),
+    )
+
+
+def series_position(curve: Mapping[str, str]) -> tuple[float, float, int | None]:
+    """Recorded ``(x_m, y_m, position_index)`` of a curve from its ``header.properties``.
+
+    Coordinates are NaN and the index None when not recorded.
+    """
+    for prefix in MAP_PREFIXES:
+        head = f"{prefix}.header"
+        if f"{head}.position-index" in curve or f"{head}.position.x" in curve:
+            x = prop_float(curve, f"{head}.position.x")
+            y = prop_float(curve, f"{head}.position.y")
+            idx = prop_float(curve, f"{head}.position-index")
+            return (
+                math.nan if x is None else x,
+                math.nan if y is None else y,
+                None if idx is None else int(idx),
+            )
+    return math.nan, math.nan, None
