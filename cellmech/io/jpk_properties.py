@@ -46,10 +46,13 @@ __all__ = [
     "find_channel",
     "format_properties",
     "grid_geometry",
+    "map_prefix",
     "merge_segment_properties",
+    "override_calibration",
     "parse_properties",
     "prop_float",
     "series_position",
+    "xy_scanner",
 ]
 
 #: JPK encoder types -> NumPy big-endian dtypes
@@ -413,12 +416,17 @@ def map_prefix(root: Mapping[str, str]) -> str | None:
     return None
 
 
-def _xy_scanner(root: Mapping[str, str], prefix: str) -> str:
-    env = f"{prefix}.environment.xy-scanner-position-map"
-    active = root.get(f"{env}.xy-scanners.active-xy-scanner.name")
-    if active:
-        return root.get(f"{env}.xy-scanner.{active}.xy-scanner.scanner", active)
-    return root.get(f"{prefix}.spm-scanner-mode.xy-scanner.scanner", "unknown")
+def xy_scanner(root: Mapping[str, str]) -> str:
+    """Type of the active xy scanner ("motor-stage", "tip" ...) from a root header."""
+    for prefix in MAP_PREFIXES:
+        env = f"{prefix}.environment.xy-scanner-position-map"
+        active = root.get(f"{env}.xy-scanners.active-xy-scanner.name")
+        if active:
+            return root.get(f"{env}.xy-scanner.{active}.xy-scanner.scanner", active)
+        mode = root.get(f"{prefix}.spm-scanner-mode.xy-scanner.scanner")
+        if mode:
+            return mode
+    return "unknown"
 
 
 def grid_geometry(root: Mapping[str, str], path: Path) -> GridGeometry | None:
@@ -456,7 +464,7 @@ def grid_geometry(root: Mapping[str, str], path: Path) -> GridGeometry | None:
         theta_rad=prop_float(root, f"{g}.theta") or 0.0,
         reflect=root.get(f"{g}.reflect", "false").strip().lower() == "true",
         back_and_forth=root.get(f"{pat}.back-and-forth", "false").strip().lower() == "true",
-        xy_scanner=_xy_scanner(root, prefix),
+        xy_scanner=xy_scanner(root),
     )
 
 
