@@ -103,7 +103,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
             read_force_map(path, spring_constant_n_per_m=args.spring_constant)
         )
     else:
-        lines = _describe_stack(read_fluorescence(path))
+        lines = _describe_stack(read_fluorescence(path, pixel_size_m=args.pixel_size))
     print(f"file               {path}")
     print("\n".join(lines))
     return 0
@@ -118,6 +118,13 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N_PER_M",
         help="spring constant in N/m, for files that do not store it",
+    )
+    p.add_argument(
+        "--pixel-size",
+        type=float,
+        default=None,
+        metavar="M",
+        help="fluorescence pixel size in m (square pixels), for files that do not store it",
     )
     p.set_defaults(func=_cmd_info)
 

@@ -70,7 +70,12 @@ def read_force_map(
     return _read(path, "afm", reader, options)
 
 
-def read_fluorescence(path: str | Path, *, reader: str | None = None) -> FluorescenceStack:
+def read_fluorescence(
+    path: str | Path,
+    *,
+    reader: str | None = None,
+    pixel_size_m: float | tuple[float, float] | None = None,
+) -> FluorescenceStack:
     """Read a fluorescence stack as (C, Z, Y, X) with its physical calibration in m.
 
     Parameters
@@ -79,9 +84,15 @@ def read_fluorescence(path: str | Path, *, reader: str | None = None) -> Fluores
         OME-TIFF or ImageJ TIFF (other formats through optional readers).
     reader : str, optional
         Force a reader by name.
+    pixel_size_m : float or (float, float), optional
+        Override or supply the pixel pitch ``(y, x)`` in m (one value for square pixels).
 
     Returns
     -------
     FluorescenceStack
+
+    Raises
+    ------
+    UnsupportedFormatError, MissingMetadataError, CorruptFileError
     """
-    return _read(path, "fluorescence", reader, {})
+    return _read(path, "fluorescence", reader, {"pixel_size_m": pixel_size_m})
