@@ -27,6 +27,7 @@ __all__ = [
     "FluorescenceStack",
     "ForceMap",
     "GridGeometry",
+    "IndentationCurves",
     "Segment",
 ]
 
@@ -583,3 +584,92 @@ class FitResult:
             for name in ("curve_index", "status", *cls.FLOAT_FIELDS)
         }
         return cls(**arrays, model=first.model, parameters=first.parameters)
+
+
+@dataclass(frozen=True)
+class IndentationCurves:
+    """Preprocessed approach curves of a block, ready for a contact-model fit.
+
+    Produced by :func:`cellmech.preprocess.preprocess`, consumed by :func:`cellmech.fit.fit_curves`.
+    Curves are padded to the longest one; positions past ``n_points[i]`` are NaN.
+
+    Parameters
+    ----------
+    curve_index : ndarray of int, shape (n,)
+        Curve positions in the :class:`ForceMap` curve list.
+    tip_position_m : ndarray, shape (n, m)
+        Tip position in m (height + force / k, larger = tip further from the sample), shifted
+        by ``tip_offset_m`` so that the estimated contact point lies at 0 m. The indentation
+        for a contact point ``cp`` is ``cp - tip_position_m``.
+    force_n : ndarray, shape (n, m)
+        Force in N with the baseline offset (and tilt, when asked) removed.
+    n_points : ndarray of int, shape (n,)
+        Valid points per curve.
+    tip_offset_m : ndarray, shape (n,)
+        Tip position subtracted from each curve in m (0 when the tip offset was not corrected);
+        ``tip_position_m + tip_offset_m`` is the tip position in the height frame.
+    contact_index : ndarray of int, shape (n,)
+        Estimated contact-point index into each curve, -1 when none was found.
+    status : ndarray of int8, shape (n,)
+        :class:`CurveStatus` of the preprocessing (OK, INVALID_INPUT, TOO_FEW_POINTS, ...).
+    spring_constant_n_per_m : float
+        Cantilever spring constant k in N/m (used to turn forces into deflections).
+    parameters : mapping
+        The preprocessing options used.
+    """
+
+    curve_index: np.ndarray
+    tip_position_m: np.ndarray
+    force_n: np.ndarray
+    n_points: np.ndarray
+    tip_offset_m: np.ndarray
+    contact_index: np.ndarray
+    status: np.ndarray
+    spring_constant_n_per_m: float
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        idx = _frozen_array(self.curve_index, np.int64, "curve_index", 1)
+        _set(self, "curve_index", idx)
+        tip = _frozen_array(self.tip_position_m, np.float64, "tip_position_m", 2)
+        _set(self, "tip_position_m", tip)
+        _set(self, "force_n", _frozen_array(self.force_n, np.float64, "force_n", 2))
+        if self.force_n.shape != tip.shape or tip.shape[0] != idx.size:
+            raise ValueError(
+                f"force_n {self.force_n.shape} and tip_position_m {tip.shape} must both be "
+                f"({idx.size}, m)"
+            )
+        for name, dtype in (
+            ("n_points", np.int64),
+            ("tip_offset_m", np.float64),
+            ("contact_index", np.int64),
+            ("status", np.int8),
+        ):
+            arr = _frozen_array(getattr(self, name), dtype, name, 1)
+            if arr.size != idx.size:
+                raise ValueError(f"{name} has {arr.size} entries, curve_index has {idx.size}")
+            _set(self, name, arr)
+        if self.n_points.size and (self.n_points.min() < 0 or self.n_points.max() > tip.shape[1]):
+            raise ValueError(f"n_points must lie in [0, {tip.shape[1]}]")
+        if not set(np.unique(self.status).tolist()) <= {int(s) for s in CurveStatus}:
+            raise ValueError("status codes must be CurveStatus values")
+        k = float(self.spring_constant_n_per_m)
+        if not (np.isfinite(k) and k > 0):
+            raise ValueError(f"spring constant must be finite and > 0 N/m, got {k}")
+        _set(self, "spring_constant_n_per_m", k)
+        _set(self, "parameters", _frozen_mapping(self.parameters))
+
+    @property
+    def n_curves(self) -> int:
+        """Number of curves."""
+        return int(self.curve_index.size)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean (n, m) array, True on valid (non-padding) points."""
+        return np.arange(self.tip_position_m.shape[1])[None, :] < self.n_points[:, None]
+
+    def curve(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(tip_position_m, force_n)`` of curve ``i`` as unpadded 1-D arrays."""
+        n = int(self.n_points[i])
+        return self.tip_position_m[i, :n], self.force_n[i, :n]

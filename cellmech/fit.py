@@ -1,0 +1,304 @@
+r"""Contact-model fit of every curve of a block: Young's modulus, contact point, baseline.
+
+The model is ``F(x) = b + E g(cp - x)`` where ``x`` is the tip position, ``cp`` the contact
+point, ``b`` the force baseline and ``g`` the model's force per modulus
+(:mod:`cellmech.models`), zero for non-positive indentation. The fit minimises the weighted
+sum of squared force residuals with nanite's contact-point weighting (Müller et al., BMC
+Bioinformatics 20, 465 (2019)): a residual at distance ``|x - cp|`` from the contact point is
+multiplied by ``min(|x - cp| / weight_cp_m, 1)``, which lowers the influence of the
+contact region that Hertz-type models describe worst. E and b are solved in closed form for
+any trial contact point; the contact point itself is found by a global search refined with
+Brent's method (:mod:`cellmech._fitcore`), all curves of a block in parallel.
+
+The defaults reproduce nanite's standard fit: Hertz paraboloid, R = 10 µm, ν = 0.5, the whole
+approach segment, ``weight_cp = 1 µm``, E >= 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from cellmech import models
+from cellmech._fitcore import fit_block
+from cellmech.containers import CurveStatus, FitResult, IndentationCurves
+from cellmech.errors import ConfigError
+
+__all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
+
+#: fit-range modes: name -> meaning of range_min/range_max
+FIT_RANGES = {
+    "approach": "the whole approach segment (range bounds ignored)",
+    "tip_position": "tip positions in [range_min_m, range_max_m]",
+    "indentation": "indentations cp - x in [range_min_m, range_max_m] (moves with the fit)",
+    "force": "points before the force first exceeds baseline + force_max_n",
+}
+#: points of the force-per-modulus table
+TABLE_POINTS = 4096
+#: fits with a moving fit range (indentation, force) are repeated this often, as nanite does
+RANGE_ITERATIONS = 3
+
+
+def _opt(default: Any, help_: str, unit: str = "1", **extra: Any) -> Any:
+    return field(default=default, metadata={"help": help_, "unit": unit, **extra})
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Options of :func:`fit_curves`.
+
+    Parameters
+    ----------
+    model : str
+        Contact-model key (:data:`cellmech.models.MODEL_KEYS`).
+    poisson_ratio : float
+        Poisson ratio ν of the sample (1), in [0, 0.5].
+    geometry : mapping of str to float
+        Model geometry parameters in their units (e.g. ``tip_radius_m``); missing ones take the
+        model defaults (``tip_radius_m = 10e-6`` for the paraboloid).
+    fit_range : {"approach", "tip_position", "indentation", "force"}
+        Which points are fitted (see :data:`FIT_RANGES`).
+    range_min_m, range_max_m : float
+        Bounds in m of the tip position or indentation window.
+    force_max_n : float
+        Force above baseline (N) ending the fit range for ``fit_range="force"``.
+    weight_cp_m : float
+        Contact-point weighting distance in m (0 disables weighting).
+    bonded : bool
+        Finite-thickness correction for a sample bonded to its substrate (else sliding); used
+        only when :func:`fit_curves` receives sample thicknesses.
+    min_r_squared : float
+        Fits with a lower coefficient of determination are POOR_FIT.
+    min_modulus_pa, max_modulus_pa : float
+        Moduli outside this range (Pa) are POOR_FIT (physically absurd or at the E >= 0 bound).
+    min_contact_points : int
+        Fits with fewer fitted points in contact are NO_CONTACT.
+    """
+
+    model: str = _opt("hertz_paraboloidal", "contact model", choices=models.MODEL_KEYS)
+    poisson_ratio: float = _opt(0.5, "Poisson ratio of the sample")
+    geometry: Mapping[str, float] = field(
+        default_factory=dict,
+        metadata={"help": "model geometry, e.g. tip_radius_m (model defaults)", "unit": "m"},
+    )
+    fit_range: str = _opt("approach", "which points to fit", choices=tuple(FIT_RANGES))
+    range_min_m: float = _opt(-np.inf, "lower bound of the tip-position/indentation window", "m")
+    range_max_m: float = _opt(np.inf, "upper bound of the tip-position/indentation window", "m")
+    force_max_n: float = _opt(np.inf, "force above baseline ending the 'force' range", "N")
+    weight_cp_m: float = _opt(1e-6, "contact-point weighting distance (0 = off)", "m")
+    bonded: bool = _opt(True, "finite-thickness correction for a bonded sample")
+    min_r_squared: float = _opt(0.5, "R² below which a fit is poor_fit")
+    min_modulus_pa: float = _opt(1.0, "moduli below are poor_fit", "Pa")
+    max_modulus_pa: float = _opt(1e9, "moduli above are poor_fit", "Pa")
+    min_contact_points: int = _opt(3, "fewer fitted points in contact give no_contact")
+
+    def __post_init__(self) -> None:
+        if self.model not in models.MODEL_KEYS:
+            raise ConfigError(
+                f"fit option model={self.model!r} is invalid; valid: {', '.join(models.MODEL_KEYS)}"
+            )
+        if self.fit_range not in FIT_RANGES:
+            raise ConfigError(
+                f"fit option fit_range={self.fit_range!r} is invalid; "
+                f"valid: {', '.join(FIT_RANGES)}"
+            )
+        if not 0.0 <= self.poisson_ratio <= 0.5:
+            raise ConfigError(
+                f"fit option poisson_ratio={self.poisson_ratio!r} must lie in [0, 0.5]"
+            )
+        if not self.range_min_m < self.range_max_m:
+            raise ConfigError(
+                f"fit options range_min_m={self.range_min_m!r} must be < "
+                f"range_max_m={self.range_max_m!r}"
+            )
+        for name in ("weight_cp_m", "force_max_n", "min_modulus_pa", "max_modulus_pa"):
+            value = getattr(self, name)
+            if not value >= 0:
+                raise ConfigError(f"fit option {name}={value!r} must be >= 0")
+        if not self.min_modulus_pa < self.max_modulus_pa:
+            raise ConfigError("fit option min_modulus_pa must be < max_modulus_pa")
+        object.__setattr__(self, "geometry", MappingProxyType(self.model_geometry()))
+
+    def model_geometry(self) -> dict[str, float]:
+        """Validated geometry of the model, defaults filled in."""
+        specs = {p.key: p for p in models.get_model(self.model).PARAMETERS}
+        unknown = set(self.geometry) - set(specs)
+        if unknown:
+            raise ConfigError(
+                f"fit option geometry has unknown key(s) {', '.join(sorted(unknown))} for model "
+                f"{self.model}; valid: {', '.join(specs) or 'none'}"
+            )
+        values = {k: s.default for k, s in specs.items()}
+        values.update({k: specs[k].validate(v) for k, v in self.geometry.items()})
+        return values
+
+
+def fit_curves(
+    curves: IndentationCurves,
+    options: FitOptions = FitOptions(),
+    *,
+    sample_thickness_m: float | np.ndarray | None = None,
+) -> FitResult:
+    """Fit the contact model to every curve of a block.
+
+    Parameters
+    ----------
+    curves : IndentationCurves
+        Preprocessed approach curves of ``n`` curves.
+    options : FitOptions
+        Model, fit range, weighting and quality thresholds.
+    sample_thickness_m : float or ndarray of shape (n,), optional
+        Sample thickness under each curve in m (e.g. the zero-force height above the
+        substrate). When given, the model's finite-thickness correction is applied; NaN or inf
+        entries mean an infinitely thick sample.
+
+    Returns
+    -------
+    FitResult
+        One row per curve. Values are NaN unless the status is OK or POOR_FIT. Bad curves
+        never raise: they get TOO_FEW_POINTS, NO_CONTACT, NOT_CONVERGED, INVALID_INPUT (from
+        preprocessing) or POOR_FIT.
+    """
+    n = curves.n_curves
+    ok = curves.status == CurveStatus.OK
+    table, row, scale, gnorm = _force_table(curves, options, sample_thickness_m)
+    full = (np.full(n, -np.inf), np.full(n, np.inf), curves.n_points.copy())
+    window = full if options.fit_range == "approach" else _window(curves, options, None, full)
+    res = _run(curves, ok, window, options, table, row, scale)
+    if options.fit_range in ("indentation", "force"):
+        for _ in range(RANGE_ITERATIONS):
+            res = _run(curves, ok, _window(curves, options, res, full), options, table, row, scale)
+    res[:, 0] /= gnorm
+    return _result(curves, res, options, sample_thickness_m)
+
+
+def _run(curves, ok, window, options, table, row, scale):
+    """Call the compiled fit on the curves that preprocessing left OK."""
+    x_lo, x_hi, j_end = window
+    return fit_block(
+        np.where(ok[:, None], curves.tip_position_m, np.nan),
+        curves.force_n,
+        np.where(ok, curves.n_points, 0),
+        x_lo,
+        x_hi,
+        j_end,
+        float(options.weight_cp_m),
+        table,
+        row,
+        scale,
+    )
+
+
+def _window(curves, options, res, full):
+    """Fit window (x_lo, x_hi, j_end) per curve for the current contact point/baseline."""
+    x_lo, x_hi, j_end = (a.copy() for a in full)
+    if options.fit_range == "tip_position":
+        x_lo[:], x_hi[:] = options.range_min_m, options.range_max_m
+        return x_lo, x_hi, j_end
+    if res is None:  # first pass of a moving range: fit the whole approach
+        return full
+    cp, base = res[:, 1], res[:, 2]
+    known = np.isfinite(cp)
+    if options.fit_range == "indentation":
+        x_lo[known] = cp[known] - options.range_max_m
+        x_hi[known] = cp[known] - options.range_min_m
+        return x_lo, x_hi, j_end
+    above = (curves.force_n - base[:, None]) > options.force_max_n
+    first = np.where(above.any(axis=1), np.argmax(above, axis=1), curves.n_points)
+    return x_lo, x_hi, np.where(known, first, j_end)
+
+
+def _force_table(curves, options, thickness):
+    """Force per modulus sampled on a sqrt-spaced indentation grid, normalised.
+
+    Returns the table (r, T), the table row of every curve, 1 / delta_max per row and the
+    normalisation factor (the table holds g / gnorm).
+    """
+    span = np.nanmax(curves.tip_position_m, axis=1, initial=-np.inf) - np.nanmin(
+        curves.tip_position_m, axis=1, initial=np.inf
+    )
+    span = span[np.isfinite(span)]
+    delta_max = 1.05 * float(span.max()) if span.size and span.max() > 0 else 1e-6
+    u = np.linspace(0.0, 1.0, TABLE_POINTS)
+    delta = delta_max * u**2
+    geometry = options.model_geometry()
+    n = curves.n_curves
+    if thickness is None:
+        g = _force_per_modulus(options, delta[None, :], None, geometry)
+        row = np.zeros(n, dtype=np.int64)
+    else:
+        h = np.broadcast_to(np.asarray(thickness, float), (n,))
+        g = _force_per_modulus(options, delta[None, :], h[:, None], geometry)
+        row = np.arange(n, dtype=np.int64)
+    gnorm = float(np.nanmax(g)) if np.nanmax(g) > 0 else 1.0
+    return np.ascontiguousarray(g / gnorm), row, np.full(g.shape[0], 1.0 / delta_max), gnorm
+
+
+def _force_per_modulus(options, delta, thickness, geometry):
+    """F/E of the model in m² (with the finite-thickness correction when ``thickness``)."""
+    registry = getattr(models, "force_per_modulus", None)
+    if registry is None:
+        if thickness is not None:
+            raise ConfigError(
+                "sample_thickness_m was given but this cellmech has no finite-thickness "
+                "correction yet; omit it"
+            )
+        model = models.get_model(options.model)
+        return model.force_per_modulus(delta, poisson_ratio=options.poisson_ratio, **geometry)
+    if thickness is None:
+        return registry(options.model, delta, poisson_ratio=options.poisson_ratio, **geometry)
+    return registry(
+        options.model,
+        delta,
+        poisson_ratio=options.poisson_ratio,
+        thickness_m=thickness,
+        bonded=options.bonded,
+        **geometry,
+    )
+
+
+def _result(curves, res, options, thickness) -> FitResult:
+    """Assemble the FitResult: statuses, derived quantities, NaN for failed curves."""
+    e, cp, base, _, ssr, sst, dmax, contact, count = res.T
+    status = curves.status.copy()
+    ok = status == CurveStatus.OK
+    status[ok & (count < 5)] = CurveStatus.TOO_FEW_POINTS
+    ok = status == CurveStatus.OK
+    status[ok & ~np.isfinite(res[:, :7]).all(axis=1)] = CurveStatus.NOT_CONVERGED
+    ok = status == CurveStatus.OK
+    status[ok & (contact < options.min_contact_points)] = CurveStatus.NO_CONTACT
+    ok = status == CurveStatus.OK
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(sst > 0, 1.0 - ssr / sst, np.nan)
+        rms = np.sqrt(ssr / count)
+    poor = (r2 < options.min_r_squared) | ~(
+        (e >= options.min_modulus_pa) & (e <= options.max_modulus_pa)
+    )
+    status[ok & poor] = CurveStatus.POOR_FIT
+    keep = (status == CurveStatus.OK) | (status == CurveStatus.POOR_FIT)
+    height = cp + curves.tip_offset_m - base / curves.spring_constant_n_per_m
+    values = {
+        "youngs_modulus_pa": e,
+        "contact_point_m": cp,
+        "baseline_n": base,
+        "zero_force_height_m": height,
+        "indentation_max_m": dmax,
+        "rms_residual_n": rms,
+        "r_squared": r2,
+    }
+    params = {f.name: getattr(options, f.name) for f in fields(options)} | {
+        "geometry": dict(options.geometry),
+        "preprocessing": dict(curves.parameters),
+        "sample_thickness": "per curve" if thickness is not None else "infinite",
+    }
+    return FitResult(
+        curve_index=curves.curve_index,
+        **{k: np.where(keep, v, np.nan) for k, v in values.items()},
+        status=status,
+        model=options.model,
+        parameters=params,
+    )

@@ -1,0 +1,300 @@
+"""Force-curve preprocessing: from raw approach/retract segments to indentation curves.
+
+All steps work on whole blocks of curves at once (ragged curves padded with NaN). The default
+options reproduce the standard workflow of nanite (Müller et al., BMC Bioinformatics 20, 465
+(2019)): tip-sample separation, force-offset correction, tip-offset (contact point) correction
+and approach/retract re-splitting at the turning point; the order is
+
+1. orient the height axis (files recorded with the opposite sign are flipped),
+2. optional moving-average smoothing of the force,
+3. tip position = height + force / k (tip-sample separation),
+4. contact-point estimate on the approach (up to the force maximum),
+5. force offset (mean of the points before contact) and optional baseline tilt removal,
+6. tip offset: the tip position at the contact estimate is subtracted,
+7. approach/retract re-split at the point of deepest indentation (turning point).
+
+A curve that cannot be processed gets a :class:`~cellmech.containers.CurveStatus` code, never an
+exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from cellmech._curvemath import (
+    first_true,
+    gather_columns,
+    masked_mean,
+    moving_average,
+    piecewise_linear_contact,
+    prefix_mask,
+)
+from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
+from cellmech.errors import ConfigError
+
+__all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess"]
+
+#: contact-point estimators: name -> one-line description
+CONTACT_METHODS = {
+    "deviation_from_baseline": "first point exceeding twice the largest baseline deviation",
+    "piecewise_linear": "least-squares fit of a constant baseline joined to a line",
+}
+HEIGHT_SOURCES = ("auto", "measured", "piezo")
+TILT_AXES = ("none", "height", "time")
+MIN_POINTS = 5
+
+
+def _opt(default, help_: str, unit: str = "1", choices: tuple = ()):
+    meta = {"help": help_, "unit": unit}
+    if choices:
+        meta["choices"] = choices
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class PreprocessOptions:
+    """Options of :func:`preprocess` (defaults: nanite's standard workflow).
+
+    Parameters
+    ----------
+    height_source : {"auto", "measured", "piezo"}
+        Height used for the tip position: the sensor-measured height, the piezo height, or the
+        measured one when recorded ("auto").
+    compute_tip_position : bool
+        Tip-sample separation: tip position = height + force / k. If False the height is used.
+    contact_method : {"deviation_from_baseline", "piecewise_linear"}
+        Contact-point estimator (see :data:`CONTACT_METHODS`).
+    baseline_fraction : float
+        Leading fraction (1) of the approach that defines the baseline for the deviation method.
+    correct_force_offset : bool
+        Subtract the mean force of the points before the contact estimate.
+    tilt_axis : {"none", "height", "time"}
+        Remove a linear baseline tilt fitted to the points before contact, as a function of the
+        tip position ("height", a spatial shift) or of time ("time", a drift); the line is
+        subtracted from the whole approach.
+    correct_tip_offset : bool
+        Subtract the tip position at the contact estimate, so the estimate lies at 0 m.
+    split_at_turning_point : bool
+        Re-split approach and retract at the point of deepest indentation, which can lie a few
+        points into the recorded retract segment.
+    smooth_window : int
+        Moving-average window in points applied to the force (1 = no smoothing).
+    """
+
+    height_source: str = _opt("auto", "height for the tip position", choices=HEIGHT_SOURCES)
+    compute_tip_position: bool = _opt(True, "tip position = height + force / k")
+    contact_method: str = _opt(
+        "deviation_from_baseline", "contact-point estimator", choices=tuple(CONTACT_METHODS)
+    )
+    baseline_fraction: float = _opt(0.1, "leading fraction of the approach used as baseline")
+    correct_force_offset: bool = _opt(True, "subtract the mean force before contact")
+    tilt_axis: str = _opt("none", "remove a linear baseline tilt versus", choices=TILT_AXES)
+    correct_tip_offset: bool = _opt(True, "put the estimated contact point at 0 m")
+    split_at_turning_point: bool = _opt(True, "re-split approach/retract at deepest indentation")
+    smooth_window: int = _opt(1, "moving-average window of the force in points (1 = off)")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(
+                    f"preprocess option {f.name}={getattr(self, f.name)!r} is invalid; "
+                    f"valid values: {', '.join(choices)}"
+                )
+        if not 0.0 < self.baseline_fraction < 1.0:
+            raise ConfigError(
+                f"preprocess option baseline_fraction={self.baseline_fraction!r} must lie in (0, 1)"
+            )
+        if int(self.smooth_window) != self.smooth_window or self.smooth_window < 1:
+            raise ConfigError(
+                f"preprocess option smooth_window={self.smooth_window!r} must be an integer >= 1"
+            )
+
+
+def preprocess(
+    block: CurveBlock,
+    spring_constant_n_per_m: float,
+    options: PreprocessOptions = PreprocessOptions(),
+) -> IndentationCurves:
+    """Turn a block of raw curves into indentation curves.
+
+    Parameters
+    ----------
+    block : CurveBlock
+        Raw approach (and retract) segments of ``n`` curves.
+    spring_constant_n_per_m : float
+        Cantilever spring constant k in N/m.
+    options : PreprocessOptions
+        What to do (see the module docstring for the order of the steps).
+
+    Returns
+    -------
+    IndentationCurves
+        Approach curves (tip position, force), padded to the longest one. Curves with NaN/inf
+        in their valid points get INVALID_INPUT, curves with fewer than 5 points TOO_FEW_POINTS;
+        their data are kept as they are.
+
+    Raises
+    ------
+    ConfigError
+        If the spring constant is not positive or ``tilt_axis="time"`` is asked for a block
+        without time stamps.
+    """
+    k = float(spring_constant_n_per_m)
+    if not (np.isfinite(k) and k > 0):
+        raise ConfigError(f"spring_constant_n_per_m={spring_constant_n_per_m!r} must be > 0 N/m")
+    height, force, time, n_app, n_tot = _joined(block, options)
+    status = _input_status(height, force, n_app, n_tot)
+    height, force, time = (_finite_or_nan(a) for a in (height, force, time))
+    height = _oriented(height, n_app)
+    if options.smooth_window > 1:
+        force = moving_average(force, n_tot, int(options.smooth_window))
+    tip = height + force / k if options.compute_tip_position else height
+    valid = prefix_mask(n_tot, force.shape[1]) & ~np.isnan(force)
+    n_clip = np.argmax(np.where(valid, force, -np.inf), axis=1)
+    contact = _contact_index(tip, force, n_clip, options)
+    force = _remove_baseline(force, tip, time, contact, options)
+    offset = np.zeros(len(n_tot))
+    if options.correct_tip_offset:
+        offset = np.take_along_axis(tip, contact[:, None], axis=1)[:, 0]
+        tip = tip - offset[:, None]
+    if options.split_at_turning_point:
+        turn = _turning_point(tip, force, n_tot, options)
+        n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
+    status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
+    m = int(n_app.max()) if n_app.size else 0
+    keep = prefix_mask(n_app, m)
+    return IndentationCurves(
+        curve_index=block.curve_index,
+        tip_position_m=np.where(keep, tip[:, :m], np.nan),
+        force_n=np.where(keep, force[:, :m], np.nan),
+        n_points=n_app,
+        tip_offset_m=offset,
+        contact_index=np.where(status == CurveStatus.OK, contact, -1),
+        status=status,
+        spring_constant_n_per_m=k,
+        parameters=asdict(options),
+    )
+
+
+def _joined(block: CurveBlock, options: PreprocessOptions):
+    """Approach followed by retract as (n, m) arrays: height, force, time (or None), lengths."""
+    segs = [block.approach] + ([block.retract] if block.retract is not None else [])
+    n_app = block.approach.n_points.copy()
+    n_tot = sum(s.n_points for s in segs)
+
+    def height_of(seg):
+        if options.height_source == "piezo" or seg.measured_height_m is None:
+            if options.height_source == "measured":
+                raise ConfigError(
+                    "preprocess option height_source='measured' but the block has no measured "
+                    "height; use height_source='auto' or 'piezo'"
+                )
+            return seg.height_m
+        return seg.measured_height_m
+
+    def join(arrays):
+        return gather_columns(arrays, [s.n_points for s in segs])
+
+    time = None
+    if options.tilt_axis == "time":
+        if any(s.time_s is None for s in segs):
+            raise ConfigError(
+                "preprocess option tilt_axis='time' needs time stamps, which this block lacks; "
+                "use tilt_axis='height' or 'none'"
+            )
+        time = join([s.time_s for s in segs])
+    heights = join([height_of(s) for s in segs])
+    return heights, join([s.force_n for s in segs]), time, n_app, n_tot
+
+
+def _input_status(height: np.ndarray, force: np.ndarray, n_app, n_tot) -> np.ndarray:
+    valid = prefix_mask(n_tot, height.shape[1])
+    finite = np.isfinite(height) & np.isfinite(force)
+    status = np.full(len(n_tot), CurveStatus.OK, dtype=np.int8)
+    status[np.any(valid & ~finite, axis=1)] = CurveStatus.INVALID_INPUT
+    status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
+    return status
+
+
+def _finite_or_nan(a: np.ndarray | None) -> np.ndarray | None:
+    """Replace inf by NaN so later arithmetic on failed curves raises no warnings."""
+    return None if a is None else np.where(np.isinf(a), np.nan, a)
+
+
+def _oriented(height: np.ndarray, n_app: np.ndarray) -> np.ndarray:
+    """Flip curves whose height grows during the approach (opposite sign convention)."""
+    m = height.shape[1]
+    tenth = np.maximum(n_app // 10, 1)
+    first = masked_mean(height, prefix_mask(tenth, m))
+    last = masked_mean(height, prefix_mask(n_app, m) & ~prefix_mask(n_app - tenth, m))
+    flip = last > first
+    return np.where(flip[:, None], -height, height)
+
+
+def _deviation_from_baseline(force: np.ndarray, length: np.ndarray, fraction: float):
+    """Index of the first of ``length`` points exceeding twice the largest baseline deviation.
+
+    The baseline is the first ``int(length * fraction)`` points; returns ``(index, found)``.
+    """
+    m = force.shape[1]
+    n_base = (length * fraction).astype(np.int64)
+    base = prefix_mask(n_base, m)
+    mean = masked_mean(force, base)
+    spread = 2 * np.max(np.where(base, np.abs(force - mean[:, None]), -np.inf), axis=1)
+    above = prefix_mask(length, m) & (force - mean[:, None] > spread[:, None])
+    index, found = first_true(above)
+    return index, found & (n_base > 0)
+
+
+def _contact_index(tip: np.ndarray, force: np.ndarray, n_clip: np.ndarray, options) -> np.ndarray:
+    """Contact-point estimate on the approach up to the force maximum (``n_clip`` points)."""
+    if options.contact_method == "piecewise_linear":
+        return piecewise_linear_contact(tip, force, n_clip)
+    index, found = _deviation_from_baseline(force, n_clip, options.baseline_fraction)
+    return np.where(found, index, n_clip // 2)
+
+
+def _remove_baseline(force, tip, time, contact, options):
+    """Subtract the force offset (mean before contact) and optionally a linear tilt."""
+    m = force.shape[1]
+    before = prefix_mask(contact, m)
+    if options.tilt_axis != "none":
+        axis = tip if options.tilt_axis == "height" else time
+        before = prefix_mask(np.maximum(contact, 2), m)
+        xm, ym = masked_mean(axis, before), masked_mean(force, before)
+        dx, dy = axis - xm[:, None], force - ym[:, None]
+        slope = np.sum(np.where(before, dx * dy, 0), axis=1) / np.sum(
+            np.where(before, dx * dx, 0), axis=1
+        )
+        return force - ym[:, None] - slope[:, None] * dx
+    if not options.correct_force_offset:
+        return force
+    offset = np.where(contact > 0, masked_mean(force, before), force[:, 0])
+    return force - offset[:, None]
+
+
+def _turning_point(tip, force, n_tot, options):
+    """Number of approach points when split at the deepest indentation (nanite's rule).
+
+    The contact estimate here uses the whole curve; position and force past it are normalised
+    to [0, 1] (force below the baseline noise set to 0) and the split is the point farthest
+    from the origin. Curves without a contact keep their recorded approach length.
+    """
+    m = tip.shape[1]
+    valid = prefix_mask(n_tot, m)
+    cp, found = _deviation_from_baseline(force, n_tot, options.baseline_fraction)
+    found &= cp > 0
+    cp = np.maximum(cp, 1)
+    x = tip - np.take_along_axis(tip, cp[:, None], axis=1)
+    xmin = np.min(np.where(valid, x, np.inf), axis=1)
+    x = np.clip(x / np.where(xmin != 0, xmin, 1.0)[:, None], 0, None)
+    before = prefix_mask(cp, m)
+    y = force - masked_mean(force, before)[:, None]
+    y = y / np.max(np.where(valid, y, -np.inf), axis=1)[:, None]
+    noise = np.sqrt(masked_mean((y - masked_mean(y, before)[:, None]) ** 2, before))
+    y = np.where(y < noise[:, None], 0, y)
+    turn = np.argmax(np.where(valid, x**2 + y**2, -np.inf), axis=1)
+    return np.where(found, turn, -1)
