@@ -21,10 +21,11 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import queue
 import re
+import struct
 import weakref
 import zipfile
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,17 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cellmech.containers import CurveBlock, ForceMap, GridGeometry, Segment
+from cellmech.containers import CurveBlock, ForceMap, Segment
 from cellmech.errors import CorruptFileError, MissingMetadataError, NoCurvesError
 from cellmech.io import jpk_properties as jp
 
 __all__ = ["SUFFIXES", "can_read", "read"]
 
 SUFFIXES = (".jpk-force-map", ".jpk-qi-data", ".jpk-force")
-KINDS = {
-    "force-scan-map": "force-map",
-    "quantitative-imaging-map": "qi-map",
-}
 CALIBRATION_HINT = "pass --spring-constant N_PER_M (CLI) or spring_constant_n_per_m= (Python)"
 
 #: header lines that change from curve to curve without changing the data conversion
@@ -91,13 +88,69 @@ class _Curve:
     segments: tuple
 
 
-def _read_member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
-    try:
-        return zf.read(name)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise CorruptFileError(
-            f"{path}: member {name!r} is unreadable ({exc}); the file may be truncated"
-        ) from exc
+class _Archive:
+    """Random access to the members of a zip file through ``os.pread``.
+
+    One file descriptor serves every thread (``pread`` has no shared file position), so
+    blocks decode in parallel without a ``ZipFile`` per thread; the central directory is
+    parsed once. Members must be stored or deflated (what JPK software writes); sizes and
+    CRC-32 are checked (PKWARE APPNOTE 4.3.7 local header layout).
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise CorruptFileError(
+                f"{path}: not a readable JPK zip archive ({exc}); the file may be truncated"
+            ) from exc
+        self.entries = {
+            i.filename: (
+                i.header_offset,
+                i.compress_size,
+                i.file_size,
+                i.compress_type,
+                i.CRC,
+                i.flag_bits,
+            )
+            for i in infos
+        }
+        self.fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self.fd)
+
+    def size(self, name: str) -> int:
+        """Uncompressed size of member ``name`` in bytes."""
+        return self.entries[name][2]
+
+    def read(self, name: str) -> bytes:
+        """The uncompressed bytes of member ``name``."""
+        offset, csize, usize, method, crc, flags = self.entries[name]
+        head = os.pread(self.fd, 30, offset)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            raise CorruptFileError(
+                f"{self.path}: member {name!r} has no local header; the file is corrupt"
+            )
+        n_name, n_extra = struct.unpack("<HH", head[26:30])
+        data = os.pread(self.fd, csize, offset + 30 + n_name + n_extra)
+        if flags & 1 or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise CorruptFileError(
+                f"{self.path}: member {name!r} is encrypted or uses compression {method}; "
+                "re-export it with the JPK software"
+            )
+        try:
+            if method == zipfile.ZIP_DEFLATED:
+                data = zlib.decompress(data, -15, max(usize, 1))
+        except zlib.error as exc:
+            raise CorruptFileError(
+                f"{self.path}: member {name!r} does not inflate ({exc})"
+            ) from exc
+        if len(data) != usize or zlib.crc32(data) != crc:
+            raise CorruptFileError(
+                f"{self.path}: member {name!r} is truncated or corrupt (size/CRC mismatch)"
+            )
+        return data
 
 
 def _layout(names: Sequence[str], path: Path) -> dict[str, dict[int, list[str]]]:
@@ -132,35 +185,25 @@ class _Reader:
     def __init__(self, path: Path, k_override: float | None, sens_override: float | None):
         self.path = path
         self.k_override, self.sens_override = k_override, sens_override
-        self._handles: queue.SimpleQueue = queue.SimpleQueue()
-        try:
-            zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise CorruptFileError(
-                f"{path}: not a readable JPK zip archive ({exc}); the file may be truncated"
-            ) from exc
-        weakref.finalize(self, _close_all, self._handles)
-        self.sizes = {i.filename: i.file_size for i in zf.infolist()}
-        if "header.properties" not in self.sizes:
-            self._handles.put(zf)
+        self.archive = _Archive(path)
+        if "header.properties" not in self.archive.entries:
             raise CorruptFileError(f"{path}: header.properties missing; not a JPK archive")
-        self.root = jp.parse_properties(_read_member(zf, "header.properties", path))
+        self.root = jp.parse_properties(self.archive.read("header.properties"))
         shared_name = "shared-data/header.properties"
         self.shared = (
-            jp.parse_properties(_read_member(zf, shared_name, path))
-            if shared_name in self.sizes
+            jp.parse_properties(self.archive.read(shared_name))
+            if shared_name in self.archive.entries
             else {}
         )
-        self.layout = _layout(list(self.sizes), path)
+        self.layout = _layout(list(self.archive.entries), path)
         self.templates: dict[tuple, int] = {}
         self.recipes: list[list[_SegmentRecipe]] = []
         self.curves: list[_Curve] = []
         self.positions: list[tuple[float, float, int | None]] = []
-        self._scan(zf)
-        self._handles.put(zf)
+        self._scan()
 
     # ---------------------------------------------------------------- opening
-    def _scan(self, zf: zipfile.ZipFile) -> None:
+    def _scan(self) -> None:
         for folder, segs in self.layout.items():
             if sorted(segs) != list(range(len(segs))) or len(segs) > 2:
                 n = len(segs)
@@ -170,14 +213,14 @@ class _Reader:
                     "stress-relaxation recordings"
                 )
             curve_text = (
-                _read_member(zf, folder + "header.properties", self.path).decode("latin-1")
+                self.archive.read(folder + "header.properties").decode("latin-1")
                 if folder
                 else None
             )
             seg_texts = [
-                _read_member(
-                    zf, f"{self._seg_dir(folder, s)}segment-header.properties", self.path
-                ).decode("latin-1")
+                self.archive.read(f"{self._seg_dir(folder, s)}segment-header.properties").decode(
+                    "latin-1"
+                )
                 for s in range(len(segs))
             ]
             self.positions.append(self._position(folder, curve_text))
@@ -261,7 +304,7 @@ class _Reader:
             sdir = self._seg_dir(folder, s)
             members = {q: sdir + m for q, (_, m) in recipe.channels.items()}
             n_points = min(
-                self.sizes[members[q]] // np.dtype(rec.dtype).itemsize
+                self.archive.size(members[q]) // np.dtype(rec.dtype).itemsize
                 for q, (rec, _) in recipe.channels.items()
             )
             header_points = recipe.num_points_override or _match_float(_NUM_POINTS_RE, text)
@@ -275,28 +318,15 @@ class _Reader:
         return _Curve(folder, tuple(segs))
 
     # ---------------------------------------------------------------- loading
-    def _handle(self) -> zipfile.ZipFile:
-        try:
-            return self._handles.get_nowait()
-        except queue.Empty:
-            return zipfile.ZipFile(self.path)
-
     def _decode(self, curves: Sequence[int], s: int, out: dict, rows: slice) -> None:
         """Inflate and convert segment ``s`` of ``curves`` into ``out[q][rows]``."""
-        zf = self._handle()
-        try:
-            for r, c in zip(range(rows.start, rows.stop), curves, strict=True):
-                tid, members, n, _, _ = self.curves[c].segments[s]
-                for q, member in members.items():
-                    if q not in out:
-                        continue
+        for r, c in zip(range(rows.start, rows.stop), curves, strict=True):
+            tid, members, n, _, _ = self.curves[c].segments[s]
+            for q, member in members.items():
+                if q in out:
                     recipe = self.recipes[tid][s].channels[q][0]
-                    raw = np.frombuffer(
-                        _read_member(zf, member, self.path), dtype=recipe.dtype, count=n
-                    )
+                    raw = np.frombuffer(self.archive.read(member), dtype=recipe.dtype, count=n)
                     out[q][r, :n] = recipe.apply(raw)
-        finally:
-            self._handles.put(zf)
 
     def load(self, indices: np.ndarray, n_threads: int | None = None) -> CurveBlock:
         """Load curves ``indices`` (positions in the curve list) as a padded block."""
@@ -348,14 +378,6 @@ class _Reader:
         return all("measured_height" in seg.channels for rec in self.recipes for seg in rec)
 
 
-def _close_all(handles: queue.SimpleQueue) -> None:
-    while True:
-        try:
-            handles.get_nowait().close()
-        except queue.Empty:
-            return
-
-
 def _position_lines(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if ".header.position" in line)
 
@@ -376,29 +398,6 @@ def _root_float(props: dict, seg_props: dict, key: str) -> float | None:
     if key in seg_props and props.get(key) == seg_props[key]:
         return None
     return jp.prop_float(props, key)
-
-
-def _grid_and_cells(
-    reader: _Reader,
-) -> tuple[str, GridGeometry, np.ndarray, np.ndarray, np.ndarray]:
-    """Map kind, grid and per-curve (position_index, row, col)."""
-    pos = np.array([p[2] if p[2] is not None else -1 for p in reader.positions], dtype=np.int64)
-    grid = jp.grid_geometry(reader.root, reader.path)
-    kind = KINDS.get(reader.root.get("type", ""), "single-curve")
-    if grid is None or kind == "single-curve":
-        x, y, _ = reader.positions[0]
-        centre = (x if math.isfinite(x) else 0.0, y if math.isfinite(y) else 0.0)
-        grid = GridGeometry((1, 1), centre, (0.0, 0.0), xy_scanner=jp.xy_scanner(reader.root))
-        zeros = np.zeros(len(reader.curves), np.int64)
-        return "single-curve", grid, zeros, zeros, zeros
-    n_cells = grid.shape[0] * grid.shape[1]
-    if pos.min() < 0 or pos.max() >= n_cells:
-        raise CorruptFileError(
-            f"{reader.path}: position-index outside the {grid.shape} grid "
-            "(keys *.header.position-index and *.position-pattern.grid.ilength/jlength)"
-        )
-    row, col = grid.index_to_rowcol(pos)
-    return kind, grid, pos, row, col
 
 
 def read(
@@ -438,7 +437,7 @@ def read(
     """
     p = Path(path)
     reader = _Reader(p, spring_constant_n_per_m, sensitivity_m_per_v)
-    kind, grid, pos, row, col = _grid_and_cells(reader)
+    kind, grid, pos, row, col = jp.map_cells(reader.root, reader.positions, p)
     k, sens = reader.calibration
     xy = np.array([(x, y) for x, y, _ in reader.positions], dtype=float).reshape(-1, 2)
     metadata = {

@@ -39,6 +39,7 @@ from cellmech.errors import CorruptFileError
 __all__ = [
     "CHANNEL_CANDIDATES",
     "ENCODER_DTYPES",
+    "MAP_KINDS",
     "MAP_PREFIXES",
     "ChannelRecipe",
     "calibration",
@@ -46,6 +47,7 @@ __all__ = [
     "find_channel",
     "format_properties",
     "grid_geometry",
+    "map_cells",
     "map_prefix",
     "merge_segment_properties",
     "override_calibration",
@@ -76,6 +78,9 @@ CHANNEL_CANDIDATES = {
         "nominal",
     ),
 }
+
+#: root-header ``type`` -> ForceMap kind (anything else is a single curve)
+MAP_KINDS = {"force-scan-map": "force-map", "quantitative-imaging-map": "qi-map"}
 
 #: root-header prefixes of maps and single curves, in lookup order
 MAP_PREFIXES = (
@@ -485,3 +490,42 @@ def series_position(curve: Mapping[str, str]) -> tuple[float, float, int | None]
                 None if idx is None else int(idx),
             )
     return math.nan, math.nan, None
+
+
+def map_cells(
+    root: Mapping[str, str], positions: list[tuple[float, float, int | None]], path: Path
+) -> tuple[str, GridGeometry, np.ndarray, np.ndarray, np.ndarray]:
+    """Map kind, grid and each curve's ``(position_index, row, col)``.
+
+    Parameters
+    ----------
+    root : mapping
+        The archive's root ``header.properties``.
+    positions : list of (x_m, y_m, position_index)
+        Per curve, as :func:`series_position` returns (index None when not recorded).
+    path : Path
+        The file, for error messages.
+
+    Returns
+    -------
+    kind, grid, position_index, row, col
+        Maps: the recorded grid; ``(row, col)`` from the scan-order ``position-index``
+        through :meth:`GridGeometry.index_to_rowcol` (meander order honoured). Single
+        curves: a 1x1 grid of size 0 centred on the recorded position, indices 0.
+    """
+    kind = MAP_KINDS.get(root.get("type", ""), "single-curve")
+    grid = grid_geometry(root, path) if kind != "single-curve" else None
+    if grid is None:
+        x, y, _ = positions[0]
+        centre = (x if math.isfinite(x) else 0.0, y if math.isfinite(y) else 0.0)
+        grid = GridGeometry((1, 1), centre, (0.0, 0.0), xy_scanner=xy_scanner(root))
+        zeros = np.zeros(len(positions), np.int64)
+        return "single-curve", grid, zeros, zeros, zeros
+    pos = np.array([-1 if p[2] is None else p[2] for p in positions], dtype=np.int64)
+    if pos.size and (pos.min() < 0 or pos.max() >= grid.shape[0] * grid.shape[1]):
+        raise CorruptFileError(
+            f"{path}: a curve's position-index is missing or outside the {grid.shape} grid "
+            "(keys *.header.position-index, *.position-pattern.grid.ilength/jlength)"
+        )
+    row, col = grid.index_to_rowcol(pos)
+    return kind, grid, pos, row, col
