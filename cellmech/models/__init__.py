@@ -13,6 +13,10 @@ Every model module defines
 ``PARAMETERS`` : tuple of :class:`ParameterSpec`
     Geometry parameters of the tip (the fitted parameters E, contact point and baseline are
     common to all models and live in :mod:`cellmech.fit`).
+``TIP_FAMILY`` : str
+    Bottom-effect family used by :mod:`cellmech.models.finite_thickness` ("spherical" or
+    "conical"); conical-family models also define ``FORCE_COEFFICIENT`` (C in
+    F = C tan(alpha) E/(1-nu^2) delta^2).
 ``force_per_modulus(indentation_m, *, poisson_ratio, **geometry) -> ndarray``
     F / E in N/Pa (= m²) for indentations ``indentation_m`` in m (any shape, 0 where the
     indentation is <= 0). Every model is linear in the Young's modulus E, so the force is
@@ -20,7 +24,8 @@ Every model module defines
     contact point.
 
 The registry (:func:`get_model`, :func:`available_models`) imports the modules listed in
-:data:`MODEL_KEYS`.
+:data:`MODEL_KEYS`; :func:`force_per_modulus` is the validated, vectorised entry point the fitter
+calls (with the optional finite-thickness correction).
 """
 
 from __future__ import annotations
@@ -33,8 +38,17 @@ from types import ModuleType
 import numpy as np
 
 from cellmech.errors import ConfigError
+from cellmech.models.finite_thickness import correction
 
-__all__ = ["MODEL_KEYS", "ParameterSpec", "available_models", "get_model", "model_force"]
+__all__ = [
+    "MODEL_KEYS",
+    "POISSON_RATIO",
+    "ParameterSpec",
+    "available_models",
+    "force_per_modulus",
+    "get_model",
+    "model_force",
+]
 
 #: keys of the built-in contact models (module names in this package)
 MODEL_KEYS: tuple[str, ...] = (
@@ -79,6 +93,12 @@ class ParameterSpec:
         return v
 
 
+#: Poisson's ratio of the sample, common to every model
+POISSON_RATIO = ParameterSpec(
+    "poisson_ratio", "1", 0.5, (0.0, 0.5), "Poisson's ratio nu of the sample"
+)
+
+
 @cache
 def get_model(key: str) -> ModuleType:
     """The model module for ``key``.
@@ -103,6 +123,83 @@ def geometry_defaults(model: ModuleType) -> dict[str, float]:
     return {p.key: p.default for p in model.PARAMETERS}
 
 
+def validated_geometry(model: ModuleType, geometry: dict[str, float]) -> dict[str, float]:
+    """The model's defaults updated with ``geometry``, each value checked against its spec.
+
+    Raises
+    ------
+    ConfigError
+        For a parameter the model does not have (the message lists the valid ones) or a value
+        outside its bounds.
+    """
+    params = geometry_defaults(model)
+    unknown = set(geometry) - set(params)
+    if unknown:
+        raise ConfigError(
+            f"model {model.KEY} has no parameter(s) {', '.join(sorted(unknown))}; "
+            f"valid: {', '.join(params) or 'none'}"
+        )
+    specs = {p.key: p for p in model.PARAMETERS}
+    params.update({k: specs[k].validate(v) for k, v in geometry.items()})
+    return params
+
+
+def force_per_modulus(
+    key: str,
+    indentation_m: np.ndarray,
+    *,
+    poisson_ratio: float = 0.5,
+    thickness_m: float | np.ndarray | None = None,
+    bonded: bool = True,
+    **geometry: float,
+) -> np.ndarray:
+    """F/E in m² of model ``key``, optionally corrected for a finite sample thickness.
+
+    Parameters
+    ----------
+    key : str
+        Model key (:data:`MODEL_KEYS`).
+    indentation_m : array_like
+        Indentation δ in m, any shape (e.g. (n_curves, n_points)); 0 where δ <= 0, NaN where NaN.
+    poisson_ratio : float
+        Poisson's ratio ν of the sample, in [0, 0.5].
+    thickness_m : float or array_like, optional
+        Sample thickness h in m, broadcastable against ``indentation_m`` (e.g. shape (n, 1) per
+        curve). None, inf or NaN: infinitely thick (no correction); h <= 0 gives NaN.
+    bonded : bool
+        Whether the sample adheres to its rigid support (finite-thickness correction only).
+    **geometry : float
+        Tip geometry (the model's :data:`PARAMETERS`); omitted ones take their defaults.
+
+    Returns
+    -------
+    ndarray
+        F/E in m² (float64), shape of ``indentation_m`` broadcast with ``thickness_m``; the force
+        is ``E * force_per_modulus(...)`` for a modulus E in Pa.
+
+    Raises
+    ------
+    ConfigError
+        Unknown model key or geometry parameter, value out of bounds, or a correction that does
+        not exist for the tip (see :mod:`cellmech.models.finite_thickness`).
+    """
+    model = get_model(key)
+    params = validated_geometry(model, geometry)
+    nu = POISSON_RATIO.validate(poisson_ratio)
+    delta = np.asarray(indentation_m, dtype=float)
+    out = model.force_per_modulus(delta, poisson_ratio=nu, **params)
+    if thickness_m is None:
+        return out
+    h = np.asarray(thickness_m, dtype=float)
+    if np.all((h == np.inf) | np.isnan(h)):  # infinitely thick everywhere
+        return out
+    factor = correction(model, delta, h, poisson_ratio=nu, bonded=bonded, **params)
+    if factor.shape == out.shape:
+        out *= factor
+        return out
+    return out * factor
+
+
 def model_force(
     key: str,
     indentation_m: np.ndarray,
@@ -114,18 +211,8 @@ def model_force(
     """Force in N of model ``key`` at ``indentation_m`` (m) for modulus ``youngs_modulus_pa``.
 
     Geometry keywords not given take the model's defaults; unknown ones raise ConfigError.
+    Keywords ``thickness_m`` and ``bonded`` add the finite-thickness correction as in
+    :func:`force_per_modulus`.
     """
-    model = get_model(key)
-    params = geometry_defaults(model)
-    unknown = set(geometry) - set(params)
-    if unknown:
-        raise ConfigError(
-            f"model {key} has no parameter(s) {', '.join(sorted(unknown))}; "
-            f"valid: {', '.join(params) or 'none'}"
-        )
-    specs = {p.key: p for p in model.PARAMETERS}
-    params.update({k: specs[k].validate(v) for k, v in geometry.items()})
-    per_e = model.force_per_modulus(
-        np.asarray(indentation_m, float), poisson_ratio=poisson_ratio, **params
-    )
+    per_e = force_per_modulus(key, indentation_m, poisson_ratio=poisson_ratio, **geometry)
     return np.asarray(youngs_modulus_pa) * per_e

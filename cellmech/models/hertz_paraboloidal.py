@@ -22,6 +22,7 @@ KEY = "hertz_paraboloidal"
 NAME = "Hertz, paraboloidal (spherical) tip"
 EQUATION = "F = 4/3 * E/(1-nu^2) * sqrt(R) * delta^(3/2)"
 REFERENCE = "Hertz, J. Reine Angew. Math. 92, 156 (1881); Sneddon, Int. J. Eng. Sci. 3, 47 (1965)"
+TIP_FAMILY = "spherical"
 
 PARAMETERS = (
     ParameterSpec("tip_radius_m", "m", 10e-6, (1e-9, 1e-3), "radius R of the spherical tip"),
