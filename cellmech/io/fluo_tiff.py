@@ -24,7 +24,12 @@ Calibration is converted to metres with :func:`cellmech.units.length_to_m`:
 A missing pixel size raises :class:`~cellmech.errors.MissingMetadataError`; supply it with
 ``pixel_size_m``. Stacks up to :data:`LAZY_THRESHOLD_BYTES` are loaded into memory; larger ones
 are returned as a :class:`LazyStack` that reads only the planes an index touches, through
-tifffile's zarr store.
+tifffile's zarr store (requires ``zarr``).
+
+Damaged files raise :class:`~cellmech.errors.CorruptFileError` naming the file: the chain of
+image file directories must stay inside the file, the series' pixel data must end before the
+end of the file, and tifffile's warnings about invalid offsets are treated as errors. A file cut
+only inside the tag values of its last directory (after all pixel data) still reads.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import struct
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -365,8 +371,43 @@ def _raise_if_broken(path: Path, messages: list[str]) -> None:
         )
 
 
+def _check_ifd_chain(path: Path, fh: Any) -> None:
+    """Walk the chain of image file directories (counts and links only) and raise
+    CorruptFileError if an IFD lies past the end of the file or the chain loops.
+
+    tifffile reads only the first IFD of ImageJ and contiguous stacks, so a file cut after
+    its pixel data would otherwise go unnoticed.
+    """
+    fh.seek(0)
+    head = fh.read(16)
+    order = "<" if head[:2] == b"II" else ">"
+    big = head[2:4] in (b"+\x00", b"\x00+")
+    n_fmt, entry, link_fmt = ("Q", 20, "Q") if big else ("H", 12, "I")
+    n_size, link_size = struct.calcsize(n_fmt), struct.calcsize(link_fmt)
+    offset = struct.unpack(order + link_fmt, head[8:16] if big else head[4:8])[0]
+    seen: set[int] = set()
+    while offset:
+        if offset in seen or offset + n_size > fh.size:
+            raise CorruptFileError(
+                f"{path}: image file directory {len(seen)} at byte {offset} is missing or loops "
+                f"(file size {fh.size} bytes); the file is truncated or corrupt; re-copy it"
+            )
+        seen.add(offset)
+        fh.seek(offset)
+        (n,) = struct.unpack(order + n_fmt, fh.read(n_size))
+        link_at = offset + n_size + n * entry
+        if link_at + link_size > fh.size:
+            raise CorruptFileError(
+                f"{path}: image file directory {len(seen) - 1} ends past the end of the file "
+                f"({fh.size} bytes); the file is truncated; re-copy or re-export it"
+            )
+        fh.seek(link_at)
+        (offset,) = struct.unpack(order + link_fmt, fh.read(link_size))
+
+
 def _check_complete(path: Path, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> None:
-    """Raise CorruptFileError if the series' pixel data reach past the end of the file."""
+    """Raise CorruptFileError if the IFD chain or the series' pixel data leave the file."""
+    _check_ifd_chain(path, tif.filehandle)
     size = tif.filehandle.size
     if series.dataoffset is not None:
         end = series.dataoffset + series.nbytes
