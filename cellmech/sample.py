@@ -1,0 +1,510 @@
+"""Synthetic correlative AFM + fluorescence dataset with ground truth.
+
+:func:`generate_sample` builds, deterministically for a seed, a scene of adherent cells
+(:mod:`cellmech.sample_scene`), a force map over it (:mod:`cellmech.sample_afm`), a
+fluorescence stack of a larger field (:mod:`cellmech.sample_fluo`) and the ground truth;
+:func:`write_sample` writes them as a real JPK ``.jpk-force-map``, an OME-TIFF and the truth
+files (``truth.json``, ``truth_cells.csv``, ``truth_curves.csv``, ``truth_labels.tif``), all
+documented field by field in ``sample_data/README.md``.
+
+Frames (all in m inside, (row, col) for pixels):
+
+* AFM grid pixel -> AFM scanner ``(x, y)``: :class:`~cellmech.containers.GridGeometry`.
+* AFM scanner -> sample (stage) frame: the *true* similarity ``S = s R(φ) F A + t``
+  (rotation φ of a few degrees, scale s within a few %, optional reflection F, translation).
+* sample frame -> fluorescence pixel: ``col = (x - X0) / p``, ``row = (y - Y0) / p`` with
+  ``(X0, Y0)`` the OME ``Plane PositionX/Y`` (centre of pixel (0, 0)) and ``p`` the pixel size.
+
+The metadata alone suggest that scanner and stage coordinates coincide (``S = A``); the truth
+differs from that guess by the rotation, scale and an offset of several µm, as on a real
+instrument whose scanner frame is not calibrated against the microscope stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cellmech import __version__
+from cellmech.containers import (
+    CurveBlock,
+    FluorescenceStack,
+    ForceMap,
+    GridGeometry,
+    in_memory_loader,
+)
+from cellmech.errors import ConfigError
+from cellmech.models import get_model
+from cellmech.sample_afm import Artefacts, contact_heights, simulate_curves
+from cellmech.sample_fluo import FluoGeometry, Optics, render_stack, write_ome_tiff
+from cellmech.sample_scene import Box, Scene, place_cells
+from cellmech.sample_truth import cell_table, curve_table, frame_matrices
+
+__all__ = ["Sample", "SampleOptions", "generate_sample", "make_sample_data", "write_sample"]
+
+FILE_NAMES = {
+    "force_map": "sample.jpk-force-map",
+    "fluorescence": "sample.ome.tif",
+    "truth": "truth.json",
+    "cells": "truth_cells.csv",
+    "curves": "truth_curves.csv",
+    "labels": "truth_labels.tif",
+}
+
+
+@dataclass(frozen=True)
+class SampleOptions:
+    """Everything that defines a synthetic dataset (SI units).
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the random generator; equal options give identical datasets.
+    grid_shape : (int, int)
+        AFM grid ``(rows, cols)``.
+    map_size_m : float
+        Side of the square AFM map, m.
+    n_cells : int
+        Cells placed wholly inside the map.
+    n_cells_outside : int
+        Extra cells in the fluorescence field outside the map (no AFM data).
+    model : str
+        Contact model generating the curves (:mod:`cellmech.models` key).
+    geometry : mapping
+        Tip geometry for ``model`` (``tip_radius_m`` or ``half_angle_deg``).
+    poisson_ratio : float
+    spring_constant_n_per_m, sensitivity_m_per_v : float
+        Cantilever k (N/m) and deflection sensitivity (m/V).
+    setpoint_n : float
+        Force setpoint ending each approach, N.
+    approach_points, retract_points : int
+        Points of a full-length approach (over the whole z range) and of every retract.
+    approach_duration_s : float
+        Duration of a full-length approach (and of every retract), s.
+    noise_free : bool
+        No noise, offset, tilt, virtual deflection or bad curves.
+    deflection_noise_m, baseline_offset_m, baseline_tilt, virtual_deflection_slope : float
+        Artefacts (see :class:`~cellmech.sample_afm.Artefacts`).
+    bad_fraction : float
+        Fraction of curves that are bad (half no-contact, half spiky).
+    substrate_modulus_pa : float
+        Young's modulus of the dish, Pa (effectively rigid).
+    reflect : bool
+        Whether the AFM -> fluorescence transform includes a reflection.
+    fluo_pixel_size_m, fluo_z_step_m : float
+        Fluorescence pixel pitch and plane spacing, m.
+    fluo_z_planes : int
+        Number of planes.
+    fluo_fov_factor : float
+        Fluorescence field of view side / AFM map side (> 1.1).
+    marker : bool
+        Add the stiffness-correlated third channel.
+    """
+
+    seed: int = 0
+    grid_shape: tuple[int, int] = (48, 48)
+    map_size_m: float = 90e-6
+    n_cells: int = 5
+    n_cells_outside: int = 1
+    model: str = "hertz_paraboloidal"
+    geometry: Mapping[str, float] = field(default_factory=lambda: {"tip_radius_m": 2.5e-6})
+    poisson_ratio: float = 0.5
+    spring_constant_n_per_m: float = 0.05
+    sensitivity_m_per_v: float = 50e-9
+    setpoint_n: float = 1e-9
+    approach_points: int = 1000
+    retract_points: int = 500
+    approach_duration_s: float = 1.0
+    noise_free: bool = False
+    deflection_noise_m: float = 0.2e-9
+    baseline_offset_m: float = 20e-9
+    baseline_tilt: float = 2e-4
+    virtual_deflection_slope: float = 5e-4
+    bad_fraction: float = 0.01
+    substrate_modulus_pa: float = 1e9
+    reflect: bool = False
+    fluo_pixel_size_m: float = 0.5e-6
+    fluo_z_step_m: float = 1.0e-6
+    fluo_z_planes: int = 10
+    fluo_fov_factor: float = 1.35
+    marker: bool = True
+
+    def __post_init__(self) -> None:
+        rows, cols = (int(v) for v in self.grid_shape)
+        object.__setattr__(self, "grid_shape", (rows, cols))
+        object.__setattr__(self, "geometry", dict(self.geometry))
+        get_model(self.model)
+        checks = {
+            "grid_shape": min(rows, cols) >= 2,
+            "map_size_m": self.map_size_m > 0,
+            "n_cells": self.n_cells >= 0 and self.n_cells_outside >= 0,
+            "approach_points": self.approach_points >= 10 and self.retract_points >= 2,
+            "bad_fraction": 0 <= self.bad_fraction <= 0.5,
+            "fluo_fov_factor": self.fluo_fov_factor >= 1.1,
+            "fluo_z_planes": self.fluo_z_planes >= 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ConfigError(f"invalid sample options: {', '.join(bad)}; see SampleOptions")
+
+    @property
+    def artefacts(self) -> Artefacts:
+        """Deflection artefacts (none when ``noise_free``)."""
+        if self.noise_free:
+            return Artefacts()
+        return Artefacts(
+            noise_m=self.deflection_noise_m,
+            offset_m=self.baseline_offset_m,
+            tilt=self.baseline_tilt,
+            virtual_deflection_slope=self.virtual_deflection_slope,
+            spike_n=self.setpoint_n,
+        )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A generated dataset in memory.
+
+    Parameters
+    ----------
+    force_map : ForceMap
+        The map (curves served from memory; ``path`` is where it would be written).
+    stack : FluorescenceStack
+        (C, Z, Y, X) uint16 stack.
+    labels : ndarray of int32, shape (2, Y, X)
+        Cell labels and nucleus labels in fluorescence pixels.
+    truth : dict
+        Content of ``truth.json``.
+    cells, curves : pandas.DataFrame
+        Per-cell and per-curve truth.
+    """
+
+    force_map: ForceMap
+    stack: FluorescenceStack
+    labels: np.ndarray
+    truth: dict
+    cells: pd.DataFrame
+    curves: pd.DataFrame
+
+
+def _frames(rng: np.random.Generator, opt: SampleOptions) -> dict[str, Any]:
+    """Draw the grid, the true scanner -> sample similarity and the fluorescence field."""
+    length = opt.map_size_m
+    grid = GridGeometry(
+        shape=opt.grid_shape,
+        center_m=tuple(rng.uniform(-10e-6, 10e-6, 2)),
+        size_m=(length, length),
+        back_and_forth=True,
+        xy_scanner="tip",
+    )
+    phi = np.radians(rng.uniform(2.0, 5.0) * rng.choice([-1, 1]))
+    scale = 1.0 + rng.uniform(0.01, 0.03) * rng.choice([-1, 1])
+    flip = np.diag([1.0, -1.0]) if opt.reflect else np.eye(2)
+    linear = scale * np.array([[np.cos(phi), -np.sin(phi)], [np.sin(phi), np.cos(phi)]]) @ flip
+    error = rng.uniform(4e-6, 8e-6) * _unit(rng.uniform(0, 2 * np.pi))
+    centre = np.asarray(grid.center_m)
+    true_centre = centre + error  # where the map really lies on the stage
+    n_px = int(np.ceil(opt.fluo_fov_factor * length / opt.fluo_pixel_size_m))
+    fov = n_px * opt.fluo_pixel_size_m
+    extent = scale * length * (abs(np.cos(phi)) + abs(np.sin(phi)))
+    slack = max((fov - extent) / 2 - 1e-6, 0.0)
+    fov_centre = true_centre + rng.uniform(-slack, slack, 2)
+    origin = fov_centre - (n_px - 1) / 2 * opt.fluo_pixel_size_m
+    fluo = FluoGeometry(
+        shape_zyx=(opt.fluo_z_planes, n_px, n_px),
+        pixel_size_m=opt.fluo_pixel_size_m,
+        z_step_m=opt.fluo_z_step_m,
+        origin_m=(float(origin[0]), float(origin[1])),
+        z_first_m=0.0,
+    )
+    return {
+        "grid": grid,
+        "linear": linear,
+        "translation": true_centre - linear @ centre,
+        "rotation_rad": phi,
+        "scale": scale,
+        "fluo": fluo,
+        "map_box": Box(
+            tuple(true_centre), (scale * length / 2,) * 2, np.arctan2(linear[1, 0], linear[0, 0])
+        ),
+        "fov_box": Box(tuple(fov_centre), (fov / 2, fov / 2)),
+    }
+
+
+def _unit(angle: float) -> np.ndarray:
+    return np.array([np.cos(angle), np.sin(angle)])
+
+
+def _scene(rng: np.random.Generator, opt: SampleOptions, frames: dict) -> Scene:
+    """Cells inside the map (one AFM pixel of margin) and a few in the field outside it."""
+    map_box, fov_box = frames["map_box"], frames["fov_box"]
+    pitch = max(frames["grid"].pixel_size_m) * frames["scale"]
+    inner = Box(map_box.center_m, tuple(h - pitch for h in map_box.half_size_m), map_box.angle_rad)
+    cells = place_cells(rng, opt.n_cells, inner)
+    cells += place_cells(
+        rng,
+        opt.n_cells_outside,
+        fov_box,
+        outside=map_box,
+        existing=cells,
+        first_label=opt.n_cells + 1,
+        length_range_m=(15e-6, 25e-6),
+    )
+    return Scene(
+        cells=tuple(cells),
+        substrate_origin_m=map_box.center_m,
+        substrate_slope=tuple(rng.uniform(-2e-3, 2e-3, 2)),
+        substrate_modulus_pa=opt.substrate_modulus_pa,
+    )
+
+
+def _bad_curves(rng: np.random.Generator, n: int, opt: SampleOptions) -> np.ndarray:
+    """Per-curve bad reason: "" (good), "no_contact" or "spikes"."""
+    reason = np.full(n, "", dtype=object)
+    n_bad = 0 if opt.noise_free else round(opt.bad_fraction * n)
+    picked = rng.choice(n, size=n_bad, replace=False)
+    reason[picked[: n_bad // 2]] = "no_contact"
+    reason[picked[n_bad // 2 :]] = "spikes"
+    return reason
+
+
+def _afm(rng: np.random.Generator, opt: SampleOptions, frames: dict, scene: Scene) -> dict:
+    """Simulate every curve of the map; returns the curves and the per-curve truth arrays."""
+    grid = frames["grid"]
+    n = grid.shape[0] * grid.shape[1]
+    position_index = np.arange(n)
+    row, col = grid.index_to_rowcol(position_index)
+    x, y = grid.grid_to_scanner(row, col)
+    sx, sy = frames["linear"] @ np.vstack([x, y]) + frames["translation"][:, None]
+    apex, tx, ty = contact_heights(scene, sx, sy, opt.geometry)
+    touched = scene.fields(tx, ty)
+    under = scene.fields(sx, sy)
+    reason = _bad_curves(rng, n, opt)
+    piezo_offset = 1e-6
+    zc = np.where(reason == "no_contact", np.nan, apex + piezo_offset)
+    top = np.nanmax(apex) + piezo_offset + 1.5e-6
+    z_length = top - (np.nanmin(apex) + piezo_offset - 0.5e-6)
+    curves = simulate_curves(
+        rng,
+        zc,
+        touched["youngs_modulus_pa"],
+        spring_constant_n_per_m=opt.spring_constant_n_per_m,
+        setpoint_n=opt.setpoint_n,
+        top_m=top,
+        z_length_m=z_length,
+        approach_points=opt.approach_points,
+        retract_points=opt.retract_points,
+        model=opt.model,
+        poisson_ratio=opt.poisson_ratio,
+        geometry=opt.geometry,
+        artefacts=opt.artefacts,
+        spiky=reason == "spikes",
+    )
+    return {
+        "position_index": position_index,
+        "row": row,
+        "col": col,
+        "x_m": x,
+        "y_m": y,
+        "sample_x_m": sx,
+        "sample_y_m": sy,
+        "label": under["label"],
+        "nucleus": touched["nucleus"],
+        "youngs_modulus_pa": touched["youngs_modulus_pa"],
+        "contact_height_m": apex,
+        "cell_height_m": under["cell_height_m"],
+        "bad_reason": reason,
+        "curves": curves,
+        "piezo_start_m": top,
+        "z_length_m": z_length,
+    }
+
+
+def generate_sample(options: SampleOptions | None = None) -> Sample:
+    """Generate a synthetic correlative dataset in memory (deterministic for ``options.seed``).
+
+    Parameters
+    ----------
+    options : SampleOptions, optional
+        Defaults: a 48x48 map over 90 µm with 5 cells, 1000-point curves, a 3-channel stack.
+
+    Returns
+    -------
+    Sample
+    """
+    opt = options or SampleOptions()
+    rng = np.random.default_rng(opt.seed)
+    frames = _frames(rng, opt)
+    scene = _scene(rng, opt, frames)
+    afm = _afm(rng, opt, frames, scene)
+    data, names, fluo_fields = render_stack(rng, scene, frames["fluo"], Optics(), marker=opt.marker)
+    force_map = _force_map(opt, frames["grid"], afm)
+    fluo = frames["fluo"]
+    stack = FluorescenceStack(
+        data=data,
+        channel_names=names,
+        pixel_size_m=(fluo.pixel_size_m, fluo.pixel_size_m),
+        z_step_m=fluo.z_step_m,
+        source=Path(FILE_NAMES["fluorescence"]),
+        stage_position_m=fluo.origin_m,
+    )
+    labels = np.stack([fluo_fields["label"], fluo_fields["nucleus_label"]]).astype(np.int32)
+    matrices = frame_matrices(frames)
+    curves = curve_table(afm)
+    cells = cell_table(scene, curves, matrices, fluo, frames["map_box"])
+    truth = _truth_json(opt, frames, scene, afm, matrices, stack)
+    return Sample(force_map, stack, labels, truth, cells, curves)
+
+
+def _force_map(opt: SampleOptions, grid: GridGeometry, afm: dict) -> ForceMap:
+    curves = afm["curves"]
+    n = afm["position_index"].size
+    block = CurveBlock(np.arange(n), curves.approach, curves.retract)
+    return ForceMap(
+        path=Path(FILE_NAMES["force_map"]),
+        kind="force-map",
+        grid=grid,
+        position_index=afm["position_index"],
+        row=afm["row"],
+        col=afm["col"],
+        x_m=afm["x_m"],
+        y_m=afm["y_m"],
+        spring_constant_n_per_m=opt.spring_constant_n_per_m,
+        sensitivity_m_per_v=opt.sensitivity_m_per_v,
+        loader=in_memory_loader(block),
+    )
+
+
+def _truth_json(opt, frames, scene, afm, matrices, stack) -> dict:
+    """The global truth: options, frames, transforms and file names (JSON-ready)."""
+    grid = frames["grid"]
+    options = asdict(opt)
+    options["geometry"] = dict(opt.geometry)
+    return {
+        "generator": "cellmech.sample",
+        "cellmech_version": __version__,
+        "seed": opt.seed,
+        "options": options,
+        "files": dict(FILE_NAMES),
+        "afm": {
+            "model": opt.model,
+            "geometry": dict(opt.geometry),
+            "poisson_ratio": opt.poisson_ratio,
+            "spring_constant_n_per_m": opt.spring_constant_n_per_m,
+            "sensitivity_m_per_v": opt.sensitivity_m_per_v,
+            "setpoint_n": opt.setpoint_n,
+            "grid_shape": list(grid.shape),
+            "grid_center_m": list(grid.center_m),
+            "grid_size_m": list(grid.size_m),
+            "back_and_forth": grid.back_and_forth,
+            "piezo_start_m": afm["piezo_start_m"],
+            "z_length_m": afm["z_length_m"],
+            "piezo_offset_m": 1e-6,
+            "substrate_modulus_pa": scene.substrate_modulus_pa,
+            "substrate_slope": list(scene.substrate_slope),
+            "substrate_origin_m": list(scene.substrate_origin_m),
+            "n_bad_curves": int(np.count_nonzero(afm["bad_reason"] != "")),
+        },
+        "fluorescence": {
+            "shape_czyx": list(stack.shape),
+            "channel_names": list(stack.channel_names),
+            "pixel_size_m": stack.pixel_size_m[0],
+            "z_step_m": stack.z_step_m,
+            "stage_position_m": list(stack.stage_position_m),
+            "plane_heights_m": frames["fluo"].plane_heights_m.tolist(),
+        },
+        "transform": {
+            "rotation_deg": float(np.degrees(frames["rotation_rad"])),
+            "scale": float(frames["scale"]),
+            "reflect": opt.reflect,
+            "scanner_to_sample_linear": frames["linear"].tolist(),
+            "scanner_to_sample_translation_m": frames["translation"].tolist(),
+            **{k: v.tolist() for k, v in matrices.items()},
+        },
+    }
+
+
+def write_sample(sample: Sample, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write a generated sample to ``out_dir`` (created if needed); returns the paths by role.
+
+    Every file is written atomically (temporary file, then ``os.replace``).
+    """
+    from cellmech.io.jpk_writer import write_jpk_force_map
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {role: out / name for role, name in FILE_NAMES.items()}
+    fm = sample.force_map
+    block = fm.curves()
+    opts = sample.truth["options"]
+    write_jpk_force_map(
+        paths["force_map"],
+        grid=fm.grid,
+        position_index=fm.position_index,
+        approach=block.approach,
+        retract=block.retract,
+        spring_constant_n_per_m=fm.spring_constant_n_per_m,
+        sensitivity_m_per_v=fm.sensitivity_m_per_v,
+        x_m=fm.x_m,
+        y_m=fm.y_m,
+        approach_duration_s=opts["approach_duration_s"],
+        retract_duration_s=opts["approach_duration_s"],
+    )
+    fluo = sample.truth["fluorescence"]
+    geo = FluoGeometry(
+        shape_zyx=tuple(fluo["shape_czyx"][1:]),
+        pixel_size_m=fluo["pixel_size_m"],
+        z_step_m=fluo["z_step_m"],
+        origin_m=tuple(fluo["stage_position_m"]),
+        z_first_m=fluo["plane_heights_m"][0],
+    )
+    write_ome_tiff(
+        paths["fluorescence"],
+        np.asarray(sample.stack.data),
+        channel_names=sample.stack.channel_names,
+        geo=geo,
+        stage_origin_m=geo.origin_m,
+    )
+    _atomic_text(paths["truth"], json.dumps(sample.truth, indent=2) + "\n")
+    _atomic_text(paths["cells"], sample.cells.to_csv(index=False, float_format="%.9g"))
+    _atomic_text(paths["curves"], sample.curves.to_csv(index=False, float_format="%.9g"))
+    _write_labels(paths["labels"], sample.labels, geo.pixel_size_m)
+    return paths
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _write_labels(path: Path, labels: np.ndarray, pixel_size_m: float) -> None:
+    """Labels (2, Y, X) as an ImageJ-style TIFF (cells, nuclei) with the pixel size in µm."""
+    import tifffile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    res = 1.0 / (pixel_size_m * 1e6)
+    tifffile.imwrite(
+        tmp,
+        labels.astype(np.uint16),
+        imagej=True,
+        resolution=(res, res),
+        metadata={"axes": "CYX", "unit": "um", "Labels": ["cells", "nuclei"]},
+        compression="zlib",
+    )
+    os.replace(tmp, path)
+
+
+def make_sample_data(out_dir: str | os.PathLike, options: SampleOptions | None = None) -> dict:
+    """Generate a dataset and write it to ``out_dir``; returns the written paths by role."""
+    return write_sample(generate_sample(options), out_dir)
