@@ -9,6 +9,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -78,7 +79,9 @@ def _describe_stack(st) -> list[str]:
         f"{st.pixel_size_m[0] / M_PER_UM:g} µm (y)",
         f"field of view      {x * st.pixel_size_m[1] / M_PER_UM:g} µm x "
         f"{y * st.pixel_size_m[0] / M_PER_UM:g} µm",
-        f"z step             {st.z_step_m / M_PER_UM:g} µm",
+        f"z step             {st.z_step_m / M_PER_UM:g} µm"
+        if math.isfinite(st.z_step_m)
+        else "z step             none (single plane or not recorded)",
         f"dtype              {st.data.dtype}",
     ]
     if st.stage_position_m is not None:
@@ -95,8 +98,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
     try:
         find_reader(path, "afm")
         is_afm = True
-    except UnsupportedFormatError:
-        find_reader(path, "fluorescence")
+    except UnsupportedFormatError as afm_error:
+        try:
+            find_reader(path, "fluorescence")
+        except UnsupportedFormatError as fluo_error:  # report every reader and suffix asked
+            raise UnsupportedFormatError(
+                path, afm_error.tried + fluo_error.tried, afm_error.suffixes + fluo_error.suffixes
+            ) from None
         is_afm = False
     if is_afm:
         lines = _describe_force_map(
