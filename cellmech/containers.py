@@ -147,7 +147,9 @@ class Segment:
     Parameters
     ----------
     height_m : ndarray, shape (n, m)
-        Piezo height in m (larger = tip further from the sample).
+        Piezo height in m, as recorded by the instrument (usually larger = tip further from
+        the sample, so decreasing during the approach; some files, e.g. JPK exports with a
+        flipped height axis, record the opposite sign and preprocessing detects it).
     force_n : ndarray, shape (n, m)
         Cantilever force in N (deflection times spring constant).
     n_points : ndarray, shape (n,)
