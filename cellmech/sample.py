@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import tifffile
 
 from cellmech import __version__
 from cellmech.containers import (
@@ -43,10 +43,12 @@ from cellmech.containers import (
 )
 from cellmech.errors import ConfigError
 from cellmech.models import get_model
+from cellmech.outputs import atomic_path
 from cellmech.sample_afm import Artefacts, contact_heights, simulate_curves
 from cellmech.sample_fluo import FluoGeometry, Optics, render_stack, write_ome_tiff
 from cellmech.sample_scene import Box, Scene, place_cells
 from cellmech.sample_truth import cell_table, curve_table, frame_matrices
+from cellmech.units import M_PER_UM
 
 __all__ = ["Sample", "SampleOptions", "generate_sample", "make_sample_data", "write_sample"]
 
@@ -107,6 +109,8 @@ class SampleOptions:
         Fluorescence field of view side / AFM map side (> 1.1).
     marker : bool
         Add the stiffness-correlated third channel.
+    measured_height : bool
+        Record the sensor height channel (equal to the piezo height: an ideal sensor).
     """
 
     seed: int = 0
@@ -136,6 +140,7 @@ class SampleOptions:
     fluo_z_planes: int = 10
     fluo_fov_factor: float = 1.35
     marker: bool = True
+    measured_height: bool = True
 
     def __post_init__(self) -> None:
         rows, cols = (int(v) for v in self.grid_shape)
@@ -307,6 +312,7 @@ def _afm(rng: np.random.Generator, opt: SampleOptions, frames: dict, scene: Scen
         geometry=opt.geometry,
         artefacts=opt.artefacts,
         spiky=reason == "spikes",
+        measured_height=opt.measured_height,
     )
     return {
         "position_index": position_index,
@@ -477,32 +483,35 @@ def write_sample(sample: Sample, out_dir: str | os.PathLike) -> dict[str, Path]:
     _atomic_text(paths["cells"], sample.cells.to_csv(index=False, float_format="%.9g"))
     _atomic_text(paths["curves"], sample.curves.to_csv(index=False, float_format="%.9g"))
     _write_labels(paths["labels"], sample.labels, geo.pixel_size_m)
+    _readable(paths)
     return paths
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _write_labels(path: Path, labels: np.ndarray, pixel_size_m: float) -> None:
     """Labels (2, Y, X) as an ImageJ-style TIFF (cells, nuclei) with the pixel size in µm."""
-    import tifffile
+    res = 1.0 / (pixel_size_m / M_PER_UM)
+    with atomic_path(path) as tmp:
+        tifffile.imwrite(
+            tmp,
+            labels.astype(np.uint16),
+            imagej=True,
+            resolution=(res, res),
+            metadata={"axes": "CYX", "unit": "um", "Labels": ["cells", "nuclei"]},
+            compression="zlib",
+        )
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    res = 1.0 / (pixel_size_m * 1e6)
-    tifffile.imwrite(
-        tmp,
-        labels.astype(np.uint16),
-        imagej=True,
-        resolution=(res, res),
-        metadata={"axes": "CYX", "unit": "um", "Labels": ["cells", "nuclei"]},
-        compression="zlib",
-    )
-    os.replace(tmp, path)
+
+def _readable(paths: Mapping[str, Path]) -> None:
+    """Give the written files the usual permissions (temporary files are created 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in paths.values():
+        os.chmod(p, 0o666 & ~umask)
 
 
 def make_sample_data(out_dir: str | os.PathLike, options: SampleOptions | None = None) -> dict:

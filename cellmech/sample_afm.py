@@ -230,6 +230,7 @@ def simulate_curves(
     geometry: Mapping[str, float],
     artefacts: Artefacts,
     spiky: np.ndarray,
+    measured_height: bool = True,
 ) -> CurveSet:
     """Approach and retract curves for ``n`` contact heights and moduli.
 
@@ -254,6 +255,8 @@ def simulate_curves(
         Deflection artefacts.
     spiky : ndarray of bool, shape (n,)
         Curves that get spikes.
+    measured_height : bool
+        Also return the heights as ``measured_height_m`` (an ideal height sensor).
 
     Returns
     -------
@@ -275,7 +278,7 @@ def simulate_curves(
     forces = [_force(h, zc, e, k, model, poisson_ratio, geometry) for h in (app_h, ret_h)]
     forces = _add_artefacts(rng, (app_h, ret_h), forces, k, top_m, artefacts, spiky)
     segs = [
-        Segment(height_m=h, force_n=f, n_points=n, measured_height_m=h)
+        Segment(height_m=h, force_n=f, n_points=n, measured_height_m=h if measured_height else None)
         for h, f, n in (
             (app_h, forces[0], n_app),
             (ret_h, forces[1], np.full(zc.size, ret_h.shape[1])),

@@ -15,7 +15,6 @@ analysis has something to find.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 import tifffile
 from scipy import ndimage
 
+from cellmech.outputs import atomic_path
 from cellmech.sample_scene import Scene
 
 __all__ = ["FluoGeometry", "Optics", "render_stack", "write_ome_tiff"]
@@ -198,13 +198,6 @@ def write_ome_tiff(
             "PositionZUnit": ["µm"] * (c * z),
         },
     }
-    out = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         tifffile.imwrite(tmp, data, ome=True, metadata=metadata, compression="zlib", predictor=True)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return Path(path)
