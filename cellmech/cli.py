@@ -434,6 +434,63 @@ def _add_config(sub: argparse._SubParsersAction) -> None:
     dump.set_defaults(func=_cmd_config_dump)
 
 
+def _spec_dict(spec) -> dict:
+    return {
+        "key": spec.key,
+        "unit": spec.unit,
+        "default": spec.default,
+        "bounds": list(spec.bounds),
+        "description": spec.description,
+    }
+
+
+def _spec_line(spec) -> str:
+    lo, hi = spec.bounds
+    return (
+        f"    {spec.key} [{spec.unit}]  default {spec.default:g}, bounds [{lo:g}, {hi:g}]  "
+        f"{spec.description}"
+    )
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    import json
+
+    from cellmech.models import POISSON_RATIO, available_models
+
+    if args.json:
+        listing = [
+            {
+                "key": m.KEY,
+                "name": m.NAME,
+                "equation": m.EQUATION,
+                "reference": m.REFERENCE,
+                "tip_family": m.TIP_FAMILY,
+                "parameters": [_spec_dict(p) for p in m.PARAMETERS],
+            }
+            for m in available_models()
+        ]
+        print(json.dumps({"common_parameters": [_spec_dict(POISSON_RATIO)], "models": listing}))
+        return 0
+    print("common to every model (E, contact point and baseline are fitted):")
+    print(_spec_line(POISSON_RATIO))
+    for m in available_models():
+        print(f"\n{m.KEY}: {m.NAME}")
+        print(f"  equation      {m.EQUATION}")
+        print(f"  reference     {m.REFERENCE}")
+        print(f"  bottom effect {m.TIP_FAMILY} tip (see cellmech.models.finite_thickness)")
+        print("  parameters")
+        print("\n".join(_spec_line(p) for p in m.PARAMETERS))
+    return 0
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "models", help="list the contact models, their equations, references and parameters"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    p.set_defaults(func=_cmd_models)
+
+
 #: sub-command declarations, in the order ``--help`` lists them
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_formats,
@@ -441,6 +498,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_sample_data,
     _add_fit,
     _add_config,
+    _add_models,
 ]
 
 
