@@ -6,8 +6,9 @@ below multiply the half-space force:
 
 .. math:: F_h(\delta) = F_\infty(\delta)\,[1 + c_1 \chi + c_2 \chi^2 + c_3 \chi^3 + c_4 \chi^4]
 
-They are expansions in powers of χ, i.e. accurate only while χ is small (χ <~ 1); for
-larger χ the correction is extrapolated.
+They are expansions in powers of χ, i.e. accurate only while χ is small (χ <~ 1); beyond, the
+truncated series is an extrapolation and can even turn over (the bonded spherical series for
+ν = 0.3 peaks near χ = 1.7), so keep indentations well below the sample thickness.
 
 Spherical / paraboloidal tips (``TIP_FAMILY = "spherical"``), Dimitriadis et al. (2002):
 χ = √(R δ) / h (the Hertz contact radius over the thickness) and, for Poisson's ratio ν,
