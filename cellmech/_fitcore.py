@@ -24,8 +24,12 @@ from numba import njit, prange
 
 #: curve points kept by the coarse candidate search (block averages)
 COARSE_POINTS = 128
+#: curve points kept by the Brent refinement (block averages)
+MEDIUM_POINTS = 1024
 #: fewest fit points (three parameters plus two, as nanite requires)
 MIN_FIT_POINTS = 5
+#: contact-point tolerance relative to the indentation depth (dE/E ~ 1.5 dcp/depth)
+CP_RTOL = 1e-5
 GOLDEN = 0.3819660112501051
 
 
@@ -42,20 +46,24 @@ def _g(delta, table, row, scale):
 
 
 @njit(cache=True)
-def _solve(cp, x, y, c, free, wcp, table, row, scale):
+def _solve(cp, x, y, c, ss, free, wcp, table, row, scale):
     """Weighted closed-form E >= 0 and baseline at contact point ``cp``; returns (S, E, b).
 
-    ``c`` holds point multiplicities (block sizes of a decimated curve, 1 otherwise) and
-    ``free`` = (count, sum y, sum y^2) of points that are certainly out of contact.
+    Points may be block averages: ``c`` holds block sizes and ``ss`` the scatter of ``y``
+    inside each block (its sum of squared deviations), added back with the block's weight
+    (the model is nearly constant within a block). ``free`` = (count, sum y, sum y^2) of points
+    that are certainly out of contact and unweighted.
     """
     sw, sy, syy = free[0], free[1], free[2]
     sg = sgg = sgy = 0.0
     for j in range(x.size):
         d = cp - x[j]
-        w2 = c[j]
+        w2 = 1.0
         if wcp > 0.0:
             w = min(abs(d) / wcp, 1.0)
-            w2 *= w * w
+            w2 = w * w
+        syy += w2 * ss[j]
+        w2 *= c[j]
         g = _g(d, table, row, scale)
         yj = y[j]
         sw += w2
@@ -76,8 +84,8 @@ def _solve(cp, x, y, c, free, wcp, table, row, scale):
 
 @njit(cache=True)
 def _decimate(x, y, k):
-    """Block means of ``x`` and ``y`` in ``k`` nearly equal blocks, block sizes, and the sum
-    of squared deviations of ``y`` from its block mean, per block."""
+    """Block means of ``x`` and ``y`` in ``k`` nearly equal blocks, the block sizes and the
+    sum of squared deviations of ``y`` from its block mean."""
     n = x.size
     xb, yb, cb, ss = np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k)
     for j in range(n):
@@ -93,50 +101,40 @@ def _decimate(x, y, k):
 
 
 @njit(cache=True)
-def _coarse_bracket(x, y, wcp, table, row, scale):
-    """Bracket (lo, hi) of the contact point from a global search on the decimated curve.
-
-    The decimated sum of squares misses the scatter inside each block; it is added back with
-    the block's weight (the model is nearly constant within a block), which matters where the
-    weighting changes over the curve.
-    """
-    k = min(x.size, COARSE_POINTS)
-    xb, yb, cb, ss = _decimate(x, y, k)
+def _coarse_bracket(x, y, c, ss, wcp, table, row, scale):
+    """Bracket (lo, hi) of the contact point: best of all candidates cp = x[i], +-2 points."""
     none = np.zeros(3)
     best, best_s = 0, np.inf
-    for i in range(k):
-        s = _solve(xb[i], xb, yb, cb, none, wcp, table, row, scale)[0]
-        if wcp > 0.0:
-            for j in range(k):
-                w = min(abs(xb[i] - xb[j]) / wcp, 1.0)
-                s += w * w * ss[j]
+    for i in range(x.size):
+        s = _solve(x[i], x, y, c, ss, none, wcp, table, row, scale)[0]
         if s < best_s:
             best, best_s = i, s
-    lo = hi = xb[best]
-    for i in range(max(best - 2, 0), min(best + 3, k)):
-        lo, hi = min(lo, xb[i]), max(hi, xb[i])
+    lo = hi = x[best]
+    for i in range(max(best - 2, 0), min(best + 3, x.size)):
+        lo, hi = min(lo, x[i]), max(hi, x[i])
     return lo, hi
 
 
 @njit(cache=True)
-def _split_free(x, y, hi, wcp):
-    """Points that may touch or be weighted for cp <= hi, and sums of all the others."""
+def _split_free(x, y, c, ss, hi, wcp):
+    """Points that may touch or be weighted for cp <= hi, and the sums of all the others."""
     near = x <= hi + wcp
     free = np.zeros(3)
     for j in range(x.size):
         if not near[j]:
-            free[0] += 1.0
-            free[1] += y[j]
-            free[2] += y[j] * y[j]
-    return x[near], y[near], free
+            free[0] += c[j]
+            free[1] += c[j] * y[j]
+            free[2] += c[j] * y[j] * y[j] + ss[j]
+    return x[near], y[near], c[near], ss[near], free
 
 
 @njit(cache=True)
-def _brent(lo, hi, x, y, c, free, wcp, table, row, scale, tol):
+def _brent(lo, hi, x, y, c, ss, wcp, table, row, scale, tol):
     """Minimise S(cp) on [lo, hi] by Brent's method (golden section + parabolic steps)."""
+    x, y, c, ss, free = _split_free(x, y, c, ss, hi, wcp)
     a, b = lo, hi
     v = w = u = xm = a + GOLDEN * (b - a)
-    fx = _solve(xm, x, y, c, free, wcp, table, row, scale)[0]
+    fx = _solve(xm, x, y, c, ss, free, wcp, table, row, scale)[0]
     fv = fw = fx
     d = e = 0.0
     for _ in range(100):
@@ -163,7 +161,7 @@ def _brent(lo, hi, x, y, c, free, wcp, table, row, scale, tol):
             e = (a - xm) if xm >= mid else (b - xm)
             d = GOLDEN * e
         u = xm + (d if abs(d) >= tol1 else (tol1 if d > 0 else -tol1))
-        fu = _solve(u, x, y, c, free, wcp, table, row, scale)[0]
+        fu = _solve(u, x, y, c, ss, free, wcp, table, row, scale)[0]
         if fu <= fx:
             if u >= xm:
                 a = xm
@@ -184,13 +182,22 @@ def _brent(lo, hi, x, y, c, free, wcp, table, row, scale, tol):
 
 @njit(cache=True)
 def _fit_one(x, y, wcp, table, row, scale, out):
-    """Fit one curve (fit points only, y already centred/scaled); fills ``out``."""
-    lo, hi = _coarse_bracket(x, y, wcp, table, row, scale)
-    xa, ya, free = _split_free(x, y, hi, wcp)
-    ones = np.ones(xa.size)
-    tol = 1e-7 * (x.max() - x.min()) + 1e-13
-    cp = _brent(lo, hi, xa, ya, ones, free, wcp, table, row, scale, tol)
-    s, e, b = _solve(cp, xa, ya, ones, free, wcp, table, row, scale)
+    """Fit one curve (fit points only, y already centred/scaled); fills ``out``.
+
+    Global search on ~COARSE_POINTS block averages, Brent on ~MEDIUM_POINTS block averages,
+    then Brent on the full data within two medium blocks of that.
+    """
+    span = x.max() - x.min()
+    xc, yc, cc, sc = _decimate(x, y, min(x.size, COARSE_POINTS))
+    lo, hi = _coarse_bracket(xc, yc, cc, sc, wcp, table, row, scale)
+    xm, ym, cm, sm = _decimate(x, y, min(x.size, MEDIUM_POINTS))
+    cp = _brent(lo, hi, xm, ym, cm, sm, wcp, table, row, scale, 1e-6 * span + 1e-13)
+    h = 2.0 * span / xm.size
+    ones, zeros = np.ones(x.size), np.zeros(x.size)
+    depth = max(cp - x.min(), h)
+    cp = _brent(cp - h, cp + h, x, y, ones, zeros, wcp, table, row, scale, CP_RTOL * depth)
+    xa, ya, ca, sa, free = _split_free(x, y, ones, zeros, cp, wcp)
+    s, e, b = _solve(cp, xa, ya, ca, sa, free, wcp, table, row, scale)
     ssr = sst = ymean = dmax = 0.0
     contact = 0
     for j in range(x.size):

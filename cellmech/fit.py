@@ -121,20 +121,8 @@ class FitOptions:
                 raise ConfigError(f"fit option {name}={value!r} must be >= 0")
         if not self.min_modulus_pa < self.max_modulus_pa:
             raise ConfigError("fit option min_modulus_pa must be < max_modulus_pa")
-        object.__setattr__(self, "geometry", MappingProxyType(self.model_geometry()))
-
-    def model_geometry(self) -> dict[str, float]:
-        """Validated geometry of the model, defaults filled in."""
-        specs = {p.key: p for p in models.get_model(self.model).PARAMETERS}
-        unknown = set(self.geometry) - set(specs)
-        if unknown:
-            raise ConfigError(
-                f"fit option geometry has unknown key(s) {', '.join(sorted(unknown))} for model "
-                f"{self.model}; valid: {', '.join(specs) or 'none'}"
-            )
-        values = {k: s.default for k, s in specs.items()}
-        values.update({k: specs[k].validate(v) for k, v in self.geometry.items()})
-        return values
+        geometry = models.validated_geometry(models.get_model(self.model), dict(self.geometry))
+        object.__setattr__(self, "geometry", MappingProxyType(geometry))
 
 
 def fit_curves(
@@ -164,8 +152,10 @@ def fit_curves(
         preprocessing) or POOR_FIT.
     """
     n = curves.n_curves
-    ok = curves.status == CurveStatus.OK
     table, row, scale, gnorm = _force_table(curves, options, sample_thickness_m)
+    status = curves.status.copy()
+    status[(status == CurveStatus.OK) & ~np.any(table > 0, axis=1)[row]] = CurveStatus.INVALID_INPUT
+    ok = status == CurveStatus.OK
     full = (np.full(n, -np.inf), np.full(n, np.inf), curves.n_points.copy())
     window = full if options.fit_range == "approach" else _window(curves, options, None, full)
     res = _run(curves, ok, window, options, table, row, scale)
@@ -173,7 +163,7 @@ def fit_curves(
         for _ in range(RANGE_ITERATIONS):
             res = _run(curves, ok, _window(curves, options, res, full), options, table, row, scale)
     res[:, 0] /= gnorm
-    return _result(curves, res, options, sample_thickness_m)
+    return _result(curves, status, res, options, sample_thickness_m)
 
 
 def _run(curves, ok, window, options, table, row, scale):
@@ -216,7 +206,7 @@ def _force_table(curves, options, thickness):
     """Force per modulus sampled on a sqrt-spaced indentation grid, normalised.
 
     Returns the table (r, T), the table row of every curve, 1 / delta_max per row and the
-    normalisation factor (the table holds g / gnorm).
+    normalisation factor (the table holds g / gnorm). Rows for invalid thicknesses are 0.
     """
     span = np.nanmax(curves.tip_position_m, axis=1, initial=-np.inf) - np.nanmin(
         curves.tip_position_m, axis=1, initial=np.inf
@@ -225,46 +215,25 @@ def _force_table(curves, options, thickness):
     delta_max = 1.05 * float(span.max()) if span.size and span.max() > 0 else 1e-6
     u = np.linspace(0.0, 1.0, TABLE_POINTS)
     delta = delta_max * u**2
-    geometry = options.model_geometry()
     n = curves.n_curves
-    if thickness is None:
-        g = _force_per_modulus(options, delta[None, :], None, geometry)
-        row = np.zeros(n, dtype=np.int64)
-    else:
-        h = np.broadcast_to(np.asarray(thickness, float), (n,))
-        g = _force_per_modulus(options, delta[None, :], h[:, None], geometry)
-        row = np.arange(n, dtype=np.int64)
-    gnorm = float(np.nanmax(g)) if np.nanmax(g) > 0 else 1.0
+    h = None if thickness is None else np.broadcast_to(np.asarray(thickness, float), (n,))[:, None]
+    g = models.force_per_modulus(
+        options.model,
+        delta[None, :],
+        poisson_ratio=options.poisson_ratio,
+        thickness_m=h,
+        bonded=options.bonded,
+        **options.geometry,
+    )
+    row = np.zeros(n, dtype=np.int64) if g.shape[0] == 1 else np.arange(n, dtype=np.int64)
+    g = np.where(np.isfinite(g).all(axis=1, keepdims=True), g, 0.0)  # h <= 0: all-zero row
+    gnorm = float(g.max()) if g.max() > 0 else 1.0
     return np.ascontiguousarray(g / gnorm), row, np.full(g.shape[0], 1.0 / delta_max), gnorm
 
 
-def _force_per_modulus(options, delta, thickness, geometry):
-    """F/E of the model in m² (with the finite-thickness correction when ``thickness``)."""
-    registry = getattr(models, "force_per_modulus", None)
-    if registry is None:
-        if thickness is not None:
-            raise ConfigError(
-                "sample_thickness_m was given but this cellmech has no finite-thickness "
-                "correction yet; omit it"
-            )
-        model = models.get_model(options.model)
-        return model.force_per_modulus(delta, poisson_ratio=options.poisson_ratio, **geometry)
-    if thickness is None:
-        return registry(options.model, delta, poisson_ratio=options.poisson_ratio, **geometry)
-    return registry(
-        options.model,
-        delta,
-        poisson_ratio=options.poisson_ratio,
-        thickness_m=thickness,
-        bonded=options.bonded,
-        **geometry,
-    )
-
-
-def _result(curves, res, options, thickness) -> FitResult:
+def _result(curves, status, res, options, thickness) -> FitResult:
     """Assemble the FitResult: statuses, derived quantities, NaN for failed curves."""
     e, cp, base, _, ssr, sst, dmax, contact, count = res.T
-    status = curves.status.copy()
     ok = status == CurveStatus.OK
     status[ok & (count < 5)] = CurveStatus.TOO_FEW_POINTS
     ok = status == CurveStatus.OK
