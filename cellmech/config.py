@@ -481,6 +481,8 @@ class FlagSpec:
         True for contact-model geometry parameters.
     aliases : tuple of str
         Other spellings of the flag.
+    unit : str
+        Unit of the value ("" when none).
     """
 
     flag: str
@@ -494,6 +496,7 @@ class FlagSpec:
     is_bool: bool = False
     geometry: bool = False
     aliases: tuple[str, ...] = ()
+    unit: str = ""
 
     @property
     def dest(self) -> str:
@@ -515,7 +518,7 @@ def _flag_name(key: str, taken: set[str], section: str) -> str:
 
 def _help(text: str, unit: str, default: Any) -> str:
     unit_txt = f" [{unit}{', SI' if unit in ('m', 'N', 'Pa', 's', 'N/m', 'm/V') else ''}]"
-    return f"{text}{unit_txt if unit else ''} (default: {default})"
+    return f"{text}{unit_txt if unit not in ('', '1') else ''} (default: {default})"
 
 
 def cli_flags(reserved: set[str] = frozenset()) -> list[FlagSpec]:
@@ -553,6 +556,7 @@ def cli_flags(reserved: set[str] = frozenset()) -> list[FlagSpec]:
                     choices=f.metadata.get("choices") or _choices(inner),
                     is_bool=inner is bool,
                     aliases=_FLAG_ALIASES.get((section, f.name), ()),
+                    unit=f.metadata.get("unit", ""),
                 )
             )
     for key, spec in _geometry_specs().items():
@@ -561,7 +565,14 @@ def cli_flags(reserved: set[str] = frozenset()) -> list[FlagSpec]:
         text = f"{spec.description} (contact-model geometry; only models that take {key})"
         specs.append(
             FlagSpec(
-                flag, "fit", key, float, False, _help(text, spec.unit, spec.default), geometry=True
+                flag,
+                "fit",
+                key,
+                float,
+                False,
+                _help(text, spec.unit, spec.default),
+                geometry=True,
+                unit=spec.unit,
             )
         )
     return specs

@@ -10,16 +10,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
+import platform
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cellmech.containers import FitResult, ForceMap
+from cellmech import __version__
+from cellmech.containers import CurveStatus, FitResult, ForceMap
 from cellmech.units import M_PER_UM, PA_PER_KPA
 
 __all__ = [
@@ -27,11 +32,28 @@ __all__ = [
     "atomic_path",
     "curve_table",
     "file_sha256",
+    "package_versions",
     "quantity_maps",
+    "run_report",
     "write_curve_tables",
+    "write_fit_outputs",
     "write_maps",
     "write_run_json",
 ]
+
+#: packages whose versions go into run.json
+VERSIONED = (
+    "cellmech",
+    "numpy",
+    "scipy",
+    "numba",
+    "afmformats",
+    "dask",
+    "distributed",
+    "pandas",
+    "pyarrow",
+    "tifffile",
+)
 
 #: quantities written as map pages, with their SI unit
 MAP_QUANTITIES: dict[str, str] = {
@@ -59,6 +81,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -151,21 +176,101 @@ def write_maps(out_dir: str | Path, force_map: ForceMap, result: FitResult) -> P
     return path
 
 
-def _json_default(obj: Any) -> Any:
+def _plain(obj: Any) -> Any:
+    """JSON-ready copy: NumPy values to Python, paths to str, non-finite floats to strings."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [_plain(v) for v in obj]
     if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)  # "inf", "-inf", "nan": strict JSON has no such numbers
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, Mapping):
-        return dict(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    return obj
 
 
 def write_run_json(out_dir: str | Path, report: Mapping[str, Any]) -> Path:
-    """Write ``run.json`` (indented JSON; NumPy values and paths converted) atomically."""
+    """Write ``run.json`` (indented, strict JSON) atomically."""
     path = Path(out_dir) / "run.json"
+    text = json.dumps(_plain(report), indent=2, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(report, indent=2, default=_json_default) + "\n", "utf-8")
+        tmp.write_text(text + "\n", "utf-8")
     return path
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages in :data:`VERSIONED` ("absent" if missing)."""
+    out = {"python": platform.python_version(), "cellmech": __version__}
+    for name in VERSIONED[1:]:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def run_report(
+    force_map: ForceMap,
+    result: FitResult,
+    *,
+    settings: Mapping[str, Any],
+    timing_s: Mapping[str, float],
+    command: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Everything needed to reproduce and audit a fit run (the content of ``run.json``).
+
+    Parameters
+    ----------
+    force_map : ForceMap
+        The map that was fitted (its file is hashed).
+    result : FitResult
+        The fit.
+    settings : mapping
+        All options, ``{section: {key: value}}`` (:meth:`cellmech.config.Settings.to_dict`).
+    timing_s : mapping
+        Wall-clock durations in s ("read", "fit", ...).
+    command : sequence of str
+        The command line, if run from it.
+    """
+    grid = force_map.grid
+    labels, counts = np.unique(result.status_labels, return_counts=True)
+    status_counts = {s.label: 0 for s in CurveStatus} | dict(zip(labels, counts, strict=True))
+    return {
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": list(command),
+        "input": {
+            "path": str(force_map.path.resolve()),
+            "sha256": file_sha256(force_map.path),
+            "size_bytes": force_map.path.stat().st_size,
+            "kind": force_map.kind,
+            "n_curves": force_map.n_curves,
+            "grid_shape": grid.shape,
+            "grid_size_m": grid.size_m,
+            "pixel_size_m": grid.pixel_size_m,
+            "spring_constant_n_per_m": force_map.spring_constant_n_per_m,
+            "sensitivity_m_per_v": force_map.sensitivity_m_per_v,
+        },
+        "parameters": settings,
+        "fit_parameters": result.parameters,
+        "model": result.model,
+        "status_counts": status_counts,
+        "timing_s": dict(timing_s),
+        "versions": package_versions(),
+    }
+
+
+def write_fit_outputs(
+    out_dir: str | Path, force_map: ForceMap, result: FitResult, report: Mapping[str, Any]
+) -> list[Path]:
+    """Write ``curves.csv``, ``curves.parquet``, ``maps.ome.tif`` and, last, ``run.json``.
+
+    ``report`` (see :func:`run_report`) gets the list of outputs added.
+    """
+    out_dir = Path(out_dir)
+    paths = [*write_curve_tables(out_dir, curve_table(force_map, result))]
+    paths.append(write_maps(out_dir, force_map, result))
+    outputs = [p.name for p in paths] + ["run.json"]
+    paths.append(write_run_json(out_dir, {**report, "outputs": outputs}))
+    return paths

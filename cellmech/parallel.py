@@ -170,7 +170,7 @@ def _compute(
 
 
 def fit_force_map(
-    path_or_force_map: str | Path | ForceMap,
+    path_or_force_map: str | Path | MapSource | ForceMap,
     *,
     preprocess_options: PreprocessOptions | None = None,
     fit_options: FitOptions | None = None,
@@ -186,9 +186,10 @@ def fit_force_map(
 
     Parameters
     ----------
-    path_or_force_map : path-like or ForceMap
-        The AFM file, or a map already read (used in place by the "threads", "synchronous"
-        and "numpy" schedulers; other schedulers reopen its file in each worker).
+    path_or_force_map : path-like, MapSource or ForceMap
+        The AFM file (or a :class:`MapSource` naming it with reader options), or a map already
+        read (used in place by the "threads", "synchronous" and "numpy" schedulers; other
+        schedulers reopen its file in each worker).
     preprocess_options, fit_options : optional
         Stage options (defaults: nanite's standard workflow).
     chunks : (int, int), int or None
@@ -216,6 +217,9 @@ def fit_force_map(
         force_map = path_or_force_map
         in_place = scheduler in ("threads", "synchronous", "numpy")
         source = force_map if in_place else MapSource.from_force_map(force_map)
+    elif isinstance(path_or_force_map, MapSource):
+        source = path_or_force_map
+        force_map = source.open()
     else:
         source = MapSource(
             str(Path(path_or_force_map).resolve()),

@@ -45,7 +45,7 @@ def write_small_map(path: Path, seed: int = 0) -> Path:
     grid = GridGeometry(
         shape=GRID,
         center_m=(1e-5, -2e-5),
-        size_m=(40e-6, 30e-6),
+        size_m=(40e-6, 36e-6),
         back_and_forth=True,
         xy_scanner="tip-scanner",
     )
