@@ -110,7 +110,7 @@ def read(
     """
     path = Path(path)
     with _open(path) as (tif, warnings):
-        series = tif.series[0]
+        series, n_series = tif.series[0], len(tif.series)
         layout = _Layout.of(path, series.axes, series.shape)
         _check_complete(path, tif, series)
         cal = _calibration(path, tif, series, layout)
@@ -121,6 +121,7 @@ def read(
     meta = {
         "format": cal.source,
         "axes_in_file": layout.axes,
+        "n_series": n_series,
         "n_time_points": layout.sizes.get("T", 1),
         "time_point": 0,
         "pixel_size_source": pixel_source,
@@ -221,6 +222,7 @@ class LazyStack:
         self._layout = layout
         self._tif: tifffile.TiffFile | None = None
         self._array: Any = None
+        self._lock = threading.Lock()
 
     @property
     def size(self) -> int:
@@ -264,8 +266,9 @@ class LazyStack:
 
     def close(self) -> None:
         """Close the file; a later index reopens it."""
-        if self._tif is not None:
-            self._tif.close()
+        tif = getattr(self, "_tif", None)
+        if tif is not None:
+            tif.close()
         self._tif = self._array = None
 
     def __enter__(self) -> LazyStack:
@@ -278,16 +281,24 @@ class LazyStack:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_tif": None, "_array": None}
+        return {**self.__dict__, "_tif": None, "_array": None, "_lock": None}
 
-    def _read(self, file_keys: dict[str, slice]) -> np.ndarray:
-        try:
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
+    def _zarr(self) -> Any:
+        """The series' level-0 zarr array, opening the file on first use (thread-safe)."""
+        with self._lock:
             if self._array is None:
                 import zarr
 
                 self._tif = tifffile.TiffFile(self.path)
                 self._array = zarr.open(self._tif.series[0].aszarr(level=0), mode="r")
-            block = np.asarray(self._array[self._layout.file_key(file_keys)])
+            return self._array
+
+    def _read(self, file_keys: dict[str, slice]) -> np.ndarray:
+        try:
+            block = np.asarray(self._zarr()[self._layout.file_key(file_keys)])
         except (MemoryError, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -562,8 +573,12 @@ def _pixel_size(
 ) -> tuple[tuple[float, float], str]:
     """The pixel pitch ``(y, x)`` in m and where it came from."""
     if override is not None:
-        values = np.broadcast_to(np.asarray(override, dtype=float), (2,))
-        if not (np.isfinite(values).all() and (values > 0).all()):
+        try:
+            values = np.asarray(override, dtype=float).ravel()
+        except (TypeError, ValueError):
+            values = np.empty(0)
+        values = np.repeat(values, 2) if values.size == 1 else values
+        if values.size != 2 or not (np.isfinite(values).all() and (values > 0).all()):
             raise ConfigError(
                 f"pixel_size_m={override!r} must be one or two finite positive lengths in m"
             )

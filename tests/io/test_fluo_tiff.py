@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -233,7 +234,7 @@ def test_pixel_size_override(tmp_path):
     st = read_fluorescence(path, pixel_size_m=(3e-7, 2e-7))
     assert st.pixel_size_m == (3e-7, 2e-7)
     assert st.metadata["pixel_size_source"] == "override"
-    for bad in (0.0, -1e-6, float("nan"), (1e-6, 0.0)):
+    for bad in (0.0, -1e-6, float("nan"), (1e-6, 0.0), (1e-6, 1e-6, 1e-6), "1 um"):
         with pytest.raises(ConfigError, match="pixel_size_m"):
             read(path, pixel_size_m=bad)
 
@@ -301,6 +302,13 @@ def test_lazy_indexing_matches_numpy(big_stack, key):
     path, expected = big_stack
     with read(path, lazy=True).data as view:
         np.testing.assert_array_equal(view[key], expected[key])
+
+
+def test_lazy_view_concurrent_reads(big_stack):
+    path, expected = big_stack
+    with read(path, lazy=True).data as view, ThreadPoolExecutor(4) as pool:
+        planes = list(pool.map(view.__getitem__, np.ndindex(2, 8)))
+    np.testing.assert_array_equal(np.reshape(planes, expected.shape), expected)
 
 
 def test_lazy_index_errors(big_stack):
