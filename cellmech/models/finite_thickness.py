@@ -110,6 +110,13 @@ def _inverse_thickness(thickness_m: float | np.ndarray) -> np.ndarray:
         return np.where(h > 0, 1.0 / h, np.where(np.isnan(h), 0.0, np.nan))
 
 
+def _scaled(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``values * scale``, in place in ``values`` when the broadcast shape allows it."""
+    if np.broadcast_shapes(values.shape, scale.shape) == values.shape:
+        return np.multiply(values, scale, out=values)
+    return values * scale
+
+
 def correction(
     model: ModuleType,
     indentation_m: np.ndarray,
@@ -151,7 +158,7 @@ def correction(
     delta = np.maximum(indentation_m, 0.0)
     if family == "spherical":
         np.sqrt(delta, out=delta)
-        chi = delta * (math.sqrt(geometry["tip_radius_m"]) * inv_h)
+        chi = _scaled(delta, math.sqrt(geometry["tip_radius_m"]) * inv_h)
         return _series(chi, dimitriadis_coefficients(float(poisson_ratio), bool(bonded)))
     if family == "conical":
         if not bonded:
@@ -166,8 +173,7 @@ def correction(
             * model.FORCE_COEFFICIENT
             * math.tan(math.radians(geometry["half_angle_deg"]))
         )
-        chi = delta * (cone_tan * inv_h)
-        return _series(chi, GARCIA_CONE_BONDED)
+        return _series(_scaled(delta, cone_tan * inv_h), GARCIA_CONE_BONDED)
     raise ConfigError(
         f"model {getattr(model, 'KEY', model.__name__)}: TIP_FAMILY={family!r} has no "
         f"finite-thickness correction; valid families: {', '.join(FAMILIES)}"
