@@ -281,16 +281,27 @@ class ChannelRecipe:
     steps: tuple[tuple[float, float], ...]
     unit: str
 
-    def apply(self, raw: np.ndarray) -> np.ndarray:
-        """Convert stored values (any shape) to float64 SI values, in the afmformats order."""
+    def apply(self, raw: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Convert stored values to float64 SI values, in the afmformats order.
+
+        Parameters
+        ----------
+        raw : ndarray
+            Stored values (any shape).
+        out : ndarray of float64, optional
+            Where to write the result (same shape); a new array when None.
+        """
+        if out is None:
+            out = np.empty(raw.shape, np.float64)
         if self.encoder is None:
-            data = raw.astype(np.float64)
+            out[...] = raw
         else:
-            data = raw * self.encoder[0] + self.encoder[1]
+            np.multiply(raw, self.encoder[0], out=out)
+            out += self.encoder[1]
         for mult, off in self.steps:
-            data *= mult
-            data += off
-        return data
+            out *= mult
+            out += off
+        return out
 
 
 def _first_float(props: Mapping[str, str], keys: Iterable[str], path: Path) -> float:
