@@ -8,7 +8,10 @@ file (tifffile's series axes):
   reduced to its first frame rather than refused; split it beforehand to use another frame.
 - **S** (samples, e.g. RGB): folded into the channel axis, channel-major (C0:S0, C0:S1, ...);
   RGB samples are named ``red``, ``green``, ``blue``.
-- any other axis (tifffile's Q, I, E, ...) must have length 1; longer ones are refused.
+- a plain stack of pages without axis metadata (tifffile's Q or I axis, when there is no Z) is
+  read as Z, as ImageJ reads a plain stack as slices.
+- any other axis (tifffile's E, H, A, a second Q ...) must have length 1; longer ones are
+  refused.
 
 Calibration is converted to metres with :func:`cellmech.units.length_to_m`:
 
@@ -120,7 +123,7 @@ def read(
     data = view if lazy else _load(view)
     meta = {
         "format": cal.source,
-        "axes_in_file": layout.axes,
+        "axes_in_file": series.axes,
         "n_series": n_series,
         "n_time_points": layout.sizes.get("T", 1),
         "time_point": 0,
@@ -158,6 +161,9 @@ class _Layout:
             )
         if "Y" not in axes or "X" not in axes:
             raise CorruptFileError(f"{path}: series axes {axes!r} lack Y or X; not an image")
+        pages = [a for a, n in zip(axes, shape, strict=True) if a in "QI" and n > 1]
+        if len(pages) == 1 and "Z" not in axes:  # a plain stack of pages: slices, as in ImageJ
+            axes = axes.replace(pages[0], "Z")
         odd = [
             f"{a}={n}" for a, n in zip(axes, shape, strict=True) if a not in _KEPT + "T" and n > 1
         ]

@@ -249,6 +249,24 @@ def test_missing_ome_pixel_size_names_keys(tmp_path):
     assert read_fluorescence(path, pixel_size_m=5e-7).shape == (2, 1, 5, 6)
 
 
+@pytest.mark.parametrize("metadata", [None, {}])
+def test_plain_page_stack_read_as_z(tmp_path, metadata):
+    data = _data((4, 5, 6))
+    path = tmp_path / "pages.tif"
+    tifffile.imwrite(path, data, photometric="minisblack", metadata=metadata)
+    st = read(path, pixel_size_m=1e-6)
+    assert st.shape == (1, 4, 5, 6)
+    np.testing.assert_array_equal(st.data[0], data)
+
+
+def test_two_unknown_axes_refused(tmp_path):
+    path = tmp_path / "qq.tif"
+    tifffile.imwrite(path, _data((2, 3, 5, 6)), photometric="minisblack", metadata={})
+    with pytest.raises(CorruptFileError, match="cannot be mapped") as info:
+        read(path, pixel_size_m=1e-6)
+    assert str(path) in str(info.value)
+
+
 def test_unmappable_axis_refused(tmp_path):
     path = tmp_path / "e.tif"
     tifffile.imwrite(path, _data((3, 5, 6)), photometric="minisblack", metadata={"axes": "EYX"})
