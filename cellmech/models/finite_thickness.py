@@ -155,7 +155,8 @@ def correction(
     """
     family = getattr(model, "TIP_FAMILY", None)
     inv_h = _inverse_thickness(thickness_m)
-    delta = np.maximum(indentation_m, 0.0)
+    delta = np.array(indentation_m, dtype=float)  # a copy; 0-d input stays an array
+    np.maximum(delta, 0.0, out=delta)
     if family == "spherical":
         np.sqrt(delta, out=delta)
         chi = _scaled(delta, math.sqrt(geometry["tip_radius_m"]) * inv_h)

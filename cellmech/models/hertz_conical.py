@@ -70,7 +70,8 @@ def quadratic_law(
         F/E in m², same shape as ``indentation_m`` (a new float64 array).
     """
     prefactor = coefficient * math.tan(math.radians(half_angle_deg)) / (1.0 - poisson_ratio**2)
-    out = np.maximum(indentation_m, 0.0)
+    out = np.array(indentation_m, dtype=float)  # a copy; 0-d input stays an array
+    np.maximum(out, 0.0, out=out)
     np.multiply(out, out, out=out)
     out *= prefactor
     return out

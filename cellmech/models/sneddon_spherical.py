@@ -137,7 +137,8 @@ def hertz_ratio(d: np.ndarray) -> np.ndarray:
     Tabulated (relative error < 2e-15) for d <= 16, exact beyond; NaN for NaN or infinite d.
     Returns a new float64 array.
     """
-    d = np.asarray(d, dtype=float)
+    shape = np.shape(d)
+    d = np.asarray(d, dtype=float).reshape(-1)
     t = d * float(_CELLS_PER_UNIT)
     cell = np.fmin(t, _LAST_CELL).astype(np.intp)  # fmin maps NaN to the last cell
     t -= cell  # local coordinate in [0, 1]; NaN stays NaN
@@ -153,14 +154,15 @@ def hertz_ratio(d: np.ndarray) -> np.ndarray:
     beyond = d > _TABLE_MAX
     if beyond.any():
         out[beyond] = hertz_ratio_exact(d[beyond])
-    return out
+    return out.reshape(shape)
 
 
 def force_per_modulus(
     indentation_m: np.ndarray, *, poisson_ratio: float, tip_radius_m: float
 ) -> np.ndarray:
     """F/E in m² for indentations ``indentation_m`` (m, any shape; 0 where <= 0)."""
-    delta = np.maximum(indentation_m, 0.0)
+    delta = np.array(indentation_m, dtype=float)  # a copy; 0-d input stays an array
+    np.maximum(delta, 0.0, out=delta)
     out = hertz_ratio(delta * (1.0 / tip_radius_m))
     out *= delta
     np.sqrt(delta, out=delta)

@@ -95,6 +95,16 @@ def test_shape_nan_and_no_input_mutation(key):
     np.testing.assert_array_equal(delta, before)
 
 
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("thickness", [None, 4e-6])
+def test_scalar_indentation(key, thickness):
+    g = models.force_per_modulus(key, 1.5e-6, thickness_m=thickness)
+    assert np.ndim(g) == 0
+    expected = models.force_per_modulus(key, np.array([1.5e-6]), thickness_m=thickness)
+    assert float(g) == expected[0] > 0
+    assert float(models.model_force(key, 1.5e-6, 2.0, thickness_m=thickness)) == 2.0 * float(g)
+
+
 # --- closed forms at known points -------------------------------------------------------------
 
 
