@@ -25,7 +25,7 @@ steps, so stored values differ from the given ones by at most half a step.
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -311,7 +311,7 @@ def write_jpk_force_map(
     metadata : mapping of str to str, optional
         Extra key/value pairs written verbatim to the root header.
     compresslevel : int
-        Deflate level of the zip members (0 stores them uncompressed).
+        Deflate level of the zip members (0: no compression).
 
     Returns
     -------
@@ -333,8 +333,7 @@ def write_jpk_force_map(
     shared = _shared_header(channels, encoders, segs, durations, k, sens)
     root = _root_header(grid, kind, max(pi.size - 1, 0), metadata or {})
     out = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
+    tmp = out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
             zf.writestr("header.properties", format_properties(root))
