@@ -144,7 +144,9 @@ def test_distributed_client(small_map, reference):
     ):
         done = []
         result = fit_force_map(small_map, chunks=(7, 2), scheduler=client, progress=done.append)
+        by_address = fit_force_map(small_map, chunks=(3, 5), scheduler=cluster.scheduler_address)
     assert_same(result, reference)
+    assert_same(by_address, reference)
     assert sum(done) == reference.n_curves
 
 
