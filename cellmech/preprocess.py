@@ -147,22 +147,15 @@ def preprocess(
         raise ConfigError(f"spring_constant_n_per_m={spring_constant_n_per_m!r} must be > 0 N/m")
     height, force, time, n_app, n_tot = _joined(block, options)
     status = _input_status(height, force, n_app, n_tot)
-    height, force, time = (_finite_or_nan(a) for a in (height, force, time))
-    height = _oriented(height, n_app)
-    if options.smooth_window > 1:
-        force = moving_average(force, n_tot, int(options.smooth_window))
-    tip = height + force / k if options.compute_tip_position else height
-    valid = prefix_mask(n_tot, force.shape[1]) & ~np.isnan(force)
-    n_clip = np.argmax(np.where(valid, force, -np.inf), axis=1)
-    contact = _contact_index(tip, force, n_clip, options)
-    force = _remove_baseline(force, tip, time, contact, options)
-    offset = np.zeros(len(n_tot))
-    if options.correct_tip_offset:
-        offset = np.take_along_axis(tip, contact[:, None], axis=1)[:, 0]
-        tip = tip - offset[:, None]
-    if options.split_at_turning_point:
-        turn = _turning_point(tip, force, n_tot, options)
-        n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
+        tip, force, contact = _corrected(height, force, time, n_app, n_tot, k, options)
+        offset = np.zeros(len(n_tot))
+        if options.correct_tip_offset:
+            offset = np.take_along_axis(tip, contact[:, None], axis=1)[:, 0]
+            tip = tip - offset[:, None]
+        if options.split_at_turning_point:
+            turn = _turning_point(tip, force, n_tot, options)
+            n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
     keep = prefix_mask(n_app, m)
@@ -177,6 +170,22 @@ def preprocess(
         spring_constant_n_per_m=k,
         parameters=asdict(options),
     )
+
+
+def _corrected(height, force, time, n_app, n_tot, k, options):
+    """Tip position, baseline-corrected force and contact index (steps 1-5)."""
+    height, force, time = (_finite_or_nan(a) for a in (height, force, time))
+    height = _oriented(height, n_app)
+    if options.smooth_window > 1:
+        force = moving_average(force, n_tot, int(options.smooth_window))
+    tip = height + force / k if options.compute_tip_position else height
+    valid = prefix_mask(n_tot, force.shape[1]) & ~np.isnan(force)
+    n_clip = np.argmax(np.where(valid, force, -np.inf), axis=1)
+    contact = _contact_index(tip, force, n_clip, options)
+    if options.tilt_axis != "none":  # a tilt delays the estimate: re-estimate once untilted
+        untilted = _remove_baseline(force, tip, time, contact, options)
+        contact = _contact_index(tip, untilted, n_clip, options)
+    return tip, _remove_baseline(force, tip, time, contact, options), contact
 
 
 def _joined(block: CurveBlock, options: PreprocessOptions):
