@@ -52,6 +52,11 @@ from cellmech.units import M_PER_UM
 
 __all__ = ["Sample", "SampleOptions", "generate_sample", "make_sample_data", "write_sample"]
 
+#: piezo height (m) at which the undeflected tip apex would touch the substrate plane's origin
+_PIEZO_OFFSET_M = 1e-6
+#: scene draws tried before giving up on placing the cells
+_SCENE_ATTEMPTS = 5
+
 FILE_NAMES = {
     "force_map": "sample.jpk-force-map",
     "fluorescence": "sample.ome.tif",
@@ -116,7 +121,7 @@ class SampleOptions:
     seed: int = 0
     grid_shape: tuple[int, int] = (48, 48)
     map_size_m: float = 90e-6
-    n_cells: int = 5
+    n_cells: int = 4
     n_cells_outside: int = 1
     model: str = "hertz_paraboloidal"
     geometry: Mapping[str, float] = field(default_factory=lambda: {"tip_radius_m": 2.5e-6})
@@ -138,7 +143,7 @@ class SampleOptions:
     fluo_pixel_size_m: float = 0.5e-6
     fluo_z_step_m: float = 1.0e-6
     fluo_z_planes: int = 10
-    fluo_fov_factor: float = 1.35
+    fluo_fov_factor: float = 1.5
     marker: bool = True
     measured_height: bool = True
 
@@ -190,6 +195,8 @@ class Sample:
         Content of ``truth.json``.
     cells, curves : pandas.DataFrame
         Per-cell and per-curve truth.
+    scene : Scene
+        The cells and substrate themselves (sample frame).
     """
 
     force_map: ForceMap
@@ -198,6 +205,7 @@ class Sample:
     truth: dict
     cells: pd.DataFrame
     curves: pd.DataFrame
+    scene: Scene
 
 
 def _frames(rng: np.random.Generator, opt: SampleOptions) -> dict[str, Any]:
@@ -249,20 +257,29 @@ def _unit(angle: float) -> np.ndarray:
 
 
 def _scene(rng: np.random.Generator, opt: SampleOptions, frames: dict) -> Scene:
-    """Cells inside the map (one AFM pixel of margin) and a few in the field outside it."""
+    """Cells inside the map (half an AFM pixel of margin) and a few in the field outside it.
+
+    A crowded draw is retried a few times before :class:`ConfigError` is raised.
+    """
     map_box, fov_box = frames["map_box"], frames["fov_box"]
-    pitch = max(frames["grid"].pixel_size_m) * frames["scale"]
-    inner = Box(map_box.center_m, tuple(h - pitch for h in map_box.half_size_m), map_box.angle_rad)
-    cells = place_cells(rng, opt.n_cells, inner)
-    cells += place_cells(
-        rng,
-        opt.n_cells_outside,
-        fov_box,
-        outside=map_box,
-        existing=cells,
-        first_label=opt.n_cells + 1,
-        length_range_m=(15e-6, 25e-6),
-    )
+    margin = max(frames["grid"].pixel_size_m) * frames["scale"] / 2
+    inner = Box(map_box.center_m, tuple(h - margin for h in map_box.half_size_m), map_box.angle_rad)
+    for attempt in range(_SCENE_ATTEMPTS):
+        try:
+            cells = place_cells(rng, opt.n_cells, inner)
+            cells += place_cells(
+                rng,
+                opt.n_cells_outside,
+                fov_box,
+                outside=map_box,
+                existing=cells,
+                first_label=opt.n_cells + 1,
+                length_range_m=(12e-6, 20e-6),
+            )
+            break
+        except ConfigError:
+            if attempt == _SCENE_ATTEMPTS - 1:
+                raise
     return Scene(
         cells=tuple(cells),
         substrate_origin_m=map_box.center_m,
@@ -293,18 +310,13 @@ def _afm(rng: np.random.Generator, opt: SampleOptions, frames: dict, scene: Scen
     touched = scene.fields(tx, ty)
     under = scene.fields(sx, sy)
     reason = _bad_curves(rng, n, opt)
-    piezo_offset = 1e-6
-    zc = np.where(reason == "no_contact", np.nan, apex + piezo_offset)
-    top = np.nanmax(apex) + piezo_offset + 1.5e-6
-    z_length = top - (np.nanmin(apex) + piezo_offset - 0.5e-6)
+    zc = np.where(reason == "no_contact", np.nan, apex + _PIEZO_OFFSET_M)
     curves = simulate_curves(
         rng,
         zc,
         touched["youngs_modulus_pa"],
         spring_constant_n_per_m=opt.spring_constant_n_per_m,
         setpoint_n=opt.setpoint_n,
-        top_m=top,
-        z_length_m=z_length,
         approach_points=opt.approach_points,
         retract_points=opt.retract_points,
         model=opt.model,
@@ -329,8 +341,6 @@ def _afm(rng: np.random.Generator, opt: SampleOptions, frames: dict, scene: Scen
         "cell_height_m": under["cell_height_m"],
         "bad_reason": reason,
         "curves": curves,
-        "piezo_start_m": top,
-        "z_length_m": z_length,
     }
 
 
@@ -367,7 +377,7 @@ def generate_sample(options: SampleOptions | None = None) -> Sample:
     curves = curve_table(afm)
     cells = cell_table(scene, curves, matrices, fluo, frames["map_box"])
     truth = _truth_json(opt, frames, scene, afm, matrices, stack)
-    return Sample(force_map, stack, labels, truth, cells, curves)
+    return Sample(force_map, stack, labels, truth, cells, curves, scene)
 
 
 def _force_map(opt: SampleOptions, grid: GridGeometry, afm: dict) -> ForceMap:
@@ -411,9 +421,9 @@ def _truth_json(opt, frames, scene, afm, matrices, stack) -> dict:
             "grid_center_m": list(grid.center_m),
             "grid_size_m": list(grid.size_m),
             "back_and_forth": grid.back_and_forth,
-            "piezo_start_m": afm["piezo_start_m"],
-            "z_length_m": afm["z_length_m"],
-            "piezo_offset_m": 1e-6,
+            "piezo_start_m": afm["curves"].piezo_start_m,
+            "z_length_m": afm["curves"].z_length_m,
+            "piezo_offset_m": _PIEZO_OFFSET_M,
             "substrate_modulus_pa": scene.substrate_modulus_pa,
             "substrate_slope": list(scene.substrate_slope),
             "substrate_origin_m": list(scene.substrate_origin_m),

@@ -11,7 +11,9 @@ the undeflected cantilever = ``z - piezo_offset``):
 * **Cantilever in series with the sample.** Past contact the piezo has travelled
   ``Δ = z_c - z``; the deflection ``d`` and indentation ``δ = Δ - d`` satisfy
   ``k d = E g(δ)`` (``g = F/E`` of the contact model), which is monotonic in ``δ`` and is
-  solved by vectorised bisection to machine precision.
+  solved by vectorised bisection to machine precision. The touched material is treated as
+  a half-space (the model's own assumption; no bottom effect), so a fit with the same model
+  recovers the true modulus exactly on noise-free curves.
 * **Setpoint.** The approach stops at the first sample whose force reaches the setpoint, so
   curves differ in length; the retract runs back up over the full z range. No adhesion.
 * **Artefacts** (added to the deflection signal): baseline offset, baseline tilt (per curve,
@@ -72,13 +74,16 @@ class CurveSet:
     """Simulated curves and their per-curve truth (arrays of shape (n,)).
 
     ``contact_piezo_height_m`` is the piezo height at first contact (NaN for no-contact
-    curves); ``setpoint_reached`` is False where the approach ran out of z range.
+    curves); ``setpoint_reached`` is False where the approach ran out of z range;
+    ``piezo_start_m`` and ``z_length_m`` are where every approach starts and the z range, m.
     """
 
     approach: Segment
     retract: Segment
     contact_piezo_height_m: np.ndarray
     setpoint_reached: np.ndarray
+    piezo_start_m: float
+    z_length_m: float
 
 
 def tip_profile(geometry: Mapping[str, float]) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
@@ -221,8 +226,7 @@ def simulate_curves(
     *,
     spring_constant_n_per_m: float,
     setpoint_n: float,
-    top_m: float,
-    z_length_m: float,
+    margin_m: tuple[float, float] = (1.5e-6, 0.3e-6),
     approach_points: int,
     retract_points: int,
     model: str,
@@ -244,9 +248,11 @@ def simulate_curves(
         E of the material touched, Pa.
     spring_constant_n_per_m, setpoint_n : float
         k in N/m and the force setpoint in N.
-    top_m, z_length_m : float
-        Piezo height where every approach starts and the z range, m; the approach samples
-        ``approach_points`` heights from ``top_m`` down to ``top_m - z_length_m``.
+    margin_m : (float, float)
+        The z range runs from ``margin_m[0]`` above the highest contact down to
+        ``margin_m[1]`` below the deepest setpoint position of any curve, m, so every curve
+        that touches reaches the setpoint; every approach starts at the top of the range and
+        samples it with ``approach_points`` heights.
     approach_points, retract_points : int
         Points of a full-length approach and of every retract.
     model, poisson_ratio, geometry
@@ -265,8 +271,10 @@ def simulate_curves(
     k = float(spring_constant_n_per_m)
     zc = np.asarray(contact_piezo_height_m, float)
     e = np.asarray(youngs_modulus_pa, float)
-    step = z_length_m / (approach_points - 1)
     travel_sp = _setpoint_travel(e, setpoint_n, k, model, poisson_ratio, geometry)
+    top_m = np.nanmax(zc) + margin_m[0]
+    z_length_m = top_m - (np.nanmin(zc - travel_sp) - margin_m[1])
+    step = z_length_m / (approach_points - 1)
     first = np.ceil((travel_sp - (zc - top_m)) / step)
     reached = np.isfinite(first) & (first <= approach_points - 1)
     n_app = np.where(reached, np.nan_to_num(first, nan=0.0) + 1, approach_points).astype(int)
@@ -284,7 +292,7 @@ def simulate_curves(
             (ret_h, forces[1], np.full(zc.size, ret_h.shape[1])),
         )
     ]
-    return CurveSet(segs[0], segs[1], zc, reached)
+    return CurveSet(segs[0], segs[1], zc, reached, float(top_m), float(z_length_m))
 
 
 def _force(heights, zc, e, k, model, poisson_ratio, geometry) -> np.ndarray:

@@ -19,7 +19,7 @@ effectively rigid for a soft cantilever.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -295,7 +295,7 @@ def place_cells(
     gap_m : float
         Smallest clearance between footprints and from the box edges, m.
     tries : int
-        Attempts per cell before giving up.
+        Attempts per cell before giving up (its shape is redrawn every 100 attempts).
     **ranges
         Passed to :func:`random_cell`.
 
@@ -307,10 +307,14 @@ def place_cells(
     cells = list(existing)
     new: list[Cell] = []
     xmin, xmax, ymin, ymax = inside.bounds
-    for k in range(n_cells):
-        for _ in range(tries):
+    shapes = [random_cell(rng, 0, (0.0, 0.0), **ranges) for _ in range(n_cells)]
+    shapes.sort(key=lambda c: -c.bounding_radius_m)  # largest first: no bias to small cells
+    for k, shape in enumerate(shapes):
+        for attempt in range(tries):
+            if attempt and attempt % 100 == 0:  # this shape does not fit anywhere: redraw it
+                shape = random_cell(rng, 0, (0.0, 0.0), **ranges)
             centre = (rng.uniform(xmin, xmax), rng.uniform(ymin, ymax))
-            cell = random_cell(rng, first_label + k, centre, **ranges)
+            cell = replace(shape, label=first_label + k, center_m=centre)
             if _fits(cell, cells, inside, outside, gap_m):
                 cells.append(cell)
                 new.append(cell)
