@@ -172,6 +172,7 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
         fluo_pixel_size_m=args.fluo_pixel_um * M_PER_UM,
         fluo_z_planes=args.z_planes,
         measured_height=not args.no_measured_height,
+        virtual_deflection_slope=args.virtual_deflection_slope,
     )
     start = time.perf_counter()
     paths = make_sample_data(args.out_dir, options)
@@ -260,6 +261,14 @@ def _add_sample_data(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--no-marker", action="store_true", help="omit the stiffness-correlated third channel"
+    )
+    p.add_argument(
+        "--virtual-deflection-slope",
+        type=float,
+        default=d.virtual_deflection_slope,
+        metavar="SLOPE",
+        help="baseline slope common to all curves, deflection per piezo height "
+        "(default %(default)g)",
     )
     p.add_argument(
         "--no-measured-height",
@@ -358,6 +367,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     path = check_input_file(args.afm_file)
     settings = _fit_settings(args)
+    if args.output.exists() and not args.output.is_dir():
+        raise CellmechError(f"{args.output}: exists and is not a folder; give an output folder")
     read = settings.read
     source = MapSource(
         str(path.resolve()), read.reader, read.spring_constant_n_per_m, read.sensitivity_m_per_v

@@ -232,3 +232,11 @@ def test_real_files(tmp_path, name, grid):
         assert (table["status"] == "ok").all()
     if "single_bad" in name:
         assert (table["status"] != "ok").all()
+
+
+def test_output_that_is_a_file_fails(small_map, tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    assert main(["fit", str(small_map), "-o", str(target), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(target) in err[0] and "not a folder" in err[0]
