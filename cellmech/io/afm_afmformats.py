@@ -43,10 +43,10 @@ from cellmech.errors import (
     NoCurvesError,
 )
 from cellmech.io import jpk_properties as jp
+from cellmech.io.afm_jpk import CALIBRATION_HINT
 
 __all__ = ["can_read", "read"]
 
-CALIBRATION_HINT = "pass --spring-constant N_PER_M (CLI) or spring_constant_n_per_m= (Python)"
 _JPK_SUFFIXES = (".jpk-force", ".jpk-force-map", ".jpk-qi-data", ".jpk-qi-series")
 _KEYS = {"spring constant": "spring_constant_n_per_m", "sensitivity": "sensitivity_m_per_v"}
 

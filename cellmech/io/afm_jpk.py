@@ -84,15 +84,6 @@ class _SegmentRecipe:
     duration_override: float | None
 
 
-@dataclass
-class _Curve:
-    """Where one curve lives and what varies per curve."""
-
-    folder: str  # "index/<n>/" or ""
-    #: per segment: (template id, members by quantity, n_points, header num-points, duration)
-    segments: tuple
-
-
 _EOCD = struct.Struct("<IHHHHIIH")  # end of central directory record
 _EOCD64_LOCATOR = struct.Struct("<IIQI")
 _EOCD64 = struct.Struct("<IQHHIIQQQQ")
@@ -260,19 +251,26 @@ class _Reader:
         self.layout = _layout(list(self.archive.entries), path)
         self.templates: dict[tuple, int] = {}
         self.recipes: list[list[_SegmentRecipe]] = []
-        self.curves: list[_Curve] = []
+        #: per curve, per segment: (template id, members by quantity, n_points,
+        #: header num-points, duration in s)
+        self.curves: list[tuple] = []
         self.positions: list[tuple[float, float, int | None]] = []
         self._scan()
 
     # ---------------------------------------------------------------- opening
     def _scan(self) -> None:
         for folder, segs in self.layout.items():
-            if sorted(segs) != list(range(len(segs))) or len(segs) > 2:
-                n = len(segs)
+            n = len(segs)
+            if sorted(segs) != list(range(n)) or n > 2:
                 raise NoCurvesError(
                     f"{self.path}: curve {folder or '0'} has {n} segments; cellmech reads "
                     "force-distance curves (approach + retract), not creep-compliance or "
                     "stress-relaxation recordings"
+                )
+            if self.curves and n != len(self.curves[0]):
+                raise CorruptFileError(
+                    f"{self.path}: curve {folder} has {n} segments, the first curve "
+                    f"{len(self.curves[0])}; mixed recordings are not supported"
                 )
             curve_text = (
                 self.archive.read(folder + "header.properties").decode("latin-1")
@@ -361,7 +359,7 @@ class _Reader:
             raise MissingMetadataError(self.path, missing, hint=CALIBRATION_HINT)
         return k, sens
 
-    def _curve(self, folder: str, tid: int, seg_texts: list[str]) -> _Curve:
+    def _curve(self, folder: str, tid: int, seg_texts: list[str]) -> tuple:
         segs = []
         for s, text in enumerate(seg_texts):
             recipe = self.recipes[tid][s]
@@ -379,13 +377,13 @@ class _Reader:
                     "force-segment-header.num-points or .duration; export the raw data again"
                 )
             segs.append((tid, members, n_points, header_points, duration))
-        return _Curve(folder, tuple(segs))
+        return tuple(segs)
 
     # ---------------------------------------------------------------- loading
     def _decode(self, curves: np.ndarray, rows: slice, s: int, out: dict) -> None:
         """Inflate and convert segment ``s`` of ``curves`` into rows ``rows`` of ``out``."""
         for r, c in zip(range(rows.start, rows.stop), curves, strict=True):
-            tid, members, n, _, _ = self.curves[c].segments[s]
+            tid, members, n, _, _ = self.curves[c][s]
             channels = self.recipes[tid][s].channels
             for q, arr in out.items():
                 recipe = channels[q][0]
@@ -399,13 +397,13 @@ class _Reader:
         ``n_threads`` (default: every core) decode chunks of curves concurrently.
         """
         idx = np.asarray(indices, dtype=np.int64)
-        n_seg = len(self.curves[0].segments) if self.curves else 2
+        n_seg = len(self.curves[0]) if self.curves else 2
         quantities = ["force", "height"] + (["measured_height"] if self.has_measured else [])
         npts, outs, jobs = [], [], []
         workers = max(1, min(n_threads or os.cpu_count() or 1, idx.size))
         bounds = np.linspace(0, idx.size, min(idx.size, workers * 4) + 1).astype(int)
         for s in range(n_seg):
-            n = np.array([self.curves[c].segments[s][2] for c in idx], dtype=np.int64)
+            n = np.array([self.curves[c][s][2] for c in idx], dtype=np.int64)
             m = int(n.max()) if idx.size else 0
             out = {q: np.empty((idx.size, m)) for q in quantities}
             npts.append(n)
@@ -433,9 +431,9 @@ class _Reader:
 
     def _time(self, idx: np.ndarray, s: int, npts: np.ndarray, m: int) -> np.ndarray:
         """afmformats' time axis: ``linspace(t0, t0 + duration, num_points, endpoint=False)``."""
-        start = np.array([sum(self.curves[c].segments[p][4] for p in range(s)) for c in idx], float)
-        dur = np.array([self.curves[c].segments[s][4] for c in idx], float)
-        num = np.array([self.curves[c].segments[s][3] for c in idx], float)
+        start = np.array([sum(self.curves[c][p][4] for p in range(s)) for c in idx], float)
+        dur = np.array([self.curves[c][s][4] for c in idx], float)
+        num = np.array([self.curves[c][s][3] for c in idx], float)
         step = ((start + dur) - start) / num
         time = np.arange(m)[None, :] * step[:, None] + start[:, None]
         time[np.arange(m)[None, :] >= npts[:, None]] = np.nan
