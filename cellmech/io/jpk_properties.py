@@ -93,6 +93,7 @@ MAP_PREFIXES = (
 _LINE_RE = re.compile(r"[ \t\f]*((?:[^\s=:\\]|\\.)+)[ \t\f]*[=: \t\f]?[ \t\f]*(.*)")
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+_UNESCAPES = {v: k for k, v in _ESCAPES.items()}
 
 
 def _unescape(text: str) -> str:
@@ -107,17 +108,22 @@ def _unescape(text: str) -> str:
 
 
 def _logical_lines(text: str) -> Iterable[str]:
-    """Join continuation lines (an odd number of trailing backslashes)."""
-    pending = ""
+    """Natural lines joined where one ends in an odd number of backslashes (Java rules:
+    comment lines never continue; leading blanks of a continuation are dropped)."""
+    pending: str | None = None
     for raw in text.splitlines():
-        line = (pending + raw.lstrip(" \t\f")) if pending else raw
-        stripped = line.rstrip("\\")
-        if (len(line) - len(stripped)) % 2:
+        if pending is None:
+            line = raw
+            if line.lstrip(" \t\f")[:1] in ("#", "!"):
+                continue
+        else:
+            line = pending + raw.lstrip(" \t\f")
+        if (len(line) - len(line.rstrip("\\"))) % 2:
             pending = line[:-1]
             continue
-        pending = ""
+        pending = None
         yield line
-    if pending:
+    if pending is not None:
         yield pending
 
 
@@ -138,8 +144,7 @@ def parse_properties(data: bytes | str) -> dict[str, str]:
     text = data.decode("latin-1") if isinstance(data, bytes | bytearray) else data
     out: dict[str, str] = {}
     for line in _logical_lines(text):
-        first = line.lstrip(" \t\f")[:1]
-        if not first or first in "#!":
+        if not line.strip(" \t\f"):
             continue
         m = _LINE_RE.match(line)
         if m is None:
@@ -155,7 +160,7 @@ def _escape(text: str, is_key: bool) -> str:
         if ch in "\\=:#!" or (ch == " " and (is_key or i == 0)):
             out.append("\\" + ch)
         elif ch in "\t\n\r\f":
-            out.append("\\" + {"\t": "t", "\n": "n", "\r": "r", "\f": "f"}[ch])
+            out.append("\\" + _UNESCAPES[ch])
         elif ord(ch) > 126 or ord(ch) < 32:
             out.append(f"\\u{ord(ch):04X}")
         else:

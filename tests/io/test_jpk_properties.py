@@ -19,6 +19,8 @@ PATH = Path("file.jpk-force")
 def test_parse_properties_java_syntax():
     text = (
         "#comment line\n"
+        "# a comment never continues \\\n"
+        "d=4\n"
         "! another comment\n"
         "a=1\n"
         "b : two words\n"
@@ -43,6 +45,7 @@ def test_parse_properties_java_syntax():
         "indented": "x",
         "esc=key": "v",
         "empty": "",
+        "d": "4",
     }
 
 
