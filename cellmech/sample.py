@@ -135,8 +135,8 @@ class SampleOptions:
     noise_free: bool = False
     deflection_noise_m: float = 0.2e-9
     baseline_offset_m: float = 20e-9
-    baseline_tilt: float = 2e-4
-    virtual_deflection_slope: float = 5e-4
+    baseline_tilt: float = 5e-5
+    virtual_deflection_slope: float = 0.0
     bad_fraction: float = 0.01
     substrate_modulus_pa: float = 1e9
     reflect: bool = False

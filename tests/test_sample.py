@@ -266,7 +266,7 @@ def test_shipped_sample_data_is_small_documented_and_reproducible(tmp_path):
     if not (SAMPLE_DATA / "truth.json").is_file():
         pytest.skip(f"{SAMPLE_DATA} has not been generated")
     total = sum(p.stat().st_size for p in SAMPLE_DATA.iterdir())
-    assert total < 6e6
+    assert total < 5e6
     readme = (SAMPLE_DATA / "README.md").read_text()
     truth = json.loads((SAMPLE_DATA / "truth.json").read_text())
     fields = list(pd.read_csv(SAMPLE_DATA / "truth_cells.csv").columns)
