@@ -183,7 +183,7 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
 
 
 def _add_sample_data(sub: argparse._SubParsersAction) -> None:
-    from cellmech.sample import SampleOptions
+    from cellmech.sample_options import SampleOptions
 
     d = SampleOptions()
     p = sub.add_parser(
