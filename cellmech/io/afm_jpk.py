@@ -435,8 +435,10 @@ class _Reader:
         dur = np.array([self.curves[c][s][4] for c in idx], float)
         num = np.array([self.curves[c][s][3] for c in idx], float)
         step = ((start + dur) - start) / num
-        time = np.arange(m)[None, :] * step[:, None] + start[:, None]
-        time[np.arange(m)[None, :] >= npts[:, None]] = np.nan
+        time = np.arange(m, dtype=float) * step[:, None]
+        time += start[:, None]
+        for row, n in zip(time, npts, strict=True):
+            row[n:] = np.nan
         return time
 
     @property
