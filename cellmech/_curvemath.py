@@ -16,6 +16,17 @@ def prefix_mask(length: np.ndarray, m: int) -> np.ndarray:
     return np.arange(m)[None, :] < np.asarray(length)[:, None]
 
 
+def line_fit(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Row-wise least-squares line of ``y`` against ``x`` over ``mask``, evaluated at every
+    column, shape (n, m)."""
+    xm, ym = masked_mean(x, mask), masked_mean(y, mask)
+    dx = x - xm[:, None]
+    sxy = np.sum(np.where(mask, dx * (y - ym[:, None]), 0.0), axis=1)
+    sxx = np.sum(np.where(mask, dx * dx, 0.0), axis=1)
+    slope = np.divide(sxy, sxx, out=np.zeros_like(sxy), where=sxx > 0)
+    return ym[:, None] + slope[:, None] * dx
+
+
 def masked_mean(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Row means of ``a`` over ``mask`` (NaN for empty rows), shape (n,)."""
     count = mask.sum(axis=1)
@@ -81,7 +92,8 @@ def piecewise_linear_contact(x: np.ndarray, y: np.ndarray, length: np.ndarray) -
     For every candidate index ``k`` the model ``y = d`` (points before ``k``) and
     ``y = d + s (x_k - x)`` (from ``k`` on) is solved in closed form from suffix sums, so all
     candidates of all curves cost O(n m). The abscissa ``x`` is the tip position (decreasing
-    into the sample).
+    into the sample). On a convex (Hertz-like) contact the line meets the baseline a little
+    inside the contact region.
 
     Parameters
     ----------
@@ -98,18 +110,13 @@ def piecewise_linear_contact(x: np.ndarray, y: np.ndarray, length: np.ndarray) -
     m = x.shape[1]
     valid = prefix_mask(length, m)
     xs, ys = (_standardised(v, valid) for v in (x, y))
-
-    def suffix(v: np.ndarray) -> np.ndarray:
-        return np.cumsum(v[:, ::-1], axis=1)[:, ::-1]
-
-    s1, sx, sxx = suffix(valid * 1.0), suffix(xs), suffix(xs * xs)
-    sy, sxy = suffix(ys), suffix(xs * ys)
-    n_all, ty, tyy = s1[:, :1], sy[:, :1], suffix(ys * ys)[:, :1]
+    s1, sx, sxx, sy, sxy = (_suffix(v) for v in (valid * 1.0, xs, xs * xs, ys, xs * ys))
+    n_all, ty, tyy = s1[:, :1], sy[:, :1], _suffix(ys * ys)[:, :1]
     su = s1 * xs - sx
     suu = s1 * xs**2 - 2 * xs * sx + sxx
     suy = xs * sy - sxy
     det = n_all * suu - su**2
-    ok = valid & (s1 >= 2) & (np.arange(m)[None, :] >= 2) & (det > 1e-12 * n_all**2)
+    ok = valid & (s1 >= 2) & (np.arange(m)[None, :] >= 2) & (det > 1e-12 * n_all * suu)
     safe = np.where(ok, det, 1.0)
     d = (suu * ty - su * suy) / safe
     s = (n_all * suy - su * ty) / safe
@@ -118,11 +125,16 @@ def piecewise_linear_contact(x: np.ndarray, y: np.ndarray, length: np.ndarray) -
     return np.where(np.isfinite(ssr.min(axis=1, initial=np.inf)), index, length // 2)
 
 
+def _suffix(v: np.ndarray) -> np.ndarray:
+    """Row-wise sums from each column to the end."""
+    return np.cumsum(v[:, ::-1], axis=1)[:, ::-1]
+
+
 def _standardised(v: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Rows shifted to zero mean and scaled to unit range over ``valid``; 0 elsewhere."""
     mean = masked_mean(v, valid)
     spread = np.max(np.where(valid, v, -np.inf), axis=1, initial=-np.inf) - np.min(
         np.where(valid, v, np.inf), axis=1, initial=np.inf
     )
-    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
-    return np.where(valid, (v - mean[:, None]) / spread[:, None], 0.0)
+    spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)[:, None]
+    return np.where(valid, (v - mean[:, None]) / spread, 0.0)

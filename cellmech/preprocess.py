@@ -8,8 +8,9 @@ and approach/retract re-splitting at the turning point; the order is
 1. orient the height axis (files recorded with the opposite sign are flipped),
 2. optional moving-average smoothing of the force,
 3. tip position = height + force / k (tip-sample separation),
-4. contact-point estimate on the approach (up to the force maximum),
-5. force offset (mean of the points before contact) and optional baseline tilt removal,
+4. optional baseline tilt removal (a line fitted to the baseline before contact),
+5. contact-point estimate on the approach (up to the force maximum) and force offset (mean of
+   the points before contact),
 6. tip offset: the tip position at the contact estimate is subtracted,
 7. approach/retract re-split at the point of deepest indentation (turning point).
 
@@ -26,6 +27,7 @@ import numpy as np
 from cellmech._curvemath import (
     first_true,
     gather_columns,
+    line_fit,
     masked_mean,
     moving_average,
     piecewise_linear_contact,
@@ -44,6 +46,11 @@ CONTACT_METHODS = {
 HEIGHT_SOURCES = ("auto", "measured", "piezo")
 TILT_AXES = ("none", "height", "time")
 MIN_POINTS = 5
+#: leading share of the points before the contact estimate used to fit a baseline tilt (the
+#: estimate may lie inside a soft contact's slow onset), and how often tilt and contact
+#: estimate are refined in turn
+TILT_SHARE = 0.8
+TILT_PASSES = 2
 
 
 def _opt(default, help_: str, unit: str = "1", choices: tuple = ()):
@@ -71,9 +78,10 @@ class PreprocessOptions:
     correct_force_offset : bool
         Subtract the mean force of the points before the contact estimate.
     tilt_axis : {"none", "height", "time"}
-        Remove a linear baseline tilt fitted to the points before contact, as a function of the
-        tip position ("height", a spatial shift) or of time ("time", a drift); the line is
-        subtracted from the whole approach.
+        Remove a linear baseline tilt, a function of the tip position ("height", e.g. optical
+        interference) or of time ("time", a drift), from the whole curve. The line is fitted
+        to the leading 80 % of the points before the contact estimate, then tilt and estimate
+        are refined once more.
     correct_tip_offset : bool
         Subtract the tip position at the contact estimate, so the estimate lies at 0 m.
     split_at_turning_point : bool
@@ -182,10 +190,14 @@ def _corrected(height, force, time, n_app, n_tot, k, options):
     valid = prefix_mask(n_tot, force.shape[1]) & ~np.isnan(force)
     n_clip = np.argmax(np.where(valid, force, -np.inf), axis=1)
     contact = _contact_index(tip, force, n_clip, options)
-    if options.tilt_axis != "none":  # a tilt delays the estimate: re-estimate once untilted
-        untilted = _remove_baseline(force, tip, time, contact, options)
-        contact = _contact_index(tip, untilted, n_clip, options)
-    return tip, _remove_baseline(force, tip, time, contact, options), contact
+    if options.tilt_axis != "none":
+        axis = tip if options.tilt_axis == "height" else time
+        raw = force
+        for _ in range(TILT_PASSES):
+            first = np.maximum((contact * TILT_SHARE).astype(np.int64), 2)
+            force = raw - line_fit(axis, raw, prefix_mask(first, raw.shape[1]))
+            contact = _contact_index(tip, force, n_clip, options)
+    return tip, _remove_baseline(force, contact, options), contact
 
 
 def _joined(block: CurveBlock, options: PreprocessOptions):
@@ -266,21 +278,11 @@ def _contact_index(tip: np.ndarray, force: np.ndarray, n_clip: np.ndarray, optio
     return np.where(found, index, n_clip // 2)
 
 
-def _remove_baseline(force, tip, time, contact, options):
-    """Subtract the force offset (mean before contact) and optionally a linear tilt."""
-    m = force.shape[1]
-    before = prefix_mask(contact, m)
-    if options.tilt_axis != "none":
-        axis = tip if options.tilt_axis == "height" else time
-        before = prefix_mask(np.maximum(contact, 2), m)
-        xm, ym = masked_mean(axis, before), masked_mean(force, before)
-        dx, dy = axis - xm[:, None], force - ym[:, None]
-        slope = np.sum(np.where(before, dx * dy, 0), axis=1) / np.sum(
-            np.where(before, dx * dx, 0), axis=1
-        )
-        return force - ym[:, None] - slope[:, None] * dx
+def _remove_baseline(force, contact, options):
+    """Subtract the force offset: the mean force before the contact estimate."""
     if not options.correct_force_offset:
         return force
+    before = prefix_mask(contact, force.shape[1])
     offset = np.where(contact > 0, masked_mean(force, before), force[:, 0])
     return force - offset[:, None]
 

@@ -65,11 +65,10 @@ def synthetic_block(
 def nanite_approach(path, index: int) -> tuple[np.ndarray, np.ndarray]:
     """Tip position and force of nanite's preprocessed approach of curve ``index``."""
     nanite = pytest.importorskip("nanite")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # nanite warns when it cannot re-split (single_bad)
         warnings.simplefilter("ignore")
-        group = nanite.load_group(path)
-    idnt = group[index]
-    idnt.apply_preprocessing(NANITE_STEPS)
+        idnt = nanite.load_group(path)[index]
+        idnt.apply_preprocessing(NANITE_STEPS)
     approach = idnt["segment"] == 0
     return idnt["tip position"][approach], idnt["force"][approach]
 
