@@ -1,0 +1,92 @@
+"""Agreement with nanite (GPL-3, imported here only as an independent reference).
+
+For every curve of every real recording, nanite's standard workflow (compute tip position,
+correct force offset, correct tip offset, re-split approach/retract; Hertz paraboloid,
+R = 10 µm, ν = 0.5, whole approach, weight_cp = 1 µm) is compared with cellmech's defaults.
+Where both reach the same optimum the moduli agree within 1 %; where they differ, cellmech's
+weighted sum of squared residuals, computed by nanite's own residual function on nanite's
+preprocessed data, is not larger than nanite's. Run with ``-s`` to see the table.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from cellmech.containers import CurveStatus
+from cellmech.fit import fit_curves
+from cellmech.io import read_force_map
+from cellmech.preprocess import preprocess
+from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
+from tests.test_preprocess import NANITE_STEPS
+
+nanite = pytest.importorskip("nanite")
+pytestmark = pytest.mark.realdata
+
+WEIGHT_CP_M = 1e-6  # nanite's default weight_cp
+
+
+def nanite_fits(path) -> list[tuple[float, object, np.ndarray, np.ndarray]]:
+    """(E, fitted lmfit parameters, approach tip position, approach force) per curve."""
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for idnt in nanite.load_group(path):
+            # nanite cannot hash float32 columns (Igor files): hand it float64 copies
+            data = {c: np.asarray(idnt[c], dtype=float) for c in idnt.columns_innate}
+            idnt = nanite.Indentation(data, dict(idnt.metadata))
+            idnt.apply_preprocessing(NANITE_STEPS)
+            idnt.fit_model(model_key="hertz_para")
+            params = idnt.fit_properties["params_fitted"]
+            approach = idnt["segment"] == 0
+            out.append(
+                (params["E"].value, params, idnt["tip position"][approach], idnt["force"][approach])
+            )
+    return out
+
+
+def weighted_ssr(params, x: np.ndarray, y: np.ndarray) -> float:
+    """nanite's weighted sum of squared residuals for ``params`` on (x, y)."""
+    model = nanite.model.models_available["hertz_para"]
+    return float(np.sum(model.residual(params, x, y, WEIGHT_CP_M) ** 2))
+
+
+def agreement_rows(name: str) -> list[tuple]:
+    path = real_afm_file(name)
+    fmap = read_force_map(path)
+    res = fit_curves(preprocess(fmap.curves(), fmap.spring_constant_n_per_m))
+    rows = []
+    for i, (e_ref, params, x, y) in enumerate(nanite_fits(path)):
+        ours = params.copy()
+        ours["E"].set(value=max(res.youngs_modulus_pa[i], 0.0))
+        ours["contact_point"].set(value=res.contact_point_m[i])
+        ours["baseline"].set(value=res.baseline_n[i])
+        ratio = weighted_ssr(ours, x, y) / weighted_ssr(params, x, y)
+        e = res.youngs_modulus_pa[i]
+        rows.append((name, i, e_ref, e, e / e_ref - 1, ratio, res.status_labels[i]))
+    return rows
+
+
+@pytest.mark.parametrize("name", sorted(REAL_SPRING_CONSTANTS))
+def test_moduli_agree_with_nanite(name: str) -> None:
+    rows = agreement_rows(name)
+    print()
+    for file, i, e_ref, e, rel, ratio, status in rows:
+        print(
+            f"{file[:44]:44s} {i:2d}  E_nanite {e_ref:11.5g} Pa  E_cellmech {e:11.5g} Pa  "
+            f"rel {rel:+.2e}  SSR ratio {ratio:.9f}  {status}"
+        )
+        assert np.isfinite(e)
+        assert abs(rel) <= 0.01 or ratio <= 1 + 1e-9
+        assert ratio <= 1 + 1e-5  # never a noticeably worse optimum
+
+
+def test_bad_recording_flagged_where_nanite_is_silent() -> None:
+    """nanite returns a modulus of ~0.01 Pa for the bad recording; cellmech flags it."""
+    rows = agreement_rows("fmt-jpk-fd_single_bad_2017-01-16_1.jpk-force")
+    (_, _, e_ref, _, _, ratio, status) = rows[0]
+    assert e_ref < 1.0
+    assert status == CurveStatus.POOR_FIT.label
+    assert ratio <= 1.0
