@@ -103,6 +103,7 @@ def _frames(rng: np.random.Generator, opt: SampleOptions) -> dict[str, Any]:
         shape=opt.grid_shape,
         center_m=tuple(rng.uniform(-10e-6, 10e-6, 2)),
         size_m=(length, length),
+        theta_rad=np.radians(opt.grid_theta_deg),
         back_and_forth=True,
         xy_scanner="tip",
     )
@@ -115,7 +116,9 @@ def _frames(rng: np.random.Generator, opt: SampleOptions) -> dict[str, Any]:
     true_centre = centre + error  # where the map really lies on the stage
     n_px = int(np.ceil(opt.fluo_fov_factor * length / opt.fluo_pixel_size_m))
     fov = n_px * opt.fluo_pixel_size_m
-    extent = scale * length * (abs(np.cos(phi)) + abs(np.sin(phi)))
+    u_axis = _unit(grid.theta_rad)
+    turn = _angle(linear @ u_axis)
+    extent = scale * length * (abs(np.cos(turn)) + abs(np.sin(turn)))
     slack = max((fov - extent) / 2 - 1e-6, 0.0)
     fov_centre = true_centre + rng.uniform(-slack, slack, 2)
     origin = fov_centre - (n_px - 1) / 2 * opt.fluo_pixel_size_m
@@ -133,15 +136,17 @@ def _frames(rng: np.random.Generator, opt: SampleOptions) -> dict[str, Any]:
         "rotation_rad": phi,
         "scale": scale,
         "fluo": fluo,
-        "map_box": Box(
-            tuple(true_centre), (scale * length / 2,) * 2, np.arctan2(linear[1, 0], linear[0, 0])
-        ),
+        "map_box": Box(tuple(true_centre), (scale * length / 2,) * 2, _angle(linear @ u_axis)),
         "fov_box": Box(tuple(fov_centre), (fov / 2, fov / 2)),
     }
 
 
 def _unit(angle: float) -> np.ndarray:
     return np.array([np.cos(angle), np.sin(angle)])
+
+
+def _angle(vector: np.ndarray) -> float:
+    return float(np.arctan2(vector[1], vector[0]))
 
 
 def _scene(rng: np.random.Generator, opt: SampleOptions, frames: dict) -> Scene:

@@ -28,6 +28,8 @@ class SampleOptions:
         AFM grid ``(rows, cols)``.
     map_size_m : float
         Side of the square AFM map, m.
+    grid_theta_deg : float
+        Rotation of the grid in the scanner frame (JPK ``grid.theta``), degrees.
     n_cells : int
         Cells placed wholly inside the map.
     n_cells_outside : int
@@ -70,6 +72,7 @@ class SampleOptions:
     seed: int = 0
     grid_shape: tuple[int, int] = (48, 48)
     map_size_m: float = 90e-6
+    grid_theta_deg: float = 0.0
     n_cells: int = 4
     n_cells_outside: int = 1
     model: str = "hertz_paraboloidal"

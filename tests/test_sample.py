@@ -44,6 +44,9 @@ def test_generation_is_deterministic_for_a_seed(small):
     pd.testing.assert_frame_equal(small.cells, again.cells)
     assert small.truth == again.truth
     assert not small.cells["cytoplasm_modulus_pa"].equals(other.cells["cytoplasm_modulus_pa"])
+    # meander scan: the second row is recorded from the last column to the first
+    cols = small.force_map.grid.shape[1]
+    assert small.force_map.col[cols] == cols - 1 and small.force_map.row[cols] == 1
 
 
 def test_series_spring_solution_matches_independent_root_finder():
@@ -181,7 +184,10 @@ def test_truth_agrees_with_the_fit_on_noise_free_curves():
     assert np.max(np.abs(height_error[on_cell])) < 1e-9
 
 
-def test_truth_transform_maps_afm_cell_centroids_onto_label_centroids(small):
+@pytest.mark.parametrize("variant", [{}, {"reflect": True, "grid_theta_deg": 30.0}])
+def test_truth_transform_maps_afm_cell_centroids_onto_label_centroids(small, variant):
+    if variant:
+        small = generate_sample(SampleOptions(seed=9, **SMALL, **variant))
     m = np.array(small.truth["transform"]["afm_px_to_fluo_px"])
     pitch_px = np.hypot(*m[:2, 0])  # one AFM pixel in fluorescence pixels
     props = {p.label: p.centroid for p in regionprops(small.labels[0])}
