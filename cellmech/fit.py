@@ -16,6 +16,7 @@ approach segment, ``weight_cp = 1 µm``, E >= 0.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -41,6 +42,9 @@ FIT_RANGES = {
 TABLE_POINTS = 4096
 #: fits with a moving fit range (indentation, force) are repeated this often, as nanite does
 RANGE_ITERATIONS = 3
+#: one compiled fit at a time: each already uses every core, and numba's default "workqueue"
+#: threading layer aborts when parallel kernels are launched from several threads at once
+_KERNEL_LOCK = threading.Lock()
 
 
 def _opt(default: Any, help_: str, unit: str = "1", **extra: Any) -> Any:
@@ -171,18 +175,11 @@ def fit_curves(
 def _run(curves, ok, window, options, table, row, scale):
     """Call the compiled fit on the curves that preprocessing left OK."""
     x_lo, x_hi, j_end = window
-    return fit_block(
-        np.where(ok[:, None], curves.tip_position_m, np.nan),
-        curves.force_n,
-        np.where(ok, curves.n_points, 0),
-        x_lo,
-        x_hi,
-        j_end,
-        float(options.weight_cp_m),
-        table,
-        row,
-        scale,
-    )
+    x = np.where(ok[:, None], curves.tip_position_m, np.nan)
+    n_points = np.where(ok, curves.n_points, 0)
+    wcp = float(options.weight_cp_m)
+    with _KERNEL_LOCK:
+        return fit_block(x, curves.force_n, n_points, x_lo, x_hi, j_end, wcp, table, row, scale)
 
 
 def _window(curves, options, res, full):
