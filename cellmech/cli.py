@@ -173,6 +173,7 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
         fluo_z_planes=args.z_planes,
         measured_height=not args.no_measured_height,
         virtual_deflection_slope=args.virtual_deflection_slope,
+        grid_theta_deg=args.grid_theta_deg,
     )
     start = time.perf_counter()
     paths = make_sample_data(args.out_dir, options)
@@ -261,6 +262,12 @@ def _add_sample_data(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--no-marker", action="store_true", help="omit the stiffness-correlated third channel"
+    )
+    p.add_argument(
+        "--grid-theta-deg",
+        type=float,
+        default=d.grid_theta_deg,
+        help="grid rotation in the scanner frame, degrees (default %(default)g)",
     )
     p.add_argument(
         "--virtual-deflection-slope",
