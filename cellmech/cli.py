@@ -148,6 +148,11 @@ def _grid_shape(text: str) -> tuple[int, int]:
     return rows, cols
 
 
+def _um(value: float) -> float:
+    """µm -> m by division, so 2.5 µm gives the same float as the literal 2.5e-6 m."""
+    return value / (1 / M_PER_UM)
+
+
 def _cmd_sample_data(args: argparse.Namespace) -> int:
     import time
 
@@ -155,11 +160,11 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     from cellmech.sample import SampleOptions, make_sample_data
 
     keys = {p.key for p in get_model(args.model).PARAMETERS}
-    tip = {"tip_radius_m": args.tip_radius_um * M_PER_UM, "half_angle_deg": args.half_angle_deg}
+    tip = {"tip_radius_m": _um(args.tip_radius_um), "half_angle_deg": args.half_angle_deg}
     options = SampleOptions(
         seed=args.seed,
         grid_shape=args.grid,
-        map_size_m=args.size_um * M_PER_UM,
+        map_size_m=_um(args.size_um),
         n_cells=args.cells,
         n_cells_outside=args.cells_outside,
         model=args.model,
@@ -169,7 +174,7 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
         noise_free=args.noise_free,
         reflect=args.reflect,
         marker=not args.no_marker,
-        fluo_pixel_size_m=args.fluo_pixel_um * M_PER_UM,
+        fluo_pixel_size_m=_um(args.fluo_pixel_um),
         fluo_z_planes=args.z_planes,
         measured_height=not args.no_measured_height,
         virtual_deflection_slope=args.virtual_deflection_slope,

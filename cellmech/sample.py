@@ -45,12 +45,19 @@ from cellmech.errors import ConfigError
 from cellmech.outputs import atomic_path
 from cellmech.sample_afm import contact_heights, simulate_curves
 from cellmech.sample_fluo import FluoGeometry, Optics, render_stack, write_ome_tiff
-from cellmech.sample_options import SampleOptions
+from cellmech.sample_options import SAMPLE_DATA_OPTIONS, SampleOptions
 from cellmech.sample_scene import Box, Scene, place_cells
 from cellmech.sample_truth import cell_table, curve_table, frame_matrices
 from cellmech.units import M_PER_UM
 
-__all__ = ["Sample", "SampleOptions", "generate_sample", "make_sample_data", "write_sample"]
+__all__ = [
+    "SAMPLE_DATA_OPTIONS",
+    "Sample",
+    "SampleOptions",
+    "generate_sample",
+    "make_sample_data",
+    "write_sample",
+]
 
 #: piezo height (m) at which the undeflected tip apex would touch the substrate plane's origin
 _PIEZO_OFFSET_M = 1e-6

@@ -13,7 +13,7 @@ from cellmech.errors import ConfigError
 from cellmech.models import get_model
 from cellmech.sample_afm import Artefacts
 
-__all__ = ["SampleOptions"]
+__all__ = ["SAMPLE_DATA_OPTIONS", "SampleOptions"]
 
 
 @dataclass(frozen=True)
@@ -129,3 +129,17 @@ class SampleOptions:
             virtual_deflection_slope=self.virtual_deflection_slope,
             spike_n=self.setpoint_n,
         )
+
+
+#: the options of the dataset shipped in ``sample_data/`` (``cellmech demo``, napari sample);
+#: ``generate_sample(SAMPLE_DATA_OPTIONS)`` rebuilds it in memory in about a second
+SAMPLE_DATA_OPTIONS = SampleOptions(
+    seed=1,
+    grid_shape=(24, 24),
+    map_size_m=72e-6,
+    n_cells=3,
+    approach_points=500,
+    retract_points=50,
+    measured_height=False,
+    fluo_z_planes=8,
+)

@@ -14,7 +14,13 @@ from skimage.measure import regionprops
 
 from cellmech.cli import main
 from cellmech.io import read_fluorescence, read_force_map
-from cellmech.sample import FILE_NAMES, SampleOptions, generate_sample, make_sample_data
+from cellmech.sample import (
+    FILE_NAMES,
+    SAMPLE_DATA_OPTIONS,
+    SampleOptions,
+    generate_sample,
+    make_sample_data,
+)
 from cellmech.sample_afm import contact_heights, solve_indentation
 from cellmech.sample_truth import apply_affine
 
@@ -282,7 +288,8 @@ def test_shipped_sample_data_is_small_documented_and_reproducible(tmp_path):
     missing = [f for f in fields if f"`{f}`" not in readme]
     assert not missing, f"undocumented truth fields in sample_data/README.md: {missing}"
     opts = {**truth["options"], "grid_shape": tuple(truth["options"]["grid_shape"])}
-    again = generate_sample(SampleOptions(**opts))
+    assert SampleOptions(**opts) == SAMPLE_DATA_OPTIONS
+    again = generate_sample(SAMPLE_DATA_OPTIONS)
     assert json.loads(json.dumps(again.truth)) == truth
     shipped = pd.read_csv(SAMPLE_DATA / "truth_cells.csv")
     pd.testing.assert_frame_equal(
