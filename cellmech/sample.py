@@ -143,7 +143,7 @@ def _frames(rng: np.random.Generator, opt: SampleOptions) -> dict[str, Any]:
         "rotation_rad": phi,
         "scale": scale,
         "fluo": fluo,
-        "map_box": Box(tuple(true_centre), (scale * length / 2,) * 2, _angle(linear @ u_axis)),
+        "map_box": Box(tuple(true_centre), (scale * length / 2,) * 2, turn),
         "fov_box": Box(tuple(fov_centre), (fov / 2, fov / 2)),
     }
 
@@ -250,7 +250,8 @@ def generate_sample(options: SampleOptions | None = None) -> Sample:
     Parameters
     ----------
     options : SampleOptions, optional
-        Defaults: a 48x48 map over 90 µm with 5 cells, 1000-point curves, a 3-channel stack.
+        Defaults: a 48x48 map over 90 µm with 4 cells (and 1 outside it), 1000-point
+        approaches, a 3-channel 10-plane stack.
 
     Returns
     -------
@@ -271,6 +272,9 @@ def generate_sample(options: SampleOptions | None = None) -> Sample:
         z_step_m=fluo.z_step_m,
         source=Path(FILE_NAMES["fluorescence"]),
         stage_position_m=fluo.origin_m,
+        plane_positions_m=np.column_stack(
+            [np.broadcast_to(fluo.origin_m, (fluo.shape_zyx[0], 2)), fluo.plane_heights_m]
+        ),
     )
     labels = np.stack([fluo_fields["label"], fluo_fields["nucleus_label"]]).astype(np.int32)
     matrices = frame_matrices(frames)
@@ -320,6 +324,7 @@ def _truth_json(opt, frames, scene, afm, matrices, stack) -> dict:
             "grid_shape": list(grid.shape),
             "grid_center_m": list(grid.center_m),
             "grid_size_m": list(grid.size_m),
+            "grid_theta_rad": grid.theta_rad,
             "back_and_forth": grid.back_and_forth,
             "piezo_start_m": afm["curves"].piezo_start_m,
             "z_length_m": afm["curves"].z_length_m,

@@ -168,6 +168,9 @@ def test_ome_metadata_reads_back_in_metres(written):
     assert st.z_step_m == pytest.approx(opts.fluo_z_step_m, rel=1e-12)
     assert st.stage_position_m == pytest.approx(truth["stage_position_m"], rel=1e-12)
     np.testing.assert_allclose(st.plane_positions_m[:, 2], truth["plane_heights_m"], atol=1e-15)
+    mem = generate_sample(opts).stack
+    np.testing.assert_allclose(st.plane_positions_m, mem.plane_positions_m, rtol=1e-12, atol=1e-18)
+    np.testing.assert_array_equal(np.asarray(st.data), mem.data)
 
 
 def test_truth_agrees_with_the_fit_on_noise_free_curves():
