@@ -278,7 +278,6 @@ def simulate_curves(
     first = np.ceil((travel_sp - (zc - top_m)) / step)
     reached = np.isfinite(first) & (first <= approach_points - 1)
     n_app = np.where(reached, np.nan_to_num(first, nan=0.0) + 1, approach_points).astype(int)
-    n_app = np.maximum(n_app, 1)
     heights = top_m - np.arange(approach_points) * step
     app_h = np.where(np.arange(approach_points) < n_app[:, None], heights, np.nan)
     turn = app_h[np.arange(zc.size), n_app - 1]
@@ -323,8 +322,7 @@ def _add_artefacts(rng, heights, forces, k, top_m, art: Artefacts, spiky) -> lis
         d = offset + slope * (h - top_m)
         if art.noise_m:
             d = d + rng.normal(0.0, art.noise_m, f.shape)
-        g = f + k * d
-        out.append(g)
+        out.append(f + k * d)
     for i in np.flatnonzero(spiky):
         valid = np.flatnonzero(np.isfinite(out[0][i]))
         where = rng.choice(valid, size=min(valid.size, int(rng.integers(3, 7))), replace=False)
