@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--points", type=int, default=10_000, help="points per segment")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/cellmech-bench"))
     p.add_argument("--nanite-curves", type=int, default=256)
-    p.add_argument("--block", type=int, default=256, help="curves per block / Dask chunk")
+    p.add_argument("--block", type=int, default=64, help="curves per block / Dask chunk")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--scaling", default="1024,2048,4096")
     p.add_argument("--measure", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)

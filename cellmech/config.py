@@ -95,7 +95,8 @@ class RunOptions:
     workers : int or None
         Worker threads/processes for the local schedulers; None = one per core.
     chunks : (int, int) or None
-        Grid chunk ``(rows, cols)`` processed by one task; None = about 256 curves per chunk.
+        Grid chunk ``(rows, cols)`` processed by one task; None = whole grid rows, about 64
+        curves per chunk.
     """
 
     scheduler: str = field(
@@ -106,7 +107,8 @@ class RunOptions:
         default=None, metadata=_meta("workers of the local scheduler; unset = one per core")
     )
     chunks: tuple[int, int] | None = field(
-        default=None, metadata=_meta("grid chunk (rows, cols) per task; unset = ~256 curves")
+        default=None,
+        metadata=_meta("grid chunk (rows, cols) per task; unset = whole rows, ~64 curves"),
     )
 
     LOCAL = ("threads", "processes", "synchronous", "numpy")

@@ -17,9 +17,10 @@ from cellmech.preprocess import PreprocessOptions, preprocess
 
 __all__ = ["DEFAULT_BLOCK_CURVES", "fit_block", "fit_map", "sort_by_curve"]
 
-#: curves per block when nothing else is said: bounds memory (~10 000-point curves: a few
-#: tens of MB per array) while keeping the vectorised fit efficient
-DEFAULT_BLOCK_CURVES = 256
+#: curves per block when nothing else is said: bounds memory (a block of 64 curves of
+#: 2 x 10 000 points costs ~200 MB through preprocessing and fit; 256 would cost ~600 MB,
+#: measured with benchmarks/bench_fit.py) at no loss of speed
+DEFAULT_BLOCK_CURVES = 64
 
 
 def fit_block(
