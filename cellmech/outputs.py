@@ -156,21 +156,18 @@ def write_maps(out_dir: str | Path, force_map: ForceMap, result: FitResult) -> P
     """Write ``maps.ome.tif``: one page (OME channel) per quantity on the (rows, cols) grid.
 
     The OME metadata carries the grid pitch as PhysicalSizeX (columns, u) and PhysicalSizeY
-    (rows, v) in µm, so Fiji and napari display the maps in µm; channel names are the
-    quantity names (with their SI unit in the name).
+    (rows, v) in µm, so Fiji and napari display the maps in µm (left out for a single curve,
+    whose grid has no extent); channel names are the quantity names (with their SI unit in
+    the name). Pixels are the grid cells in (row, col) order, not rotated by the grid angle.
     """
     import tifffile
 
     path = Path(out_dir) / "maps.ome.tif"
-    row_m, col_m = force_map.grid.pixel_size_m
-    metadata = {
-        "axes": "CYX",
-        "PhysicalSizeX": col_m / M_PER_UM,
-        "PhysicalSizeXUnit": "µm",
-        "PhysicalSizeY": row_m / M_PER_UM,
-        "PhysicalSizeYUnit": "µm",
-        "Channel": {"Name": list(MAP_QUANTITIES)},
-    }
+    metadata: dict[str, Any] = {"axes": "CYX", "Channel": {"Name": list(MAP_QUANTITIES)}}
+    for axis, size_m in zip("YX", force_map.grid.pixel_size_m, strict=True):
+        if size_m > 0:  # OME wants a positive size; a single curve (0 m grid) has none
+            metadata[f"PhysicalSize{axis}"] = size_m / M_PER_UM
+            metadata[f"PhysicalSize{axis}Unit"] = "µm"
     with atomic_path(path) as tmp:
         tifffile.imwrite(tmp, quantity_maps(force_map, result), ome=True, metadata=metadata)
     return path

@@ -226,7 +226,11 @@ def test_real_files(tmp_path, name, grid):
     maps = tifffile.imread(out / "maps.ome.tif")
     assert maps.shape[-2:] == grid
     pixels = _ome_pixels(out / "maps.ome.tif")
-    assert float(pixels["PhysicalSizeX"]) == pytest.approx(fm.grid.pixel_size_m[1] * 1e6)
+    if grid == (1, 1):  # a single curve has no pixel size (OME needs a positive one)
+        assert "PhysicalSizeX" not in pixels and "PhysicalSizeY" not in pixels
+    else:
+        assert float(pixels["PhysicalSizeX"]) == pytest.approx(fm.grid.pixel_size_m[1] * 1e6)
+        assert float(pixels["PhysicalSizeY"]) == pytest.approx(fm.grid.pixel_size_m[0] * 1e6)
     if name.startswith("fmt-jpk-fd_map2x2"):
         assert float(pixels["PhysicalSizeX"]) == pytest.approx(60.0)  # 600 µm / 10
         assert (table["status"] == "ok").all()
@@ -240,3 +244,16 @@ def test_output_that_is_a_file_fails(small_map, tmp_path, capsys):
     assert main(["fit", str(small_map), "-o", str(target), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(target) in err[0] and "not a folder" in err[0]
+
+
+@pytest.mark.realdata
+def test_real_file_without_spring_constant_needs_the_flag(tmp_path, capsys):
+    path = real_afm_file("fmt-afm-workshop-fd_single_2021-10-22_14.16.csv")
+    assert main(["fit", str(path), "-o", str(tmp_path / "a"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "spring_constant_n_per_m" in err[0] and "--spring-constant" in err[0]
+    out = tmp_path / "b"
+    assert main(["fit", str(path), "-o", str(out), "-q", "--spring-constant", "0.1"]) == 0
+    report = json.loads((out / "run.json").read_text())
+    assert report["input"]["spring_constant_n_per_m"] == 0.1
+    assert report["parameters"]["read"]["spring_constant_n_per_m"] == 0.1
