@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 _BISECTION_STEPS = 64
+#: curves per block in the tip-convolution search
+_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -144,11 +146,14 @@ def contact_heights(
     keep = np.hypot(ox, oy) <= reach
     ox, oy = ox[keep], oy[keep]
     lift = profile(np.hypot(ox, oy))
-    qx, qy = x_m[:, None] + ox, y_m[:, None] + oy
-    apex = scene.fields(qx, qy)["surface_height_m"] - lift
-    best = np.argmax(apex, axis=1)
-    rows = np.arange(x_m.size)
-    return apex[rows, best], qx[rows, best], qy[rows, best]
+    out = np.empty((3, x_m.size))
+    for start in range(0, x_m.size, _CHUNK):  # bounded memory for large maps
+        part = slice(start, start + _CHUNK)
+        qx, qy = x_m[part, None] + ox, y_m[part, None] + oy
+        apex = scene.fields(qx, qy)["surface_height_m"] - lift
+        best = np.argmax(apex, axis=1)[:, None]
+        out[:, part] = [np.take_along_axis(a, best, axis=1)[:, 0] for a in (apex, qx, qy)]
+    return out[0], out[1], out[2]
 
 
 def _bisect(fun, target: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -183,7 +183,10 @@ def test_truth_agrees_with_the_fit_on_noise_free_curves():
     s = generate_sample(opts)
     fm = s.force_map
     curves = preprocess(fm.curves(), fm.spring_constant_n_per_m)
-    res = fit.fit_curves(curves, fit.FitOptions(model=opts.model, geometry=opts.geometry))
+    # plain least squares (no contact-point weighting): on noise-free curves its global
+    # minimum is the truth itself, so any disagreement is the truth's fault
+    options = fit.FitOptions(model=opts.model, geometry=opts.geometry, weight_cp_m=0.0)
+    res = fit.fit_curves(curves, options)
     on_cell = (s.curves["label"] > 0).to_numpy()
     assert on_cell.sum() > 20
     assert np.all(res.status[on_cell] == 0)
