@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -263,11 +264,14 @@ def write_fit_outputs(
 ) -> list[Path]:
     """Write ``curves.csv``, ``curves.parquet``, ``maps.ome.tif`` and, last, ``run.json``.
 
-    ``report`` (see :func:`run_report`) gets the list of outputs added.
+    ``report`` (see :func:`run_report`) gets the list of outputs and the time spent writing
+    the others (``timing_s["write"]``) added.
     """
     out_dir = Path(out_dir)
+    t0 = time.perf_counter()
     paths = [*write_curve_tables(out_dir, curve_table(force_map, result))]
     paths.append(write_maps(out_dir, force_map, result))
+    timing = {**report.get("timing_s", {}), "write": time.perf_counter() - t0}
     outputs = [p.name for p in paths] + ["run.json"]
-    paths.append(write_run_json(out_dir, {**report, "outputs": outputs}))
+    paths.append(write_run_json(out_dir, {**report, "timing_s": timing, "outputs": outputs}))
     return paths

@@ -109,7 +109,8 @@ def test_run_json_has_hash_parameters_versions_counts(fitted, small_map):
     assert {"cellmech", "numpy", "scipy", "afmformats", "dask"} <= set(report["versions"])
     counts = report["status_counts"]
     assert sum(counts.values()) == 44 and set(counts) == {s.label for s in CurveStatus}
-    assert report["timing_s"]["fit"] > 0
+    assert report["timing_s"]["fit"] > 0 and report["timing_s"]["write"] > 0
+    assert report["timing_s"]["read"] >= 0
     assert report["outputs"] == ["curves.csv", "curves.parquet", "maps.ome.tif", "run.json"]
 
 
