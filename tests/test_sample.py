@@ -13,6 +13,7 @@ from scipy.stats import spearmanr
 from skimage.measure import regionprops
 
 from cellmech.cli import main
+from cellmech.errors import ConfigError
 from cellmech.io import read_fluorescence, read_force_map
 from cellmech.sample import (
     FILE_NAMES,
@@ -301,3 +302,13 @@ def test_shipped_sample_data_is_small_documented_and_reproducible(tmp_path):
     pd.testing.assert_frame_equal(
         again.cells.reset_index(drop=True), shipped, check_dtype=False, rtol=1e-8
     )
+
+
+def test_impossible_requests_fail_with_a_message(tmp_path, capsys):
+    argv = ["sample-data", str(tmp_path / "x"), "--grid", "4x4", "--size-um", "30"]
+    assert main([*argv, "--cells", "12"]) == 2
+    assert "--cells" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="grid_shape"):
+        SampleOptions(grid_shape=(1, 5))
+    with pytest.raises(ConfigError, match="unknown contact model"):
+        SampleOptions(model="nope")
