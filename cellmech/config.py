@@ -36,7 +36,9 @@ __all__ = [
     "ReadOptions",
     "RunOptions",
     "Settings",
+    "check_section",
     "cli_flags",
+    "coerce",
     "dump_defaults",
     "load_config",
     "merge_settings",
@@ -239,10 +241,6 @@ def coerce(tp: Any, value: Any, choices: tuple[Any, ...] | None = None) -> Any:
     return _coerce_scalar(inner, value, choices)
 
 
-def _type_hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def _option_fields(cls: type) -> list[dataclasses.Field]:
     """The configurable fields of an options dataclass (the geometry mapping is separate)."""
     return [f for f in dataclasses.fields(cls) if f.init and f.name != GEOMETRY_FIELD]
@@ -289,7 +287,7 @@ def check_section(section: str, values: Mapping[str, Any], where: str) -> dict[s
     fields = {f.name: f for f in _option_fields(cls)}
     allowed = list(fields) + ([GEOMETRY_FIELD] if section == "fit" else [])
     _fail_unknown(f"{where} [{section}]", set(values) - set(allowed), allowed)
-    hints = _type_hints(cls)
+    hints = typing.get_type_hints(cls)
     out: dict[str, Any] = {}
     for key, value in values.items():
         if key == GEOMETRY_FIELD:
@@ -307,7 +305,10 @@ def _check_geometry(values: Any, where: str) -> dict[str, float]:
         raise ConfigError(f"{where} [fit.geometry] must be a table of model parameters")
     specs = _geometry_specs()
     _fail_unknown(f"{where} [fit.geometry]", set(values) - set(specs), list(specs))
-    return {k: specs[k].validate(v) for k, v in values.items()}
+    try:
+        return {k: specs[k].validate(v) for k, v in values.items()}
+    except (ConfigError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} [fit.geometry] {exc}") from None
 
 
 def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -534,7 +535,7 @@ def cli_flags(reserved: set[str] = frozenset()) -> list[FlagSpec]:
     taken = set(reserved)
     specs = []
     for section, cls in _stage_classes().items():
-        hints = _type_hints(cls)
+        hints = typing.get_type_hints(cls)
         defaults = cls()
         for f in _option_fields(cls):
             inner, optional = _unwrap_optional(hints[f.name])

@@ -11,7 +11,6 @@ from cellmech.config import (
     SECTIONS,
     ReadOptions,
     RunOptions,
-    Settings,
     check_section,
     cli_flags,
     dump_defaults,
@@ -88,7 +87,7 @@ def test_wrong_types_and_values_fail_naming_the_key(tmp_path):
         load_config(_write(tmp_path, "[preprocess]\nsmooth_window = '3'\n"))
     with pytest.raises(ConfigError, match="contact_method"):
         load_config(_write(tmp_path, "[preprocess]\ncontact_method = 'guess'\n"))
-    with pytest.raises(ConfigError, match=r"tip_radius_m=-1.*outside"):
+    with pytest.raises(ConfigError, match=r"c.toml \[fit.geometry\] tip_radius_m=-1.*outside"):
         load_config(_write(tmp_path, "[fit.geometry]\ntip_radius_m = -1.0\n"))
     with pytest.raises(ConfigError, match="not a valid TOML"):
         load_config(_write(tmp_path, "[fit\n"))
@@ -164,4 +163,5 @@ def test_settings_to_dict_is_plain():
     d = merge_settings().to_dict()
     assert set(d) == set(SECTIONS)
     assert d["fit"]["model"] == FitOptions().model
-    assert isinstance(Settings(**{s: None for s in SECTIONS}), Settings)
+    assert d["fit"]["geometry"] == {"tip_radius_m": 10e-6}
+    assert d["run"] == {"scheduler": "threads", "workers": None, "chunks": None}
