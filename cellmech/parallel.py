@@ -27,7 +27,7 @@ from cellmech.containers import FitResult, ForceMap
 from cellmech.errors import ConfigError
 from cellmech.fit import FitOptions
 from cellmech.io import read_force_map
-from cellmech.pipeline import DEFAULT_BLOCK_CURVES, fit_block, sort_by_curve
+from cellmech.pipeline import DEFAULT_BLOCK_CURVES, fit_block, require_curves, sort_by_curve
 from cellmech.preprocess import PreprocessOptions
 
 __all__ = ["MapSource", "chunk_indices", "fit_force_map"]
@@ -237,6 +237,7 @@ def fit_force_map(
             sensitivity_m_per_v,
         )
         force_map = source.open()
+    require_curves(force_map)
     parts = chunk_indices(force_map, chunks)
     if scheduler == "numpy":
         results = []

@@ -12,10 +12,11 @@ from collections.abc import Callable
 import numpy as np
 
 from cellmech.containers import FitResult, ForceMap
+from cellmech.errors import NoCurvesError
 from cellmech.fit import FitOptions, fit_curves
 from cellmech.preprocess import PreprocessOptions, preprocess
 
-__all__ = ["DEFAULT_BLOCK_CURVES", "fit_block", "fit_map", "sort_by_curve"]
+__all__ = ["DEFAULT_BLOCK_CURVES", "fit_block", "fit_map", "require_curves", "sort_by_curve"]
 
 #: curves per block when nothing else is said: bounds memory (a block of 64 curves of
 #: 2 x 10 000 points costs ~200 MB through preprocessing and fit; 256 would cost ~600 MB,
@@ -48,6 +49,12 @@ def fit_block(
     block = force_map.curves(indices)
     curves = preprocess(block, force_map.spring_constant_n_per_m, preprocess_options)
     return fit_curves(curves, fit_options)
+
+
+def require_curves(force_map: ForceMap) -> None:
+    """Raise :class:`~cellmech.errors.NoCurvesError` if the map holds no curve."""
+    if force_map.n_curves == 0:
+        raise NoCurvesError(f"{force_map.path}: the map holds no force curve; nothing to fit")
 
 
 def sort_by_curve(results: list[FitResult]) -> FitResult:
@@ -93,6 +100,7 @@ def fit_map(
     fit = fit_options or FitOptions()
     if block_size < 1:
         raise ValueError("block_size must be >= 1")
+    require_curves(force_map)
     results = []
     for start in range(0, force_map.n_curves, block_size):
         idx = np.arange(start, min(start + block_size, force_map.n_curves))

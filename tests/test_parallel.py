@@ -198,3 +198,18 @@ def test_map_source_is_small_and_reopens(small_map):
     assert len(pickle.dumps(source)) < 1000
     assert source.open().n_curves == fm.n_curves
     assert source.open() is source.open()  # cached per process
+
+
+def test_empty_map_is_a_named_error(small_map):
+    import dataclasses
+
+    from cellmech.errors import NoCurvesError
+
+    fm = read_force_map(small_map)
+    empty = dataclasses.replace(
+        fm, position_index=[], row=[], col=[], x_m=[], y_m=[], loader=fm.loader
+    )
+    with pytest.raises(NoCurvesError, match=r"small\.jpk-force-map"):
+        fit_map(empty)
+    with pytest.raises(NoCurvesError, match="no force curve"):
+        fit_force_map(empty)
