@@ -8,7 +8,8 @@ of ``--points`` points each, piezo height, vDeflection and capacitive-sensor hei
 that reports its peak RSS:
 
 * afmformats: ``load_data`` + access every curve's force, piezo height and measured height;
-* cellmech: ``read_force_map`` + load every block (force, heights and time);
+* cellmech: ``read_force_map`` + load every block (``--block-size`` curves; force, heights,
+  time);
 * floor: inflating and decoding the same channel members with NumPy, on every core.
 
 Run: ``python benchmarks/bench_io.py [--curves 4096] [--points 10000] [--workdir DIR]``.
@@ -43,7 +44,7 @@ CHILD_CELLMECH = """
 from cellmech.io import read_force_map
 fm = read_force_map(PATH)
 n = 0
-for block in fm.iter_blocks(256):
+for block in fm.iter_blocks(BLOCK):
     n += block.n_curves
     block.approach.force_n.sum(); block.retract.height_m.sum()
 print(n)
@@ -54,7 +55,7 @@ import os, zipfile, numpy as np
 from concurrent.futures import ThreadPoolExecutor
 wanted = ("height.dat", "vDeflection.dat", "capacitiveSensorHeight.dat")
 names = [n for n in zipfile.ZipFile(PATH).namelist() if n.endswith(wanted)]
-workers = os.cpu_count()
+workers = len(os.sched_getaffinity(0))
 def work(chunk):
     with zipfile.ZipFile(PATH) as zf:
         for n in chunk:
@@ -142,9 +143,9 @@ def build_map(path: Path, n_curves: int, n_points: int) -> Path:
     )
 
 
-def run_child(body: str, path: Path) -> dict:
+def run_child(body: str, path: Path, block: int = 64) -> dict:
     """Run ``body`` in a fresh interpreter; returns its seconds and peak RSS in MB."""
-    code = TIMED.format(path=str(path), body=body)
+    code = TIMED.format(path=str(path), body=body.replace("BLOCK", str(block)))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curves", type=int, default=4096)
     parser.add_argument("--points", type=int, default=10_000)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--block-size", type=int, default=64, help="curves per cellmech block")
     parser.add_argument("--skip-afmformats", action="store_true", help="time cellmech only")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -164,16 +166,19 @@ def main(argv: list[str] | None = None) -> int:
         args.workdir / f"bench_{args.curves}x{args.points}.jpk-force-map", args.curves, args.points
     )
     size_mb = path.stat().st_size / 1e6
-    print(f"file        {path} ({size_mb:.0f} MB, {args.curves} curves, cores {os.cpu_count()})")
+    print(
+        f"file        {path} ({size_mb:.0f} MB, {args.curves} curves, cores {len(os.sched_getaffinity(0))})"
+    )
     floor = run_child(CHILD_FLOOR, path)
-    fast = run_child(CHILD_CELLMECH, path)
+    fast = run_child(CHILD_CELLMECH, path, args.block_size)
     print(
         f"floor       {floor['seconds']:8.2f} s  (inflate+decode only, "
         f"peak RSS {floor['peak_rss_mb']:.0f} MB)"
     )
     print(
         f"cellmech    {fast['seconds']:8.2f} s  {args.curves / fast['seconds']:8.0f} curves/s  "
-        f"peak RSS {fast['peak_rss_mb']:.0f} MB  ({fast['seconds'] / floor['seconds']:.2f}x floor)"
+        f"peak RSS {fast['peak_rss_mb']:.0f} MB  ({fast['seconds'] / floor['seconds']:.2f}x floor, "
+        f"blocks of {args.block_size})"
     )
     if not args.skip_afmformats:
         ref = run_child(CHILD_AFMFORMATS, path)

@@ -400,7 +400,7 @@ class _Reader:
         n_seg = len(self.curves[0]) if self.curves else 2
         quantities = ["force", "height"] + (["measured_height"] if self.has_measured else [])
         npts, outs, jobs = [], [], []
-        workers = max(1, min(n_threads or os.cpu_count() or 1, idx.size))
+        workers = max(1, min(n_threads or _n_cores(), idx.size))
         bounds = np.linspace(0, idx.size, min(idx.size, workers * 4) + 1).astype(int)
         for s in range(n_seg):
             n = np.array([self.curves[c][s][2] for c in idx], dtype=np.int64)
@@ -455,7 +455,15 @@ def _template(text: str) -> tuple[str, ...]:
 @functools.cache
 def _executor() -> ThreadPoolExecutor:
     """The decode threads shared by every open map (one per core)."""
-    return ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix="cellmech-jpk")
+    return ThreadPoolExecutor(_n_cores(), thread_name_prefix="cellmech-jpk")
+
+
+def _n_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. under taskset or a scheduler)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _match_float(regex: re.Pattern, text: str) -> float | None:
