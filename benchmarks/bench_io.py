@@ -166,9 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         args.workdir / f"bench_{args.curves}x{args.points}.jpk-force-map", args.curves, args.points
     )
     size_mb = path.stat().st_size / 1e6
-    print(
-        f"file        {path} ({size_mb:.0f} MB, {args.curves} curves, cores {len(os.sched_getaffinity(0))})"
-    )
+    cores = len(os.sched_getaffinity(0))
+    print(f"file        {path} ({size_mb:.0f} MB, {args.curves} curves, cores {cores})")
     floor = run_child(CHILD_FLOOR, path)
     fast = run_child(CHILD_CELLMECH, path, args.block_size)
     print(
