@@ -528,10 +528,9 @@ def read(
         "reader": "jpk",
         "jpk.type": reader.root.get("type", ""),
         "jpk.header_templates": len(reader.recipes),
-        "jpk.recorded_position_index": [p[2] for p in reader.positions]
-        if kind == "single-curve"
-        else None,
     }
+    if kind == "single-curve":
+        metadata["jpk.recorded_position_index"] = [idx for _, _, idx in reader.positions]
     return ForceMap(
         path=p,
         kind=kind,
@@ -544,5 +543,5 @@ def read(
         spring_constant_n_per_m=k,
         sensitivity_m_per_v=sens,
         loader=reader.load,
-        metadata={k_: v for k_, v in metadata.items() if v is not None},
+        metadata=metadata,
     )
