@@ -17,6 +17,7 @@ approach segment, ``weight_cp = 1 µm``, E >= 0.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -39,7 +40,7 @@ FIT_RANGES = {
     "force": "points before the force first exceeds baseline + force_max_n",
 }
 #: points of the force-per-modulus table
-TABLE_POINTS = 4096
+TABLE_POINTS = 1024
 #: fits with a moving fit range (indentation, force) are repeated this often, as nanite does
 RANGE_ITERATIONS = 3
 #: one compiled fit at a time: each already uses every core, and numba's default "workqueue"
@@ -175,11 +176,11 @@ def fit_curves(
 def _run(curves, ok, window, options, table, row, scale):
     """Call the compiled fit on the curves that preprocessing left OK."""
     x_lo, x_hi, j_end = window
-    x = np.where(ok[:, None], curves.tip_position_m, np.nan)
-    n_points = np.where(ok, curves.n_points, 0)
+    n_points = np.where(ok, curves.n_points, 0)  # the kernel reads no point of other curves
     wcp = float(options.weight_cp_m)
+    x, y = curves.tip_position_m, curves.force_n
     with _KERNEL_LOCK:
-        return fit_block(x, curves.force_n, n_points, x_lo, x_hi, j_end, wcp, table, row, scale)
+        return fit_block(x, y, n_points, x_lo, x_hi, j_end, wcp, table, row, scale)
 
 
 def _window(curves, options, res, full):
@@ -207,11 +208,12 @@ def _force_table(curves, options, thickness):
     Returns the table (r, T), the table row of every curve, 1 / delta_max per row and the
     normalisation factor (the table holds g / gnorm). Rows for invalid thicknesses are 0.
     """
-    span = np.nanmax(curves.tip_position_m, axis=1, initial=-np.inf) - np.nanmin(
-        curves.tip_position_m, axis=1, initial=np.inf
-    )
-    span = span[np.isfinite(span)]
-    delta_max = 1.05 * float(span.max()) if span.size and span.max() > 0 else 1e-6
+    tip, span = curves.tip_position_m, 0.0
+    if tip.size:
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks
+            span = float(np.nanmax(tip) - np.nanmin(tip))
+    delta_max = 1.05 * span if np.isfinite(span) and span > 0 else 1e-6
     u = np.linspace(0.0, 1.0, TABLE_POINTS)
     delta = delta_max * u**2
     n = curves.n_curves
