@@ -112,9 +112,8 @@ def _decimate(x, y, k):
 @njit(cache=True)
 def _coarse_bracket(x, y, c, ss, wcp, table, row, scale):
     """Bracket (lo, hi) of the contact point: the best candidate cp = x[i] and its second
-    neighbours in x. Points are sorted by x so that those certainly out of contact for a
-    candidate form a prefix whose sums are cumulative sums."""
-    order = np.argsort(-x)
+    neighbours in x. Every other point is tried, then the two neighbours of the best."""
+    order = np.argsort(-x)  # descending x: points out of contact for a candidate lead
     x, y, c, ss = x[order], y[order], c[order], ss[order]
     k = x.size
     prefix = np.zeros((k + 1, 3))
@@ -122,14 +121,24 @@ def _coarse_bracket(x, y, c, ss, wcp, table, row, scale):
         prefix[j + 1, 0] = prefix[j, 0] + c[j]
         prefix[j + 1, 1] = prefix[j, 1] + c[j] * y[j]
         prefix[j + 1, 2] = prefix[j, 2] + c[j] * y[j] * y[j] + ss[j]
-    best, best_s, m = 0, np.inf, 0
-    for i in range(k):
-        while x[m] > x[i] + wcp:
-            m += 1
-        s = _solve(x[i], x[m:], y[m:], c[m:], ss[m:], prefix[m], wcp, table, row, scale)[0]
-        if s < best_s:
-            best, best_s = i, s
+    s = np.full(k, np.inf)
+    for i in range(0, k, 2):
+        s[i] = _candidate(i, x, y, c, ss, prefix, wcp, table, row, scale)
+    even = np.argmin(s)
+    for i in (even - 1, even + 1):
+        if 0 <= i < k:
+            s[i] = _candidate(i, x, y, c, ss, prefix, wcp, table, row, scale)
+    best = np.argmin(s)
     return x[min(best + 2, k - 1)], x[max(best - 2, 0)]
+
+
+@njit(cache=True)
+def _candidate(i, x, y, c, ss, prefix, wcp, table, row, scale):
+    """S at cp = x[i] for points sorted by descending x with cumulative sums ``prefix``."""
+    m = i
+    while m > 0 and x[m - 1] <= x[i] + wcp:
+        m -= 1
+    return _solve(x[i], x[m:], y[m:], c[m:], ss[m:], prefix[m], wcp, table, row, scale)[0]
 
 
 @njit(cache=True)
