@@ -25,13 +25,17 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from cellmech._curvemath import (
-    first_true,
     gather_columns,
     line_fit,
-    masked_mean,
     moving_average,
-    piecewise_linear_contact,
     prefix_mask,
+)
+from cellmech._precore import (
+    argmax_valid,
+    first_above_baseline,
+    piecewise_linear_contact,
+    segment_mean,
+    turning_point,
 )
 from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
 from cellmech.errors import ConfigError
@@ -156,7 +160,7 @@ def preprocess(
     height, force, time, n_app, n_tot = _joined(block, options)
     status = _input_status(height, force, n_app, n_tot)
     with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
-        tip, force, contact = _corrected(height, force, time, n_app, n_tot, k, options)
+        tip, force, contact = _corrected(height, force, time, n_app, n_tot, status, k, options)
         offset = np.zeros(len(n_tot))
         if options.correct_tip_offset:
             offset = np.take_along_axis(tip, contact[:, None], axis=1)[:, 0]
@@ -180,15 +184,14 @@ def preprocess(
     )
 
 
-def _corrected(height, force, time, n_app, n_tot, k, options):
+def _corrected(height, force, time, n_app, n_tot, status, k, options):
     """Tip position, baseline-corrected force and contact index (steps 1-5)."""
-    height, force, time = (_finite_or_nan(a) for a in (height, force, time))
+    height, force, time = (_finite_or_nan(a, status) for a in (height, force, time))
     height = _oriented(height, n_app)
     if options.smooth_window > 1:
         force = moving_average(force, n_tot, int(options.smooth_window))
     tip = height + force / k if options.compute_tip_position else height
-    valid = prefix_mask(n_tot, force.shape[1]) & ~np.isnan(force)
-    n_clip = np.argmax(np.where(valid, force, -np.inf), axis=1)
+    n_clip = argmax_valid(force, n_tot)
     contact = _contact_index(tip, force, n_clip, options)
     if options.tilt_axis != "none":
         axis = tip if options.tilt_axis == "height" else time
@@ -240,72 +243,48 @@ def _input_status(height: np.ndarray, force: np.ndarray, n_app, n_tot) -> np.nda
     return status
 
 
-def _finite_or_nan(a: np.ndarray | None) -> np.ndarray | None:
-    """Replace inf by NaN so later arithmetic on failed curves raises no warnings."""
-    return None if a is None else np.where(np.isinf(a), np.nan, a)
+def _finite_or_nan(a: np.ndarray | None, status: np.ndarray) -> np.ndarray | None:
+    """Replace inf by NaN in failed curves (in place) so later arithmetic raises no warnings."""
+    bad = status == CurveStatus.INVALID_INPUT
+    if a is not None and bad.any():
+        a[bad] = np.where(np.isinf(a[bad]), np.nan, a[bad])
+    return a
 
 
 def _oriented(height: np.ndarray, n_app: np.ndarray) -> np.ndarray:
     """Flip curves whose height grows during the approach (opposite sign convention)."""
-    m = height.shape[1]
     tenth = np.maximum(n_app // 10, 1)
-    first = masked_mean(height, prefix_mask(tenth, m))
-    last = masked_mean(height, prefix_mask(n_app, m) & ~prefix_mask(n_app - tenth, m))
+    first = segment_mean(height, np.zeros_like(n_app), np.minimum(tenth, n_app))
+    last = segment_mean(height, np.maximum(n_app - tenth, 0), n_app)
     flip = last > first
+    if not flip.any():
+        return height
     return np.where(flip[:, None], -height, height)
-
-
-def _deviation_from_baseline(force: np.ndarray, length: np.ndarray, fraction: float):
-    """Index of the first of ``length`` points exceeding twice the largest baseline deviation.
-
-    The baseline is the first ``int(length * fraction)`` points; returns ``(index, found)``.
-    """
-    m = force.shape[1]
-    n_base = (length * fraction).astype(np.int64)
-    base = prefix_mask(n_base, m)
-    mean = masked_mean(force, base)
-    spread = 2 * np.max(np.where(base, np.abs(force - mean[:, None]), -np.inf), axis=1)
-    above = prefix_mask(length, m) & (force - mean[:, None] > spread[:, None])
-    index, found = first_true(above)
-    return index, found & (n_base > 0)
 
 
 def _contact_index(tip: np.ndarray, force: np.ndarray, n_clip: np.ndarray, options) -> np.ndarray:
     """Contact-point estimate on the approach up to the force maximum (``n_clip`` points)."""
     if options.contact_method == "piecewise_linear":
         return piecewise_linear_contact(tip, force, n_clip)
-    index, found = _deviation_from_baseline(force, n_clip, options.baseline_fraction)
-    return np.where(found, index, n_clip // 2)
+    index = first_above_baseline(force, n_clip, options.baseline_fraction)
+    return np.where(index >= 0, index, n_clip // 2)
 
 
 def _remove_baseline(force, contact, options):
     """Subtract the force offset: the mean force before the contact estimate."""
     if not options.correct_force_offset:
         return force
-    before = prefix_mask(contact, force.shape[1])
-    offset = np.where(contact > 0, masked_mean(force, before), force[:, 0])
+    offset = np.where(
+        contact > 0, segment_mean(force, np.zeros_like(contact), contact), force[:, 0]
+    )
     return force - offset[:, None]
 
 
 def _turning_point(tip, force, n_tot, options):
     """Number of approach points when split at the deepest indentation (nanite's rule).
 
-    The contact estimate here uses the whole curve; position and force past it are normalised
-    to [0, 1] (force below the baseline noise set to 0) and the split is the point farthest
-    from the origin. Curves without a contact keep their recorded approach length.
+    The contact estimate here uses the whole curve (approach and retract); curves without
+    one get -1 and keep their recorded approach length.
     """
-    m = tip.shape[1]
-    valid = prefix_mask(n_tot, m)
-    cp, found = _deviation_from_baseline(force, n_tot, options.baseline_fraction)
-    found &= cp > 0
-    cp = np.maximum(cp, 1)
-    x = tip - np.take_along_axis(tip, cp[:, None], axis=1)
-    xmin = np.min(np.where(valid, x, np.inf), axis=1)
-    x = np.clip(x / np.where(xmin != 0, xmin, 1.0)[:, None], 0, None)
-    before = prefix_mask(cp, m)
-    y = force - masked_mean(force, before)[:, None]
-    y = y / np.max(np.where(valid, y, -np.inf), axis=1)[:, None]
-    noise = np.sqrt(masked_mean((y - masked_mean(y, before)[:, None]) ** 2, before))
-    y = np.where(y < noise[:, None], 0, y)
-    turn = np.argmax(np.where(valid, x**2 + y**2, -np.inf), axis=1)
-    return np.where(found, turn, -1)
+    contact = first_above_baseline(force, n_tot, options.baseline_fraction)
+    return turning_point(tip, force, n_tot, contact)
