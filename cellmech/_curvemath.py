@@ -53,8 +53,8 @@ def gather_columns(arrays: Sequence[np.ndarray], lengths: Sequence[np.ndarray]) 
     out = np.full((len(total), int(total.max()) if total.size else 0), np.nan)
     start = np.zeros_like(total)
     for arr, n in zip(arrays, lengths, strict=True):
-        if np.all(n == arr.shape[1]) and np.all(start == start[:1]):  # rectangular: one copy
-            out[:, start[0] : start[0] + arr.shape[1]] = arr
+        if start.size and np.all(n == arr.shape[1]) and np.all(start == start[0]):
+            out[:, start[0] : start[0] + arr.shape[1]] = arr  # rectangular: one copy
         else:
             for i in range(len(total)):
                 out[i, start[i] : start[i] + n[i]] = arr[i, : n[i]]

@@ -159,15 +159,16 @@ def preprocess(
         raise ConfigError(f"spring_constant_n_per_m={spring_constant_n_per_m!r} must be > 0 N/m")
     height, force, time, n_app, n_tot = _joined(block, options)
     status = _input_status(height, force, n_app, n_tot)
-    with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
-        tip, force, contact = _corrected(height, force, time, n_app, n_tot, status, k, options)
-        offset = np.zeros(len(n_tot))
-        if options.correct_tip_offset:
-            offset = np.take_along_axis(tip, contact[:, None], axis=1)[:, 0]
-            tip = tip - offset[:, None]
-        if options.split_at_turning_point:
-            turn = _turning_point(tip, force, n_tot, options)
-            n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
+    tip, contact, offset = height, np.zeros(len(n_tot), np.int64), np.zeros(len(n_tot))
+    if height.shape[1]:  # else no points at all: every curve is TOO_FEW_POINTS already
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
+            tip, force, contact = _corrected(height, force, time, n_app, n_tot, status, k, options)
+            if options.correct_tip_offset:
+                offset = np.take_along_axis(tip, contact[:, None], axis=1)[:, 0]
+                tip = tip - offset[:, None]
+            if options.split_at_turning_point:
+                turn = _turning_point(tip, force, n_tot, options)
+                n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
     keep = prefix_mask(n_app, m)

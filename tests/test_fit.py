@@ -202,3 +202,19 @@ def test_every_option_documents_help_and_unit() -> None:
     for f in fields(FitOptions) + fields(PreprocessOptions):
         assert f.metadata["help"] and f.metadata["unit"], f.name
     assert get_model(FitOptions().model).KEY == "hertz_paraboloidal"
+
+
+def test_empty_and_degenerate_blocks() -> None:
+    """No curves, all-NaN curves and single points pass through with status codes."""
+    empty = CurveBlock(np.arange(0), Segment(np.empty((0, 0)), np.empty((0, 0)), np.zeros(0)))
+    assert fitted(empty).n_curves == 0
+    blank = np.full((2, 9), np.nan)
+    nan = CurveBlock(np.arange(2), Segment(blank, blank, [9, 9]))
+    assert fitted(nan).status_labels.tolist() == ["invalid_input"] * 2
+    single = CurveBlock(np.arange(2), Segment(np.zeros((2, 1)), np.zeros((2, 1)), [1, 0]))
+    assert fitted(single).status_labels.tolist() == ["too_few_points"] * 2
+    ramp = np.linspace(1e-5, 0, 100)[None]
+    zero = CurveBlock(np.arange(1), Segment(ramp, np.zeros((1, 100)), [100]))
+    res = fitted(zero)
+    assert res.status_labels.tolist() == ["poor_fit"]
+    assert res.youngs_modulus_pa[0] == 0.0
