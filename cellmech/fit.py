@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from cellmech import models
-from cellmech._fitcore import fit_block
+from cellmech._fitcore import MIN_FIT_POINTS, fit_block
 from cellmech.containers import CurveStatus, FitResult, IndentationCurves
 from cellmech.errors import ConfigError
 
@@ -128,6 +128,10 @@ class FitOptions:
                 raise ConfigError(f"fit option {name}={value!r} must be >= 0")
         if not self.min_modulus_pa < self.max_modulus_pa:
             raise ConfigError("fit option min_modulus_pa must be < max_modulus_pa")
+        if int(self.min_contact_points) != self.min_contact_points or self.min_contact_points < 1:
+            raise ConfigError(
+                f"fit option min_contact_points={self.min_contact_points!r} must be an integer >= 1"
+            )
         geometry = models.validated_geometry(models.get_model(self.model), dict(self.geometry))
         object.__setattr__(self, "geometry", MappingProxyType(geometry))
 
@@ -236,7 +240,7 @@ def _result(curves, status, res, options, thickness) -> FitResult:
     """Assemble the FitResult: statuses, derived quantities, NaN for failed curves."""
     e, cp, base, _, ssr, sst, dmax, contact, count = res.T
     ok = status == CurveStatus.OK
-    status[ok & (count < 5)] = CurveStatus.TOO_FEW_POINTS
+    status[ok & (count < MIN_FIT_POINTS)] = CurveStatus.TOO_FEW_POINTS
     ok = status == CurveStatus.OK
     status[ok & ~np.isfinite(res[:, :7]).all(axis=1)] = CurveStatus.NOT_CONVERGED
     ok = status == CurveStatus.OK

@@ -1,6 +1,7 @@
 """Force-curve preprocessing: from raw approach/retract segments to indentation curves.
 
-All steps work on whole blocks of curves at once (ragged curves padded with NaN). The default
+Every step runs on a whole block of curves (ragged curves padded with NaN): NumPy for the
+array arithmetic, compiled per-curve scans (:mod:`cellmech._precore`) for the rest. The default
 options reproduce the standard workflow of nanite (Müller et al., BMC Bioinformatics 20, 465
 (2019)): tip-sample separation, force-offset correction, tip-offset (contact point) correction
 and approach/retract re-splitting at the turning point; the order is
@@ -236,6 +237,7 @@ def _joined(block: CurveBlock, options: PreprocessOptions):
 
 
 def _input_status(height: np.ndarray, force: np.ndarray, n_app, n_tot) -> np.ndarray:
+    """INVALID_INPUT for NaN/inf among the valid points, TOO_FEW_POINTS for short approaches."""
     valid = prefix_mask(n_tot, height.shape[1])
     finite = np.isfinite(height) & np.isfinite(force)
     status = np.full(len(n_tot), CurveStatus.OK, dtype=np.int8)
