@@ -17,7 +17,6 @@ approach segment, ``weight_cp = 1 µm``, E >= 0.
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -39,8 +38,10 @@ FIT_RANGES = {
     "indentation": "indentations cp - x in [range_min_m, range_max_m] (moves with the fit)",
     "force": "points before the force first exceeds baseline + force_max_n",
 }
-#: points of the force-per-modulus table
-TABLE_POINTS = 1024
+#: points and largest indentation (beyond any AFM z range) of the force-per-modulus table; a
+#: fixed table makes every curve's result independent of the other curves in its block
+TABLE_POINTS = 2048
+TABLE_DELTA_MAX_M = 1e-3
 #: fits with a moving fit range (indentation, force) are repeated this often, as nanite does
 RANGE_ITERATIONS = 3
 #: one compiled fit at a time: each already uses every core, and numba's default "workqueue"
@@ -207,17 +208,12 @@ def _window(curves, options, res, full):
 
 
 def _force_table(curves, options, thickness):
-    """Force per modulus sampled on a sqrt-spaced indentation grid, normalised.
+    """Force per modulus sampled on a sqrt-spaced grid of indentations up to 1 mm, normalised.
 
     Returns the table (r, T), the table row of every curve, 1 / delta_max per row and the
     normalisation factor (the table holds g / gnorm). Rows for invalid thicknesses are 0.
     """
-    tip, span = curves.tip_position_m, 0.0
-    if tip.size:
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks
-            span = float(np.nanmax(tip) - np.nanmin(tip))
-    delta_max = 1.05 * span if np.isfinite(span) and span > 0 else 1e-6
+    delta_max = TABLE_DELTA_MAX_M
     u = np.linspace(0.0, 1.0, TABLE_POINTS)
     delta = delta_max * u**2
     n = curves.n_curves
