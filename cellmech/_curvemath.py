@@ -16,24 +16,6 @@ def prefix_mask(length: np.ndarray, m: int) -> np.ndarray:
     return np.arange(m)[None, :] < np.asarray(length)[:, None]
 
 
-def line_fit(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Row-wise least-squares line of ``y`` against ``x`` over ``mask``, evaluated at every
-    column, shape (n, m)."""
-    xm, ym = masked_mean(x, mask), masked_mean(y, mask)
-    dx = x - xm[:, None]
-    sxy = np.sum(np.where(mask, dx * (y - ym[:, None]), 0.0), axis=1)
-    sxx = np.sum(np.where(mask, dx * dx, 0.0), axis=1)
-    slope = np.divide(sxy, sxx, out=np.zeros_like(sxy), where=sxx > 0)
-    return ym[:, None] + slope[:, None] * dx
-
-
-def masked_mean(a: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Row means of ``a`` over ``mask`` (NaN for empty rows), shape (n,)."""
-    count = mask.sum(axis=1)
-    total = np.sum(np.where(mask, a, 0.0), axis=1)
-    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
-
-
 def gather_columns(arrays: Sequence[np.ndarray], lengths: Sequence[np.ndarray]) -> np.ndarray:
     """Join the valid points of several padded segments row by row.
 

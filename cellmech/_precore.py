@@ -147,3 +147,23 @@ def piecewise_linear_contact(x, y, length):
             if ssr < best:
                 best, out[i] = ssr, k
     return out
+
+
+@njit(cache=True, parallel=True)
+def subtract_line(x, y, length, fit_points):
+    """``y`` minus the least-squares line of ``y`` against ``x`` fitted to the first
+    ``fit_points[i]`` points of each row (evaluated on all ``length[i]`` points, NaN after)."""
+    out = np.full(y.shape, np.nan)
+    for i in prange(y.shape[0]):
+        k = min(fit_points[i], length[i])
+        if k < 2:
+            continue
+        xm, ym = x[i, :k].mean(), y[i, :k].mean()
+        sxy = sxx = 0.0
+        for j in range(k):
+            sxy += (x[i, j] - xm) * (y[i, j] - ym)
+            sxx += (x[i, j] - xm) ** 2
+        slope = sxy / sxx if sxx > 0.0 else 0.0
+        for j in range(length[i]):
+            out[i, j] = y[i, j] - ym - slope * (x[i, j] - xm)
+    return out

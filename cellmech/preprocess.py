@@ -27,7 +27,6 @@ import numpy as np
 
 from cellmech._curvemath import (
     gather_columns,
-    line_fit,
     moving_average,
     prefix_mask,
 )
@@ -36,6 +35,7 @@ from cellmech._precore import (
     first_above_baseline,
     piecewise_linear_contact,
     segment_mean,
+    subtract_line,
     turning_point,
 )
 from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
@@ -200,7 +200,7 @@ def _corrected(height, force, time, n_app, n_tot, status, k, options):
         raw = force
         for _ in range(TILT_PASSES):
             first = np.maximum((contact * TILT_SHARE).astype(np.int64), 2)
-            force = raw - line_fit(axis, raw, prefix_mask(first, raw.shape[1]))
+            force = subtract_line(axis, raw, n_tot, first)
             contact = _contact_index(tip, force, n_clip, options)
     return tip, _remove_baseline(force, contact, options), contact
 
