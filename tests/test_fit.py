@@ -228,3 +228,16 @@ def test_each_curve_is_independent_of_its_block() -> None:
     alone = fitted(block.take([3]))
     for name in FitResult.FLOAT_FIELDS:
         assert getattr(alone, name)[0] == getattr(together, name)[3], name
+
+
+def test_options_pickle_hash_and_stay_read_only() -> None:
+    """Options travel to Dask workers (pickle, tokenize) and cannot be changed in place."""
+    import pickle
+
+    opts = FitOptions(geometry={"tip_radius_m": 5e-6})
+    again = pickle.loads(pickle.dumps(opts))
+    assert again == opts
+    assert hash(again) == hash(opts)
+    assert pickle.loads(pickle.dumps(PreprocessOptions())) == PreprocessOptions()
+    with pytest.raises(TypeError, match="read-only"):
+        opts.geometry["tip_radius_m"] = 1e-6
