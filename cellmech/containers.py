@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ __all__ = [
     "FitResult",
     "FluorescenceStack",
     "ForceMap",
+    "FrozenMapping",
     "GridGeometry",
     "IndentationCurves",
     "Segment",
@@ -45,8 +45,25 @@ def _set(obj: object, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
+class FrozenMapping(dict):
+    """A read-only dict: picklable (unlike ``MappingProxyType``, so containers and options
+    travel to Dask worker processes) and hashable when its values are."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (dict(self),))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(f"{type(self).__name__} is read-only; build a new one instead")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value or {}))
+    return FrozenMapping(value or {})
 
 
 @dataclass(frozen=True)

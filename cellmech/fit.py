@@ -25,7 +25,7 @@ import numpy as np
 
 from cellmech import models
 from cellmech._fitcore import MIN_FIT_POINTS, fit_block
-from cellmech.containers import CurveStatus, FitResult, IndentationCurves
+from cellmech.containers import CurveStatus, FitResult, FrozenMapping, IndentationCurves
 from cellmech.errors import ConfigError
 
 __all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
@@ -46,23 +46,6 @@ RANGE_ITERATIONS = 3
 #: one compiled fit at a time: each already uses every core, and numba's default "workqueue"
 #: threading layer aborts when parallel kernels are launched from several threads at once
 _KERNEL_LOCK = threading.Lock()
-
-
-class _Geometry(dict):
-    """Read-only, hashable and picklable mapping of model geometry (MappingProxyType is not
-    picklable, which Dask's process and distributed schedulers need)."""
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items())))
-
-    def __reduce__(self) -> tuple:
-        return (_Geometry, (dict(self),))
-
-    def _read_only(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("FitOptions.geometry is read-only; build new FitOptions instead")
-
-    __setitem__ = __delitem__ = _read_only
-    clear = pop = popitem = setdefault = update = _read_only
 
 
 def _opt(default: Any, help_: str, unit: str = "1", **extra: Any) -> Any:
@@ -150,7 +133,7 @@ class FitOptions:
                 f"fit option min_contact_points={self.min_contact_points!r} must be an integer >= 1"
             )
         geometry = models.validated_geometry(models.get_model(self.model), dict(self.geometry))
-        object.__setattr__(self, "geometry", _Geometry(geometry))
+        object.__setattr__(self, "geometry", FrozenMapping(geometry))
 
 
 def fit_curves(
