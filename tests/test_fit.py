@@ -231,7 +231,7 @@ def test_each_curve_is_independent_of_its_block() -> None:
 
 
 def test_options_pickle_hash_and_stay_read_only() -> None:
-    """Options travel to Dask workers (pickle, tokenize) and cannot be changed in place."""
+    """Options and results travel to Dask workers (pickle) and cannot be changed in place."""
     import pickle
 
     opts = FitOptions(geometry={"tip_radius_m": 5e-6})
@@ -241,3 +241,10 @@ def test_options_pickle_hash_and_stay_read_only() -> None:
     assert pickle.loads(pickle.dumps(PreprocessOptions())) == PreprocessOptions()
     with pytest.raises(TypeError, match="read-only"):
         opts.geometry["tip_radius_m"] = 1e-6
+    block, _ = synthetic_block(2)
+    curves = preprocess(block, K)
+    res = fit_curves(curves, opts)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(curves)).force_n, curves.force_n)
+    back = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(back.youngs_modulus_pa, res.youngs_modulus_pa)
+    assert back.parameters == res.parameters
