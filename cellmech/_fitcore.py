@@ -6,11 +6,14 @@ baseline ``b`` minimise the weighted sum of squares
 
 .. math:: S(cp) = \sum_j w_j^2 \, (y_j - b - E\, g(cp - x_j))^2
 
-in closed form (a 2x2 normal system). Only ``cp`` is nonlinear: it is found by a global search
-over candidate contact points on a block-averaged (decimated) copy of the curve, then refined
-with Brent's method on the full data inside the bracket of the best candidate. Points far
-above the bracket (no contact, unit weight) enter through constant sums, so a refinement step
-only touches the contact region.
+in closed form (a 2x2 normal system). Only ``cp`` is nonlinear, found in three stages: a global
+search over candidate contact points on 128 block averages of the curve, Brent's method
+(golden section + parabolic steps; Brent, "Algorithms for Minimization without Derivatives",
+1973, ch. 5) on 1024 block averages inside the best candidate's bracket, and Brent on the full
+data within a quarter block of that. Block averages keep the scatter inside each block as an
+extra sum of squares, so the decimated S differs from the full one by little. Points above the
+bracket (no contact, unit weight) enter through constant sums, so a refinement step only
+touches the contact region.
 
 ``g`` comes from a table sampled at ``delta_k = delta_max (k / (T-1))^2`` (dense near contact)
 and is interpolated with cubic polynomials in ``sqrt(delta)``, which keeps any model (and any
@@ -24,7 +27,7 @@ from numba import njit, prange
 
 #: curve points kept by the coarse candidate search (block averages)
 COARSE_POINTS = 128
-#: curve points kept by the Brent refinement (block averages)
+#: curve points kept by the first Brent refinement (block averages)
 MEDIUM_POINTS = 1024
 #: fewest fit points (three parameters plus two, as nanite requires)
 MIN_FIT_POINTS = 5
