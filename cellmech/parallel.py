@@ -1,9 +1,9 @@
 """Dask wrapper: fit a force map chunk by chunk on threads, processes or a cluster.
 
 The map's grid is cut into chunks of ``(rows, cols)`` cells; each chunk is one task running
-:func:`cellmech.pipeline.fit_block` (the same NumPy code as the sequential path), so the result
-does not depend on the scheduler (and on the chunking only through the fitter's per-block
-model table, ~1e-5 relative). Tasks carry the file path, the reader options
+:func:`cellmech.pipeline.fit_block` (the same NumPy code as the sequential path) and every
+curve is fitted independently of the others in its block, so the result is bitwise the same
+whatever the chunking and the scheduler. Tasks carry the file path, the reader options
 and the curve indices, and open the map in the worker (cached per worker process), so nothing
 big travels over the wire and the same graph runs on a laptop or a distributed cluster.
 """
@@ -209,10 +209,9 @@ def fit_force_map(
     Returns
     -------
     FitResult
-        One entry per curve, ordered by curve index. Every scheduler gives bitwise the same
-        result for the same chunks; across chunkings results agree with
-        :func:`cellmech.pipeline.fit_map` to the fitter's block-dependent interpolation of the
-        model (about 1e-5 relative in E, see ``tests/test_parallel.py``).
+        One entry per curve, ordered by curve index; bitwise equal to
+        :func:`cellmech.pipeline.fit_map` whatever the chunking and the scheduler
+        (``tests/test_parallel.py``).
     """
     pre = preprocess_options or PreprocessOptions()
     fit = fit_options or FitOptions()

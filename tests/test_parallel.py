@@ -70,30 +70,12 @@ def reference(small_map) -> FitResult:
     return fit_map(read_force_map(small_map), block_size=10)
 
 
-#: Tolerances of the chunking comparison. The fitter interpolates the model's force per
-#: modulus in a table spanning the largest indentation of its block (``cellmech.fit``), so a
-#: curve's values move by the table's interpolation error (~1e-5 relative in E, a few pm in
-#: lengths) when its block holds other curves; ``test_bitwise_equal_across_chunkings`` checks
-#: bitwise equality and is expected to fail until that table is made block-independent.
-TOLERANCES = {
-    "youngs_modulus_pa": {"rtol": 5e-5, "atol": 0.0},
-    "contact_point_m": {"rtol": 0.0, "atol": 2e-11},
-    "zero_force_height_m": {"rtol": 0.0, "atol": 2e-11},
-    "indentation_max_m": {"rtol": 0.0, "atol": 2e-11},
-    "baseline_n": {"rtol": 0.0, "atol": 1e-14},
-    "rms_residual_n": {"rtol": 0.0, "atol": 1e-14},
-    "r_squared": {"rtol": 0.0, "atol": 1e-7},
-}
-EXACT = {name: {"rtol": 0.0, "atol": 0.0} for name in TOLERANCES}
-
-
-def assert_same(a: FitResult, b: FitResult, tolerances: dict = TOLERANCES) -> None:
+def assert_same(a: FitResult, b: FitResult) -> None:
+    """Bitwise equality of every field (NaN where the other has NaN)."""
     np.testing.assert_array_equal(a.curve_index, b.curve_index)
     np.testing.assert_array_equal(a.status, b.status)
     for name in FitResult.FLOAT_FIELDS:
-        x, y = getattr(a, name), getattr(b, name)
-        np.testing.assert_array_equal(np.isnan(x), np.isnan(y), err_msg=name)
-        np.testing.assert_allclose(x, y, equal_nan=True, err_msg=name, **tolerances[name])
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert a.model == b.model and dict(a.parameters) == dict(b.parameters)
 
 
@@ -113,15 +95,10 @@ def test_threads_equal_numpy_for_any_chunking(small_map, reference, chunks):
     assert_same(fit_force_map(small_map, chunks=chunks, scheduler="threads", workers=2), reference)
 
 
-@pytest.mark.xfail(reason="fit table spans the block's largest indentation", strict=False)
-def test_bitwise_equal_across_chunkings(small_map, reference):
-    assert_same(fit_force_map(small_map, chunks=(1, 1)), reference, EXACT)
-
-
 def test_same_chunks_are_bitwise_equal_on_every_scheduler(small_map):
     a = fit_force_map(small_map, chunks=(3, 5), scheduler="numpy")
-    assert_same(fit_force_map(small_map, chunks=(3, 5), scheduler="threads"), a, EXACT)
-    assert_same(fit_force_map(small_map, chunks=(3, 5), scheduler="synchronous"), a, EXACT)
+    assert_same(fit_force_map(small_map, chunks=(3, 5), scheduler="threads"), a)
+    assert_same(fit_force_map(small_map, chunks=(3, 5), scheduler="synchronous"), a)
 
 
 @pytest.mark.parametrize("scheduler", ["synchronous", "numpy"])
