@@ -144,12 +144,20 @@ def write_curve_tables(out_dir: str | Path, table: pd.DataFrame) -> tuple[Path, 
 
 def quantity_maps(force_map: ForceMap, result: FitResult) -> np.ndarray:
     """The :data:`MAP_QUANTITIES` on the grid, shape (q, rows, cols), float32, NaN where no
-    curve was recorded or the fit failed (status is NaN only where no curve was recorded)."""
+    curve was recorded or the fit failed (status is NaN only where no curve was recorded).
+
+    The modulus map shows ``ok`` curves only: a ``poor_fit`` modulus (the rigid dish, noise)
+    is not a modulus to report, while its contact point and zero-force height (the dish
+    topography) stay in their maps.
+    """
     rows, cols = force_map.grid.shape
     maps = np.full((len(MAP_QUANTITIES), rows, cols), np.nan, dtype=np.float32)
     r, c = force_map.row[result.curve_index], force_map.col[result.curve_index]
     for q, name in enumerate(MAP_QUANTITIES):
-        maps[q, r, c] = getattr(result, name)
+        values = getattr(result, name)
+        if name == "youngs_modulus_pa":
+            values = np.where(result.status == CurveStatus.OK, values, np.nan)
+        maps[q, r, c] = values
     return maps
 
 

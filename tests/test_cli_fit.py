@@ -16,10 +16,10 @@ import pytest
 import tifffile
 
 from cellmech.cli import main
-from cellmech.containers import CurveStatus
+from cellmech.containers import CurveStatus, FitResult, ForceMap, GridGeometry
 from cellmech.fit import FitOptions
 from cellmech.io import read_force_map
-from cellmech.outputs import MAP_QUANTITIES
+from cellmech.outputs import MAP_QUANTITIES, quantity_maps
 from cellmech.pipeline import fit_map
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
 from tests.test_parallel import write_small_map
@@ -92,7 +92,11 @@ def test_maps_grid_pixel_size_in_um_and_values(fitted, small_map):
     assert maps.shape == (len(MAP_QUANTITIES), 6, 8)
     table = pd.read_parquet(fitted / "curves.parquet")
     e_map = maps[list(MAP_QUANTITIES).index("youngs_modulus_pa")]
-    np.testing.assert_allclose(e_map[fm.row, fm.col], table["youngs_modulus_pa"], rtol=1e-6)
+    ok = (table["status"] == "ok").to_numpy()
+    expected_e = np.where(ok, table["youngs_modulus_pa"], np.nan)
+    np.testing.assert_allclose(e_map[fm.row, fm.col], expected_e, rtol=1e-6)
+    height_map = maps[list(MAP_QUANTITIES).index("zero_force_height_m")]
+    np.testing.assert_allclose(height_map[fm.row, fm.col], table["zero_force_height_m"], rtol=1e-6)
     empty = np.ones((6, 8), bool)
     empty[fm.row, fm.col] = False
     assert np.isnan(maps[:, empty]).all() and empty.sum() == 48 - 44
@@ -258,3 +262,30 @@ def test_real_file_without_spring_constant_needs_the_flag(tmp_path, capsys):
     report = json.loads((out / "run.json").read_text())
     assert report["input"]["spring_constant_n_per_m"] == 0.1
     assert report["parameters"]["read"]["spring_constant_n_per_m"] == 0.1
+
+
+def test_modulus_map_hides_poor_fits_but_keeps_their_topography():
+    result = FitResult(
+        curve_index=[0, 1],
+        **{name: [2.0e3, 1.0e9] for name in FitResult.FLOAT_FIELDS},
+        status=[CurveStatus.OK, CurveStatus.POOR_FIT],
+        model="hertz_paraboloidal",
+    )
+    fm = ForceMap(
+        path="m.jpk-force-map",
+        kind="force-map",
+        grid=GridGeometry(shape=(1, 2), center_m=(0, 0), size_m=(2e-6, 1e-6)),
+        position_index=[0, 1],
+        row=[0, 0],
+        col=[0, 1],
+        x_m=[np.nan, np.nan],
+        y_m=[np.nan, np.nan],
+        spring_constant_n_per_m=0.01,
+        sensitivity_m_per_v=np.nan,
+        loader=lambda indices: None,  # curves are not needed for the maps
+    )
+    maps = quantity_maps(fm, result)
+    names = list(MAP_QUANTITIES)
+    assert maps[names.index("youngs_modulus_pa"), 0, 0] == pytest.approx(2.0e3)
+    assert np.isnan(maps[names.index("youngs_modulus_pa"), 0, 1])
+    assert maps[names.index("zero_force_height_m"), 0, 1] == pytest.approx(1.0e9)
