@@ -1,13 +1,100 @@
 """Compiled per-curve scans of the preprocessing (numba, one curve per thread).
 
 Each function works on NaN-padded (n, m) arrays with the number of valid leading points of
-every row, in one or two passes per curve (NumPy would need many full-size temporaries).
+every row. The two fused kernels, :func:`assemble` and :func:`finish`, do all full-length
+passes of the default workflow row by row while a row sits in the cache, in place where they
+can, so a block needs no full-size NumPy temporaries. Every row is processed on its own: a
+curve's result does not depend on the other curves of its block.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+
+@njit(cache=True)
+def _mean(row, first, stop):
+    """Mean of ``row[first:stop]`` summed in order, NaN for an empty range."""
+    if stop <= first:
+        return np.nan
+    total = 0.0
+    for j in range(first, stop):
+        total += row[j]
+    return total / (stop - first)
+
+
+@njit(cache=True)
+def _copy_checked(src, n, dst, start):
+    """Copy ``src[:n]`` to ``dst[start:start + n]``; True if all copied values are finite."""
+    finite = True
+    for j in range(n):
+        v = src[j]
+        dst[start + j] = v
+        finite &= np.isfinite(v)
+    return finite
+
+
+@njit(cache=True)
+def _inf_to_nan(row, n):
+    """Replace +-inf by NaN among the first ``n`` values of ``row`` (in place)."""
+    for j in range(n):
+        if np.isinf(row[j]):
+            row[j] = np.nan
+
+
+@njit(cache=True, parallel=True)
+def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
+    """Join approach and retract, orient the height axis and compute the tip position.
+
+    Parameters
+    ----------
+    app_h, app_f, ret_h, ret_f : ndarray, shapes (n, m_a), (n, m_a), (n, m_r), (n, m_r)
+        Padded height (m) and force (N) of the approach and retract segments (``m_r`` = 0
+        without retract).
+    n_app, n_ret : ndarray of int64, shape (n,)
+        Valid points of each segment.
+    k : float
+        Spring constant in N/m.
+    tip_position : bool
+        Return the tip position ``height + force / k`` instead of the height.
+
+    Returns
+    -------
+    x : ndarray, shape (n, max(n_app + n_ret))
+        Tip position (or height) in m; curves whose height grows during the approach
+        (opposite sign convention: mean of the last tenth of the approach above the mean of
+        the first tenth) have their height negated first.
+    force : ndarray, same shape
+        Joined force in N.
+    finite : ndarray of bool, shape (n,)
+        False where a valid height or force is NaN/inf; such rows have inf replaced by NaN
+        (so later arithmetic raises no warnings). Padding is NaN.
+    """
+    n = app_h.shape[0]
+    n_tot = n_app + n_ret
+    m = n_tot.max() if n else 0
+    x = np.empty((n, m))
+    force = np.empty((n, m))
+    finite = np.ones(n, np.bool_)
+    for i in prange(n):
+        na, nt = n_app[i], n_tot[i]
+        ok = _copy_checked(app_h[i], na, x[i], 0) & _copy_checked(app_f[i], na, force[i], 0)
+        ok &= _copy_checked(ret_h[i], n_ret[i], x[i], na)
+        ok &= _copy_checked(ret_f[i], n_ret[i], force[i], na)
+        x[i, nt:] = np.nan
+        force[i, nt:] = np.nan
+        if not ok:
+            _inf_to_nan(x[i], nt)
+            _inf_to_nan(force[i], nt)
+        finite[i] = ok
+        tenth = max(na // 10, 1)
+        grows = _mean(x[i], max(na - tenth, 0), na) > _mean(x[i], 0, min(tenth, na))
+        sign = -1.0 if grows else 1.0  # multiplying by +-1 is exact
+        for j in range(nt):
+            h = sign * x[i, j]
+            x[i, j] = h + force[i, j] / k if tip_position else h
+    return x, force, finite
 
 
 @njit(cache=True, parallel=True)
@@ -23,81 +110,129 @@ def argmax_valid(a, length):
     return out
 
 
+@njit(cache=True)
+def _first_above_baseline(row, n, fraction):
+    """First of the ``n`` points of ``row`` whose force exceeds the baseline mean by more than
+    twice the largest baseline deviation; the baseline is the first ``int(n * fraction)``
+    points. -1 where there is none (or no baseline)."""
+    n_base = int(n * fraction)
+    if n_base == 0:
+        return -1
+    mean = 0.0
+    for j in range(n_base):
+        mean += row[j]
+    mean /= n_base
+    spread = 0.0
+    for j in range(n_base):
+        spread = max(spread, abs(row[j] - mean))
+    for j in range(n):
+        if row[j] - mean > 2.0 * spread:
+            return j
+    return -1
+
+
 @njit(cache=True, parallel=True)
 def first_above_baseline(force, length, fraction):
-    """First of the ``length[i]`` points whose force exceeds the baseline mean by more than
-    twice the largest baseline deviation; the baseline is the first ``int(length * fraction)``
-    points. Returns the index per row, -1 where there is none (or no baseline)."""
-    out = np.full(force.shape[0], -1, np.int64)
+    """:func:`_first_above_baseline` of the first ``length[i]`` points of every row, shape
+    (n,)."""
+    out = np.empty(force.shape[0], np.int64)
     for i in prange(force.shape[0]):
-        n = length[i]
-        n_base = int(n * fraction)
-        if n_base == 0:
-            continue
-        mean = 0.0
-        for j in range(n_base):
-            mean += force[i, j]
-        mean /= n_base
-        spread = 0.0
-        for j in range(n_base):
-            spread = max(spread, abs(force[i, j] - mean))
-        for j in range(n):
-            if force[i, j] - mean > 2.0 * spread:
-                out[i] = j
-                break
+        out[i] = _first_above_baseline(force[i], length[i], fraction)
     return out
 
 
-@njit(cache=True, parallel=True)
-def turning_point(tip, force, length, contact):
-    """Point of deepest indentation after ``contact[i]`` (> 0), -1 where contact <= 0.
+@njit(cache=True)
+def _turning_point(tip, force, n, cp):
+    """Point of deepest indentation after the contact index ``cp`` (> 0), -1 where cp <= 0.
 
     Tip position and force are referred to the contact (position) and to the mean force
     before it, normalised by their extreme values (force below the baseline noise, the
     standard deviation before contact, set to 0); the point farthest from the origin wins.
     """
-    out = np.full(tip.shape[0], -1, np.int64)
-    for i in prange(tip.shape[0]):
-        n, cp = length[i], contact[i]
-        if cp <= 0 or cp >= n:
-            continue
-        x0, y0 = tip[i, cp], 0.0
-        for j in range(cp):
-            y0 += force[i, j]
-        y0 /= cp
-        xmin, ymax = np.inf, -np.inf
-        for j in range(n):
-            xmin = min(xmin, tip[i, j] - x0)
-            ymax = max(ymax, force[i, j] - y0)
-        xs = xmin if xmin != 0.0 else 1.0
-        mean = var = 0.0
-        for j in range(cp):
-            mean += (force[i, j] - y0) / ymax
-        mean /= cp
-        for j in range(cp):
-            var += ((force[i, j] - y0) / ymax - mean) ** 2
-        noise = np.sqrt(var / cp)
-        best = -1.0
-        for j in range(n):
-            x = max((tip[i, j] - x0) / xs, 0.0)
-            y = (force[i, j] - y0) / ymax
-            y = 0.0 if y < noise else y
-            if x * x + y * y > best:
-                best, out[i] = x * x + y * y, j
+    if cp <= 0 or cp >= n:
+        return -1
+    x0, y0 = tip[cp], 0.0
+    for j in range(cp):
+        y0 += force[j]
+    y0 /= cp
+    xmin, ymax = np.inf, -np.inf
+    for j in range(n):
+        xmin = min(xmin, tip[j] - x0)
+        ymax = max(ymax, force[j] - y0)
+    xs = xmin if xmin != 0.0 else 1.0
+    mean = var = 0.0
+    for j in range(cp):
+        mean += (force[j] - y0) / ymax
+    mean /= cp
+    for j in range(cp):
+        var += ((force[j] - y0) / ymax - mean) ** 2
+    noise = np.sqrt(var / cp)
+    best, out = -1.0, -1
+    for j in range(n):
+        x = max((tip[j] - x0) / xs, 0.0)
+        y = (force[j] - y0) / ymax
+        y = 0.0 if y < noise else y
+        if x * x + y * y > best:
+            best, out = x * x + y * y, j
     return out
 
 
 @njit(cache=True, parallel=True)
-def segment_mean(a, first, stop):
-    """Mean of ``a[i, first[i]:stop[i]]`` per row, NaN for empty ranges, shape (n,)."""
-    out = np.full(a.shape[0], np.nan)
+def finish(tip, force, contact, n_tot, n_app, ok, fraction, options):
+    """Force and tip offsets (in place) and the approach/retract re-split, row by row.
+
+    Parameters
+    ----------
+    tip, force : ndarray, shape (n, m)
+        Tip position (m) and force (N) of the joined curves; modified in place.
+    contact : ndarray of int64, shape (n,)
+        Contact-point estimate (column) of every curve.
+    n_tot, n_app : ndarray of int64, shape (n,)
+        Valid points of the joined curve and of its recorded approach.
+    ok : ndarray of bool, shape (n,)
+        Curves whose approach may be re-split.
+    fraction : float
+        Baseline fraction of :func:`_first_above_baseline` for the re-split.
+    options : tuple of 3 bool
+        (correct_force_offset, correct_tip_offset, split_at_turning_point). The force offset
+        is the mean force before the contact (the first force if the contact is at 0), the
+        tip offset the tip position at the contact; the split is nanite's: at the point of
+        deepest indentation (:func:`_turning_point`) after a contact estimated on the whole
+        curve, where there is one.
+
+    Returns
+    -------
+    tip_offset : ndarray, shape (n,)
+        Subtracted tip offset in m (0 if not corrected).
+    n_approach : ndarray of int64, shape (n,)
+        Approach points after the re-split.
+    """
+    force_offset, tip_offset, split = options
+    out = np.zeros(tip.shape[0])
+    n_approach = n_app.copy()
+    for i in prange(tip.shape[0]):
+        nt, c = n_tot[i], contact[i]
+        if force_offset:
+            f0 = _mean(force[i], 0, c) if c > 0 else force[i, 0]
+            for j in range(nt):
+                force[i, j] -= f0
+        if tip_offset:
+            out[i] = tip[i, c]
+            for j in range(nt):
+                tip[i, j] -= out[i]
+        if split:
+            cp = _first_above_baseline(force[i], nt, fraction)
+            turn = _turning_point(tip[i], force[i], nt, cp)
+            if ok[i] and turn >= 0:
+                n_approach[i] = turn
+    return out, n_approach
+
+
+@njit(cache=True, parallel=True)
+def pad_nan(a, length, m):
+    """Set ``a[i, length[i]:m]`` to NaN in place."""
     for i in prange(a.shape[0]):
-        if stop[i] > first[i]:
-            total = 0.0
-            for j in range(first[i], stop[i]):
-                total += a[i, j]
-            out[i] = total / (stop[i] - first[i])
-    return out
+        a[i, length[i] : m] = np.nan
 
 
 @njit(cache=True, parallel=True)

@@ -1,7 +1,9 @@
 """Force-curve preprocessing: from raw approach/retract segments to indentation curves.
 
-Every step runs on a whole block of curves (ragged curves padded with NaN): NumPy for the
-array arithmetic, compiled per-curve scans (:mod:`cellmech._precore`) for the rest. The default
+Every step runs on a whole block of curves (ragged curves padded with NaN) in compiled
+per-curve kernels (:mod:`cellmech._precore`): one joins the segments, checks them and computes
+the tip position, one subtracts the offsets and re-splits in place, so the full-length data
+are copied once and passed over a few times while each curve sits in the cache. The default
 options reproduce the standard workflow of nanite (Müller et al., BMC Bioinformatics 20, 465
 (2019)): tip-sample separation, force-offset correction, tip-offset (contact point) correction
 and approach/retract re-splitting at the turning point; the order is
@@ -25,18 +27,15 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from cellmech._curvemath import (
-    gather_columns,
-    moving_average,
-    prefix_mask,
-)
+from cellmech._curvemath import gather_columns, moving_average
 from cellmech._precore import (
     argmax_valid,
+    assemble,
+    finish,
     first_above_baseline,
+    pad_nan,
     piecewise_linear_contact,
-    segment_mean,
     subtract_line,
-    turning_point,
 )
 from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
 from cellmech.errors import ConfigError
@@ -158,25 +157,30 @@ def preprocess(
     k = float(spring_constant_n_per_m)
     if not (np.isfinite(k) and k > 0):
         raise ConfigError(f"spring_constant_n_per_m={spring_constant_n_per_m!r} must be > 0 N/m")
-    height, force, time, n_app, n_tot = _joined(block, options)
-    status = _input_status(height, force, n_app, n_tot)
-    tip, contact, offset = height, np.zeros(len(n_tot), np.int64), np.zeros(len(n_tot))
-    if height.shape[1]:  # else no points at all: every curve is TOO_FEW_POINTS already
+    tip, force, finite, n_app, n_tot = _joined(block, k, options)
+    status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
+    status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
+    contact, offset = np.zeros(len(n_tot), np.int64), np.zeros(len(n_tot))
+    if tip.shape[1]:  # else no points at all: every curve is TOO_FEW_POINTS already
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
-            tip, force, contact = _corrected(height, force, time, n_app, n_tot, status, k, options)
-            if options.correct_tip_offset:
-                offset = np.take_along_axis(tip, contact[:, None], axis=1)[:, 0]
-                tip = tip - offset[:, None]
-            if options.split_at_turning_point:
-                turn = _turning_point(tip, force, n_tot, options)
-                n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
+            tip, force, contact = _corrected(block, tip, force, n_tot, status, k, options)
+            flags = (
+                options.correct_force_offset,
+                options.correct_tip_offset,
+                options.split_at_turning_point,
+            )
+            ok = status == CurveStatus.OK
+            offset, n_app = finish(
+                tip, force, contact, n_tot, n_app, ok, options.baseline_fraction, flags
+            )
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
-    keep = prefix_mask(n_app, m)
+    for a in (tip, force):
+        pad_nan(a, n_app, m)
     return IndentationCurves(
         curve_index=block.curve_index,
-        tip_position_m=np.where(keep, tip[:, :m], np.nan),
-        force_n=np.where(keep, force[:, :m], np.nan),
+        tip_position_m=tip[:, :m],
+        force_n=force[:, :m],
         n_points=n_app,
         tip_offset_m=offset,
         contact_index=np.where(status == CurveStatus.OK, contact, -1),
@@ -186,30 +190,41 @@ def preprocess(
     )
 
 
-def _corrected(height, force, time, n_app, n_tot, status, k, options):
-    """Tip position, baseline-corrected force and contact index (steps 1-5)."""
-    height, force, time = (_finite_or_nan(a, status) for a in (height, force, time))
-    height = _oriented(height, n_app)
+def _corrected(block, tip, force, n_tot, status, k, options):
+    """Tip position, tilt-corrected force and contact index (steps 2-5 before the offsets).
+
+    ``tip`` is the tip position, or the oriented height when smoothing is asked for (the tip
+    position is then computed here from the smoothed force).
+    """
     if options.smooth_window > 1:
         force = moving_average(force, n_tot, int(options.smooth_window))
-    tip = height + force / k if options.compute_tip_position else height
+        if options.compute_tip_position:
+            tip = tip + force / k
     n_clip = argmax_valid(force, n_tot)
     contact = _contact_index(tip, force, n_clip, options)
     if options.tilt_axis != "none":
-        axis = tip if options.tilt_axis == "height" else time
+        axis = tip if options.tilt_axis == "height" else _time(block, status)
         raw = force
         for _ in range(TILT_PASSES):
             first = np.maximum((contact * TILT_SHARE).astype(np.int64), 2)
             force = subtract_line(axis, raw, n_tot, first)
             contact = _contact_index(tip, force, n_clip, options)
-    return tip, _remove_baseline(force, contact, options), contact
+    return tip, force, contact
 
 
-def _joined(block: CurveBlock, options: PreprocessOptions):
-    """Approach followed by retract as (n, m) arrays: height, force, time (or None), lengths."""
-    segs = [block.approach] + ([block.retract] if block.retract is not None else [])
-    n_app = block.approach.n_points.copy()
-    n_tot = sum(s.n_points for s in segs)
+def _segments(block: CurveBlock) -> list:
+    """The recorded segments of a block: approach, then retract if present."""
+    return [block.approach] + ([block.retract] if block.retract is not None else [])
+
+
+def _joined(block: CurveBlock, k: float, options: PreprocessOptions):
+    """Approach followed by retract (:func:`~cellmech._precore.assemble`): tip position (or
+    oriented height), force, finite flags and the approach and total lengths."""
+    if options.tilt_axis == "time" and any(s.time_s is None for s in _segments(block)):
+        raise ConfigError(
+            "preprocess option tilt_axis='time' needs time stamps, which this block lacks; "
+            "use tilt_axis='height' or 'none'"
+        )
 
     def height_of(seg):
         if options.height_source == "piezo" or seg.measured_height_m is None:
@@ -221,48 +236,32 @@ def _joined(block: CurveBlock, options: PreprocessOptions):
             return seg.height_m
         return seg.measured_height_m
 
-    def join(arrays):
-        return gather_columns(arrays, [s.n_points for s in segs])
-
-    time = None
-    if options.tilt_axis == "time":
-        if any(s.time_s is None for s in segs):
-            raise ConfigError(
-                "preprocess option tilt_axis='time' needs time stamps, which this block lacks; "
-                "use tilt_axis='height' or 'none'"
-            )
-        time = join([s.time_s for s in segs])
-    heights = join([height_of(s) for s in segs])
-    return heights, join([s.force_n for s in segs]), time, n_app, n_tot
-
-
-def _input_status(height: np.ndarray, force: np.ndarray, n_app, n_tot) -> np.ndarray:
-    """INVALID_INPUT for NaN/inf among the valid points, TOO_FEW_POINTS for short approaches."""
-    valid = prefix_mask(n_tot, height.shape[1])
-    finite = np.isfinite(height) & np.isfinite(force)
-    status = np.full(len(n_tot), CurveStatus.OK, dtype=np.int8)
-    status[np.any(valid & ~finite, axis=1)] = CurveStatus.INVALID_INPUT
-    status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
-    return status
+    app = block.approach
+    if block.retract is None:
+        ret_h = ret_f = np.empty((app.n_curves, 0))
+        n_ret = np.zeros_like(app.n_points)
+    else:
+        ret_h, ret_f, n_ret = (
+            height_of(block.retract),
+            block.retract.force_n,
+            block.retract.n_points,
+        )
+    tip_position = options.compute_tip_position and options.smooth_window == 1
+    tip, force, finite = assemble(
+        height_of(app), app.force_n, ret_h, ret_f, app.n_points, n_ret, k, tip_position
+    )
+    n_app = app.n_points.copy()
+    return tip, force, finite, n_app, n_app + n_ret
 
 
-def _finite_or_nan(a: np.ndarray | None, status: np.ndarray) -> np.ndarray | None:
-    """Replace inf by NaN in failed curves (in place) so later arithmetic raises no warnings."""
+def _time(block: CurveBlock, status: np.ndarray) -> np.ndarray:
+    """Joined time stamps in s (inf replaced by NaN in failed curves)."""
+    segs = _segments(block)
+    time = gather_columns([s.time_s for s in segs], [s.n_points for s in segs])
     bad = status == CurveStatus.INVALID_INPUT
-    if a is not None and bad.any():
-        a[bad] = np.where(np.isinf(a[bad]), np.nan, a[bad])
-    return a
-
-
-def _oriented(height: np.ndarray, n_app: np.ndarray) -> np.ndarray:
-    """Flip curves whose height grows during the approach (opposite sign convention)."""
-    tenth = np.maximum(n_app // 10, 1)
-    first = segment_mean(height, np.zeros_like(n_app), np.minimum(tenth, n_app))
-    last = segment_mean(height, np.maximum(n_app - tenth, 0), n_app)
-    flip = last > first
-    if not flip.any():
-        return height
-    return np.where(flip[:, None], -height, height)
+    if bad.any():
+        time[bad] = np.where(np.isinf(time[bad]), np.nan, time[bad])
+    return time
 
 
 def _contact_index(tip: np.ndarray, force: np.ndarray, n_clip: np.ndarray, options) -> np.ndarray:
@@ -271,23 +270,3 @@ def _contact_index(tip: np.ndarray, force: np.ndarray, n_clip: np.ndarray, optio
         return piecewise_linear_contact(tip, force, n_clip)
     index = first_above_baseline(force, n_clip, options.baseline_fraction)
     return np.where(index >= 0, index, n_clip // 2)
-
-
-def _remove_baseline(force, contact, options):
-    """Subtract the force offset: the mean force before the contact estimate."""
-    if not options.correct_force_offset:
-        return force
-    offset = np.where(
-        contact > 0, segment_mean(force, np.zeros_like(contact), contact), force[:, 0]
-    )
-    return force - offset[:, None]
-
-
-def _turning_point(tip, force, n_tot, options):
-    """Number of approach points when split at the deepest indentation (nanite's rule).
-
-    The contact estimate here uses the whole curve (approach and retract); curves without
-    one get -1 and keep their recorded approach length.
-    """
-    contact = first_above_baseline(force, n_tot, options.baseline_fraction)
-    return turning_point(tip, force, n_tot, contact)
