@@ -29,13 +29,13 @@ import re
 import struct
 import weakref
 import zipfile
-import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from isal import isal_zlib
 
 from cellmech.containers import CurveBlock, ForceMap, Segment
 from cellmech.errors import CorruptFileError, MissingMetadataError, NoCurvesError
@@ -199,16 +199,16 @@ class _Archive:
             data = os.pread(self.fd, csize, offset + start)
         try:
             if method == zipfile.ZIP_DEFLATED:
-                data = zlib.decompress(data, -15, max(usize, 1))
-        except zlib.error as exc:
+                data = isal_zlib.decompress(data, -15, max(usize, 1))
+        except isal_zlib.error as exc:
             raise CorruptFileError(
                 f"{self.path}: member {name!r} does not inflate ({exc})"
             ) from exc
-        if len(data) != usize or zlib.crc32(data) != crc:
+        if len(data) != usize or isal_zlib.crc32(data) != crc:
             raise CorruptFileError(
                 f"{self.path}: member {name!r} is truncated or corrupt (size/CRC mismatch)"
             )
-        return bytes(data)
+        return data if isinstance(data, bytes) else bytes(data)
 
 
 _MEMBER_RE = re.compile(r"^(index/\d+/|)segments/(\d+)/([^\n]+)$", re.M)

@@ -25,6 +25,7 @@ writer (:mod:`cellmech.io.jpk_writer`).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -286,8 +287,21 @@ class ChannelRecipe:
     steps: tuple[tuple[float, float], ...]
     unit: str
 
+    @functools.cached_property
+    def affine(self) -> tuple[float, float]:
+        """The encoder and every conversion step folded into one ``(multiplier, offset)``.
+
+        ``((raw * m0 + o0) * m1 + o1) ... = raw * (m0 * m1 ...) + offset``: one pass over the
+        data instead of two per step; results differ from the step-by-step order by a few
+        units in the last place (relative 1e-15 of the channel's range).
+        """
+        mult, off = self.encoder or (1.0, 0.0)
+        for m, o in self.steps:
+            mult, off = mult * m, off * m + o
+        return mult, off
+
     def apply(self, raw: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Convert stored values to float64 SI values, in the afmformats order.
+        """Convert stored values to float64 SI values: ``raw * multiplier + offset``.
 
         Parameters
         ----------
@@ -296,15 +310,9 @@ class ChannelRecipe:
         out : ndarray of float64, optional
             Where to write the result (same shape); a new array when None.
         """
-        if out is None:
-            out = np.empty(raw.shape, np.float64)
-        if self.encoder is None:
-            out[...] = raw
-        else:
-            np.multiply(raw, self.encoder[0], out=out)
-            out += self.encoder[1]
-        for mult, off in self.steps:
-            out *= mult
+        mult, off = self.affine
+        out = np.multiply(raw, mult, out=out, dtype=np.float64)
+        if off:
             out += off
         return out
 
