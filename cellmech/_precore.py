@@ -70,6 +70,8 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
     finite : ndarray of bool, shape (n,)
         False where a valid height or force is NaN/inf; such rows have inf replaced by NaN
         (so later arithmetic raises no warnings). Padding is NaN.
+    peak : ndarray of int64, shape (n,)
+        Column of the largest force (as :func:`argmax_valid`).
     """
     n = app_h.shape[0]
     n_tot = n_app + n_ret
@@ -77,6 +79,7 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
     x = np.empty((n, m))
     force = np.empty((n, m))
     finite = np.ones(n, np.bool_)
+    peak = np.zeros(n, np.int64)
     for i in prange(n):
         na, nt = n_app[i], n_tot[i]
         ok = _copy_checked(app_h[i], na, x[i], 0) & _copy_checked(app_f[i], na, force[i], 0)
@@ -91,10 +94,14 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
         tenth = max(na // 10, 1)
         grows = _mean(x[i], max(na - tenth, 0), na) > _mean(x[i], 0, min(tenth, na))
         sign = -1.0 if grows else 1.0  # multiplying by +-1 is exact
+        best = -np.inf
         for j in range(nt):
+            f = force[i, j]
             h = sign * x[i, j]
-            x[i, j] = h + force[i, j] / k if tip_position else h
-    return x, force, finite
+            x[i, j] = h + f / k if tip_position else h
+            if f > best:
+                best, peak[i] = f, j
+    return x, force, finite, peak
 
 
 @njit(cache=True, parallel=True)
@@ -228,11 +235,13 @@ def finish(tip, force, contact, n_tot, n_app, ok, fraction, options):
     return out, n_approach
 
 
-@njit(cache=True, parallel=True)
-def pad_nan(a, length, m):
-    """Set ``a[i, length[i]:m]`` to NaN in place."""
-    for i in prange(a.shape[0]):
+@njit(cache=True)
+def pad_nan(a, b, length, m):
+    """Set ``a[i, length[i]:m]`` and ``b[i, length[i]:m]`` to NaN in place (few points: one
+    thread)."""
+    for i in range(a.shape[0]):
         a[i, length[i] : m] = np.nan
+        b[i, length[i] : m] = np.nan
 
 
 @njit(cache=True, parallel=True)
