@@ -46,12 +46,17 @@ __all__ = ["SUFFIXES", "can_read", "read"]
 SUFFIXES = (".jpk-force-map", ".jpk-qi-data", ".jpk-force")
 CALIBRATION_HINT = "pass --spring-constant N_PER_M (CLI) or spring_constant_n_per_m= (Python)"
 
-#: header lines that can change how a channel converts (channel recipes and shared references)
+#: header lines that can change how a channel converts (channel recipes and shared
+#: references), point counts excluded
 _CONVERSION_RE = re.compile(
-    r"^(?:channel\.|force-segment-header\.force-segment-header-info)[^\n]*", re.M
+    r"^(?:channel\.|force-segment-header\.force-segment-header-info)(?![^\n]*num-points)[^\n]*",
+    re.M,
 )
+#: ``key = value`` of a curve's position lines (plain numbers: no escapes to resolve)
 _POSITION_RE = re.compile(
-    r"^(?:force-scan|quantitative-imaging)-(?:series|map)\.header\.position[^\n]*", re.M
+    r"^((?:force-scan|quantitative-imaging)-(?:series|map)\.header\.position[^\s=:\\]*)"
+    r"[ \t\f]*[=:]?[ \t\f]*([^\n]*)",
+    re.M,
 )
 _NUM_POINTS_RE = re.compile(r"^force-segment-header\.num-points[ \t]*[=:][ \t]*(\S+)", re.M)
 _DURATION_RE = re.compile(r"^force-segment-header\.duration[ \t]*[=:][ \t]*(\S+)", re.M)
@@ -87,7 +92,9 @@ class _SegmentRecipe:
 _EOCD = struct.Struct("<IHHHHIIH")  # end of central directory record
 _EOCD64_LOCATOR = struct.Struct("<IIQI")
 _EOCD64 = struct.Struct("<IQHHIIQQQQ")
-_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")  # central directory file header
+#: central directory file header, the fields used: signature, flags, method, CRC-32,
+#: compressed size, size, name/extra/comment lengths, local header offset
+_CENTRAL = struct.Struct("<I4xHH4xIIIHHH8xI")
 _LOCAL_SIZE = 30  # local file header, without name and extra field
 _SLACK = 256  # bytes read past the name for the local extra field, saving a second pread
 
@@ -124,16 +131,13 @@ def _central_directory(fd: int, path: Path) -> dict[str, tuple[int, int, int, in
     unpack = _CENTRAL.unpack_from
     pos = 0
     for _ in range(count):
-        sig, _, _, flags, method, _, _, crc, csize, usize, n_name, n_extra, n_comment, *rest = (
-            unpack(cd, pos)
-        )
+        sig, flags, method, crc, csize, usize, n_name, n_extra, n_comment, offset = unpack(cd, pos)
         if sig != 0x02014B50:
             raise CorruptFileError(f"{path}: corrupt zip central directory at byte {pos}")
         start = pos + _CENTRAL.size
         name = text[start : start + n_name]
         if not name.isascii():
             name = cd[start : start + n_name].decode("utf-8" if flags & 0x800 else "cp437")
-        offset = rest[-1]
         if 0xFFFFFFFF in (csize, usize, offset):
             extra = cd[start + n_name : start + n_name + n_extra]
             usize, csize, offset = _zip64_sizes(extra, usize, csize, offset)
@@ -302,9 +306,7 @@ class _Reader:
 
     def _position(self, folder: str, curve_text: str | None) -> tuple[float, float, int | None]:
         x, y, idx = jp.series_position(
-            self.root
-            if curve_text is None
-            else jp.parse_properties("\n".join(_POSITION_RE.findall(curve_text)))
+            self.root if curve_text is None else dict(_POSITION_RE.findall(curve_text))
         )
         if idx is None and folder:
             idx = int(folder.split("/")[1])
@@ -366,7 +368,7 @@ class _Reader:
             sdir = self._seg_dir(folder, s)
             members = {q: sdir + m for q, (_, m) in recipe.channels.items()}
             n_points = min(
-                self.archive.size(members[q]) // np.dtype(rec.dtype).itemsize
+                self.archive.size(members[q]) // _itemsize(rec.dtype)
                 for q, (rec, _) in recipe.channels.items()
             )
             header_points = recipe.num_points_override or _match_float(_NUM_POINTS_RE, text)
@@ -449,7 +451,12 @@ class _Reader:
 
 def _template(text: str) -> tuple[str, ...]:
     """The lines of a header that decide how its channels convert (point counts excluded)."""
-    return tuple(line for line in _CONVERSION_RE.findall(text) if "num-points" not in line)
+    return tuple(_CONVERSION_RE.findall(text))
+
+
+@functools.cache
+def _itemsize(dtype: str) -> int:
+    return np.dtype(dtype).itemsize
 
 
 @functools.cache
