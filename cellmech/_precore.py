@@ -25,14 +25,29 @@ def _mean(row, first, stop):
 
 
 @njit(cache=True)
-def _copy_checked(src, n, dst, start):
-    """Copy ``src[:n]`` to ``dst[start:start + n]``; True if all copied values are finite."""
+def _height_sign(height, n_app):
+    """-1 where the height grows during the approach (mean of its last tenth above the mean
+    of its first tenth: the opposite sign convention), else 1."""
+    tenth = max(n_app // 10, 1)
+    grows = _mean(height, max(n_app - tenth, 0), n_app) > _mean(height, 0, min(tenth, n_app))
+    return -1.0 if grows else 1.0
+
+
+@njit(cache=True)
+def _oriented_copy(src_h, src_f, n, sign, k, tip_position, x, force, start, best, peak):
+    """One pass over ``n`` points: ``force[start + j] = f``, ``x[start + j] = sign * h``
+    (``+ f / k`` for the tip position), running force maximum. ``src`` may be ``x, force``
+    themselves (in place, ``start`` 0). Returns (all finite, maximum, its column)."""
     finite = True
     for j in range(n):
-        v = src[j]
-        dst[start + j] = v
-        finite &= np.isfinite(v)
-    return finite
+        h, f = src_h[j], src_f[j]
+        finite &= np.isfinite(h) & np.isfinite(f)
+        force[start + j] = f
+        h = sign * h  # multiplying by +-1 is exact
+        x[start + j] = h + f / k if tip_position else h
+        if f > best:
+            best, peak = f, start + j
+    return finite, best, peak
 
 
 @njit(cache=True)
@@ -81,26 +96,25 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
     finite = np.ones(n, np.bool_)
     peak = np.zeros(n, np.int64)
     for i in prange(n):
-        na, nt = n_app[i], n_tot[i]
-        ok = _copy_checked(app_h[i], na, x[i], 0) & _copy_checked(app_f[i], na, force[i], 0)
-        ok &= _copy_checked(ret_h[i], n_ret[i], x[i], na)
-        ok &= _copy_checked(ret_f[i], n_ret[i], force[i], na)
-        x[i, nt:] = np.nan
-        force[i, nt:] = np.nan
-        if not ok:
-            _inf_to_nan(x[i], nt)
-            _inf_to_nan(force[i], nt)
-        finite[i] = ok
-        tenth = max(na // 10, 1)
-        grows = _mean(x[i], max(na - tenth, 0), na) > _mean(x[i], 0, min(tenth, na))
-        sign = -1.0 if grows else 1.0  # multiplying by +-1 is exact
-        best = -np.inf
-        for j in range(nt):
-            f = force[i, j]
-            h = sign * x[i, j]
-            x[i, j] = h + f / k if tip_position else h
-            if f > best:
-                best, peak[i] = f, j
+        na, nr, nt = n_app[i], n_ret[i], n_tot[i]
+        xi, fi = x[i], force[i]
+        sign = _height_sign(app_h[i], na)
+        ok, best, peak[i] = _oriented_copy(
+            app_h[i], app_f[i], na, sign, k, tip_position, xi, fi, 0, -np.inf, 0
+        )
+        ok2, best, peak[i] = _oriented_copy(
+            ret_h[i], ret_f[i], nr, sign, k, tip_position, xi, fi, na, best, peak[i]
+        )
+        xi[nt:] = np.nan
+        fi[nt:] = np.nan
+        finite[i] = ok and ok2
+        if not finite[i]:  # start again from the raw data with inf replaced by NaN
+            xi[:na], fi[:na] = app_h[i, :na], app_f[i, :na]
+            xi[na:nt], fi[na:nt] = ret_h[i, :nr], ret_f[i, :nr]
+            _inf_to_nan(xi, nt)
+            _inf_to_nan(fi, nt)
+            sign = _height_sign(xi, na)
+            _, _, peak[i] = _oriented_copy(xi, fi, nt, sign, k, tip_position, xi, fi, 0, -np.inf, 0)
     return x, force, finite, peak
 
 
@@ -167,20 +181,24 @@ def _turning_point(tip, force, n, cp):
         xmin = min(xmin, tip[j] - x0)
         ymax = max(ymax, force[j] - y0)
     xs = xmin if xmin != 0.0 else 1.0
+    r = np.empty(n)  # normalised force, then squared distance: loops free of dependencies
+    for j in range(n):
+        r[j] = (force[j] - y0) / ymax
     mean = var = 0.0
     for j in range(cp):
-        mean += (force[j] - y0) / ymax
+        mean += r[j]
     mean /= cp
     for j in range(cp):
-        var += ((force[j] - y0) / ymax - mean) ** 2
+        var += (r[j] - mean) ** 2
     noise = np.sqrt(var / cp)
-    best, out = -1.0, -1
     for j in range(n):
         x = max((tip[j] - x0) / xs, 0.0)
-        y = (force[j] - y0) / ymax
-        y = 0.0 if y < noise else y
-        if x * x + y * y > best:
-            best, out = x * x + y * y, j
+        y = 0.0 if r[j] < noise else r[j]
+        r[j] = x * x + y * y
+    best, out = -1.0, -1
+    for j in range(n):
+        if r[j] > best:
+            best, out = r[j], j
     return out
 
 
