@@ -92,20 +92,34 @@ class _SegmentRecipe:
 _EOCD = struct.Struct("<IHHHHIIH")  # end of central directory record
 _EOCD64_LOCATOR = struct.Struct("<IIQI")
 _EOCD64 = struct.Struct("<IQHHIIQQQQ")
-#: central directory file header, the fields used: signature, flags, method, CRC-32,
-#: compressed size, size, name/extra/comment lengths, local header offset
-_CENTRAL = struct.Struct("<I4xHH4xIIIHHH8xI")
+#: central directory file header (46 bytes before the name), the fields used
+_CENTRAL = np.dtype(
+    {
+        "names": [
+            "sig",
+            "flags",
+            "method",
+            "crc",
+            "csize",
+            "usize",
+            "n_name",
+            "n_extra",
+            "n_comment",
+            "offset",
+        ],
+        "formats": ["<u4", "<u2", "<u2", "<u4", "<u4", "<u4", "<u2", "<u2", "<u2", "<u4"],
+        "offsets": [0, 8, 10, 16, 20, 24, 28, 30, 32, 42],
+        "itemsize": 46,
+    }
+)
 _LOCAL_SIZE = 30  # local file header, without name and extra field
 _SLACK = 256  # bytes read past the name for the local extra field, saving a second pread
+_CENTRAL_SIG = re.compile(b"PK\x01\x02")
 
 
-def _central_directory(fd: int, path: Path) -> dict[str, tuple[int, int, int, int, int, int]]:
-    """Member name -> (local header offset, compressed size, size, method, CRC-32, flags).
-
-    Parses the end-of-central-directory record (ZIP64 too) and the central directory in one
-    read (PKWARE APPNOTE 4.3.12-4.3.16), much faster than ``zipfile`` on archives with
-    tens of thousands of members.
-    """
+def _end_record(fd: int, path: Path) -> tuple[int, int, int]:
+    """``(members, central directory size, its offset)`` from the end-of-central-directory
+    record, ZIP64 too (PKWARE APPNOTE 4.3.14-4.3.16)."""
     end = os.fstat(fd).st_size
     tail = os.pread(fd, min(end, 65557), max(0, end - 65557))
     at = tail.rfind(b"PK\x05\x06")
@@ -123,26 +137,69 @@ def _central_directory(fd: int, path: Path) -> dict[str, tuple[int, int, int, in
         if len(rec) != _EOCD64.size or rec[:4] != b"PK\x06\x06":
             raise CorruptFileError(f"{path}: broken ZIP64 end-of-central-directory record")
         count, cd_size, cd_offset = _EOCD64.unpack(rec)[7:10]
+    return count, cd_size, cd_offset
+
+
+def _entry_headers(cd: bytes, count: int, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Byte positions and contents (:func:`_headers`) of the ``count`` file headers of
+    central directory ``cd``.
+
+    Every header starts with the signature ``PK\\x01\\x02`` and the next one follows its
+    name, extra field and comment: the signature's occurrences are found in one search and
+    checked to form that chain (vectorised); only when a name or extra field holds the
+    signature's bytes is the chain followed header by header.
+    """
+    cand = np.array([m.start() for m in _CENTRAL_SIG.finditer(cd)], dtype=np.int64)
+    cand = cand[cand + _CENTRAL.itemsize <= len(cd)]
+    head = _headers(cd, cand)
+    nxt = cand + _CENTRAL.itemsize + head["n_name"] + head["n_extra"] + head["n_comment"]
+    if cand.size == count and (count == 0 or cand[0] == 0) and np.array_equal(nxt[:-1], cand[1:]):
+        return cand, head
+    where = dict(zip(cand.tolist(), range(cand.size), strict=True))
+    keep, pos = [], 0
+    for _ in range(count):
+        if pos not in where:
+            raise CorruptFileError(f"{path}: corrupt zip central directory at byte {pos}")
+        keep.append(where[pos])
+        pos = int(nxt[keep[-1]])
+    return cand[keep], head[keep]
+
+
+def _headers(cd: bytes, starts: np.ndarray) -> np.ndarray:
+    """The central-directory file headers at ``starts`` as a structured array."""
+    raw = np.frombuffer(cd, np.uint8)[starts[:, None] + np.arange(_CENTRAL.itemsize)]
+    return raw.view(_CENTRAL)[:, 0]
+
+
+def _central_directory(fd: int, path: Path) -> dict[str, tuple[int, int, int, int, int, int]]:
+    """Member name -> (local header offset, compressed size, size, method, CRC-32, flags).
+
+    Parses the central directory (PKWARE APPNOTE 4.3.12) in one read, with NumPy: much
+    faster than ``zipfile`` on archives with tens of thousands of members.
+    """
+    count, cd_size, cd_offset = _end_record(fd, path)
     cd = os.pread(fd, cd_size, cd_offset)
     if len(cd) != cd_size:
         raise CorruptFileError(f"{path}: the zip central directory is truncated")
-    entries = {}
+    starts, head = _entry_headers(cd, count, path)
     text = cd.decode("latin-1")  # one decode; names are sliced from it
-    unpack = _CENTRAL.unpack_from
-    pos = 0
-    for _ in range(count):
-        sig, flags, method, crc, csize, usize, n_name, n_extra, n_comment, offset = unpack(cd, pos)
-        if sig != 0x02014B50:
-            raise CorruptFileError(f"{path}: corrupt zip central directory at byte {pos}")
-        start = pos + _CENTRAL.size
-        name = text[start : start + n_name]
+    first = (starts + _CENTRAL.itemsize).tolist()
+    last = (starts + _CENTRAL.itemsize + head["n_name"]).tolist()
+    names = [text[a:b] for a, b in zip(first, last, strict=True)]
+    columns = ("offset", "csize", "usize", "method", "crc", "flags")
+    values = zip(*(head[c].tolist() for c in columns), strict=True)
+    zip64 = any((head[c] == 0xFFFFFFFF).any() for c in ("offset", "csize", "usize"))
+    if text.isascii() and not zip64:
+        return dict(zip(names, values, strict=True))
+    entries = {}
+    for i, (offset, csize, usize, method, crc, flags) in enumerate(values):
+        name = names[i]
         if not name.isascii():
-            name = cd[start : start + n_name].decode("utf-8" if flags & 0x800 else "cp437")
+            name = cd[first[i] : last[i]].decode("utf-8" if flags & 0x800 else "cp437")
         if 0xFFFFFFFF in (csize, usize, offset):
-            extra = cd[start + n_name : start + n_name + n_extra]
+            extra = cd[last[i] : last[i] + int(head["n_extra"][i])]
             usize, csize, offset = _zip64_sizes(extra, usize, csize, offset)
         entries[name] = (offset, csize, usize, method, crc, flags)
-        pos = start + n_name + n_extra + n_comment
     return entries
 
 

@@ -137,3 +137,38 @@ def test_loader_reads_only_requested_members(tmp_path, monkeypatch):
     fm.curves([2])
     assert read and all(name.startswith("index/2/segments/") for name in read)
     assert not any(name.endswith("segment-header.properties") for name in read)  # parsed at open
+
+
+def _odd_zip(path):
+    """Signature bytes in an extra field, a comment and a name; a non-ASCII (UTF-8) name."""
+    signature = b"PK\x01\x02"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("header.properties", b"type=x\n")
+        info = zipfile.ZipInfo("segments/0/extra.dat")
+        info.extra = b"\xfe\xca\x08\x00" + signature * 2  # private extra field, id 0xCAFE
+        info.comment = signature
+        zf.writestr(info, b"\x00" * 1000)
+        zf.writestr("segments/0/h\u00f6he.dat", b"\x01" * 100)
+        zf.writestr("segments/0/" + signature.decode("latin-1") + ".dat", b"x")
+
+
+def _plain_zip(path):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(50):
+            zf.writestr(f"segments/{i}/channels/height.dat", bytes(range(i)))
+
+
+@pytest.mark.parametrize("build", [_plain_zip, _odd_zip])
+def test_central_directory_equals_zipfile(tmp_path, build):
+    """The vectorised central-directory parse (one signature search checked as a chain, or
+    the header-by-header walk when other bytes hold the signature) equals ``zipfile``."""
+    path = tmp_path / "a.zip"
+    build(path)
+    archive = afm_jpk._Archive(path)
+    with zipfile.ZipFile(path) as zf:
+        fields = ("header_offset", "compress_size", "file_size", "compress_type", "CRC")
+        expected = {
+            i.filename: (*(getattr(i, f) for f in fields), i.flag_bits) for i in zf.infolist()
+        }
+        assert archive.entries == expected
+        assert all(archive.read(name) == zf.read(name) for name in expected)
