@@ -59,7 +59,7 @@ def _inf_to_nan(row, n):
 
 
 @njit(cache=True, parallel=True)
-def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
+def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction):
     """Join approach and retract, orient the height axis and compute the tip position.
 
     Parameters
@@ -73,6 +73,8 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
         Spring constant in N/m.
     tip_position : bool
         Return the tip position ``height + force / k`` instead of the height.
+    fraction : float
+        Baseline fraction of the contact estimate (:func:`deviation_contact`).
 
     Returns
     -------
@@ -87,6 +89,9 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
         (so later arithmetic raises no warnings). Padding is NaN.
     peak : ndarray of int64, shape (n,)
         Column of the largest force (as :func:`argmax_valid`).
+    contact : ndarray of int64, shape (n,)
+        Contact estimate on the points before the force maximum (:func:`deviation_contact`
+        with ``peak``).
     """
     n = app_h.shape[0]
     n_tot = n_app + n_ret
@@ -95,6 +100,7 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
     force = np.empty((n, m))
     finite = np.ones(n, np.bool_)
     peak = np.zeros(n, np.int64)
+    contact = np.zeros(n, np.int64)
     for i in prange(n):
         na, nr, nt = n_app[i], n_ret[i], n_tot[i]
         xi, fi = x[i], force[i]
@@ -115,7 +121,8 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position):
             _inf_to_nan(fi, nt)
             sign = _height_sign(xi, na)
             _, _, peak[i] = _oriented_copy(xi, fi, nt, sign, k, tip_position, xi, fi, 0, -np.inf, 0)
-    return x, force, finite, peak
+        contact[i] = _deviation_contact(fi, peak[i], fraction)
+    return x, force, finite, peak, contact
 
 
 @njit(cache=True, parallel=True)
@@ -152,13 +159,21 @@ def _first_above_baseline(row, n, fraction):
     return -1
 
 
+@njit(cache=True)
+def _deviation_contact(row, n, fraction):
+    """:func:`_first_above_baseline` of the first ``n`` points, ``n // 2`` where there is
+    none."""
+    index = _first_above_baseline(row, n, fraction)
+    return index if index >= 0 else n // 2
+
+
 @njit(cache=True, parallel=True)
-def first_above_baseline(force, length, fraction):
-    """:func:`_first_above_baseline` of the first ``length[i]`` points of every row, shape
+def deviation_contact(force, length, fraction):
+    """:func:`_deviation_contact` of the first ``length[i]`` points of every row, shape
     (n,)."""
     out = np.empty(force.shape[0], np.int64)
     for i in prange(force.shape[0]):
-        out[i] = _first_above_baseline(force[i], length[i], fraction)
+        out[i] = _deviation_contact(force[i], length[i], fraction)
     return out
 
 

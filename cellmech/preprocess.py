@@ -31,8 +31,8 @@ from cellmech._curvemath import gather_columns, moving_average
 from cellmech._precore import (
     argmax_valid,
     assemble,
+    deviation_contact,
     finish,
-    first_above_baseline,
     pad_nan,
     piecewise_linear_contact,
     subtract_line,
@@ -157,13 +157,15 @@ def preprocess(
     k = float(spring_constant_n_per_m)
     if not (np.isfinite(k) and k > 0):
         raise ConfigError(f"spring_constant_n_per_m={spring_constant_n_per_m!r} must be > 0 N/m")
-    tip, force, finite, peak, n_app, n_tot = _joined(block, k, options)
+    tip, force, finite, peak, contact, n_app, n_tot = _joined(block, k, options)
     status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
-    contact, offset = np.zeros(len(n_tot), np.int64), np.zeros(len(n_tot))
+    offset = np.zeros(len(n_tot))
     if tip.shape[1]:  # else no points at all: every curve is TOO_FEW_POINTS already
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
-            tip, force, contact = _corrected(block, tip, force, peak, n_tot, status, k, options)
+            tip, force, contact = _corrected(
+                block, tip, force, peak, contact, n_tot, status, k, options
+            )
             flags = (
                 options.correct_force_offset,
                 options.correct_tip_offset,
@@ -189,12 +191,13 @@ def preprocess(
     )
 
 
-def _corrected(block, tip, force, peak, n_tot, status, k, options):
+def _corrected(block, tip, force, peak, contact, n_tot, status, k, options):
     """Tip position, tilt-corrected force and contact index (steps 2-5 before the offsets).
 
     ``tip`` is the tip position, or the oriented height when smoothing is asked for (the tip
     position and the column ``peak`` of the force maximum are then computed here from the
-    smoothed force).
+    smoothed force). ``contact`` is the deviation-from-baseline estimate on the unsmoothed
+    force.
     """
     n_clip = peak
     if options.smooth_window > 1:
@@ -202,7 +205,8 @@ def _corrected(block, tip, force, peak, n_tot, status, k, options):
         if options.compute_tip_position:
             tip = tip + force / k
         n_clip = argmax_valid(force, n_tot)
-    contact = _contact_index(tip, force, n_clip, options)
+    if options.smooth_window > 1 or options.contact_method != "deviation_from_baseline":
+        contact = _contact_index(tip, force, n_clip, options)
     if options.tilt_axis != "none":
         axis = tip if options.tilt_axis == "height" else _time(block, status)
         raw = force
@@ -220,8 +224,8 @@ def _segments(block: CurveBlock) -> list:
 
 def _joined(block: CurveBlock, k: float, options: PreprocessOptions):
     """Approach followed by retract (:func:`~cellmech._precore.assemble`): tip position (or
-    oriented height), force, finite flags, force-maximum column and the approach and total
-    lengths."""
+    oriented height), force, finite flags, force-maximum column, contact estimate and the
+    approach and total lengths."""
     if options.tilt_axis == "time" and any(s.time_s is None for s in _segments(block)):
         raise ConfigError(
             "preprocess option tilt_axis='time' needs time stamps, which this block lacks; "
@@ -249,11 +253,19 @@ def _joined(block: CurveBlock, k: float, options: PreprocessOptions):
             block.retract.n_points,
         )
     tip_position = options.compute_tip_position and options.smooth_window == 1
-    tip, force, finite, peak = assemble(
-        height_of(app), app.force_n, ret_h, ret_f, app.n_points, n_ret, k, tip_position
+    tip, force, finite, peak, contact = assemble(
+        height_of(app),
+        app.force_n,
+        ret_h,
+        ret_f,
+        app.n_points,
+        n_ret,
+        k,
+        tip_position,
+        options.baseline_fraction,
     )
     n_app = app.n_points.copy()
-    return tip, force, finite, peak, n_app, n_app + n_ret
+    return tip, force, finite, peak, contact, n_app, n_app + n_ret
 
 
 def _time(block: CurveBlock, status: np.ndarray) -> np.ndarray:
@@ -270,5 +282,4 @@ def _contact_index(tip: np.ndarray, force: np.ndarray, n_clip: np.ndarray, optio
     """Contact-point estimate on the approach up to the force maximum (``n_clip`` points)."""
     if options.contact_method == "piecewise_linear":
         return piecewise_linear_contact(tip, force, n_clip)
-    index = first_above_baseline(force, n_clip, options.baseline_fraction)
-    return np.where(index >= 0, index, n_clip // 2)
+    return deviation_contact(force, n_clip, options.baseline_fraction)
