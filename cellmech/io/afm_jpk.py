@@ -3,8 +3,10 @@
 The archive (see :mod:`cellmech.io.jpk_properties` for the header logic) is read directly:
 only the members of the channels cellmech needs are inflated (``height``, ``vDeflection`` and
 the measured-height sensor), the raw big-endian integers are decoded with NumPy into padded
-``(n, m)`` blocks and scaled by the encoder and conversion-set steps in the same order as
-afmformats, so values agree with afmformats bit for bit (tests check 1e-12 relative).
+``(n, m)`` blocks and scaled by the encoder and conversion-set steps folded into one
+multiply-add (:attr:`~cellmech.io.jpk_properties.ChannelRecipe.affine`), so values agree with
+afmformats' step-by-step conversion to a few units in the last place (tests check 1e-12 of
+each channel's range).
 
 Headers are parsed once per *template*: every curve's headers are read, reduced to the lines
 that decide how its channels convert (``channel.*`` lines except point counts, and the
@@ -14,7 +16,8 @@ nothing is assumed about the map. What varies per curve (position, ``position-in
 number of points, duration) is read from each curve's own header.
 
 Loading is lazy (:attr:`ForceMap.loader`): only the requested curves' channel members are
-inflated, in parallel threads (zlib releases the GIL) reading through one file descriptor
+inflated (ISA-L through ``isal``: inflate and CRC-32 faster than zlib), in parallel threads
+(ISA-L releases the GIL) reading through one file descriptor
 with ``os.pread`` (no shared file position, so no zip handle per thread is needed); memory
 scales with the block, not the map.
 """
