@@ -139,7 +139,7 @@ def test_loader_reads_only_requested_members(tmp_path, monkeypatch):
     assert not any(name.endswith("segment-header.properties") for name in read)  # parsed at open
 
 
-def _odd_zip(path):
+def _odd_zip(path, monkeypatch):
     """Signature bytes in an extra field, a comment and a name; a non-ASCII (UTF-8) name."""
     signature = b"PK\x01\x02"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -152,18 +152,29 @@ def _odd_zip(path):
         zf.writestr("segments/0/" + signature.decode("latin-1") + ".dat", b"x")
 
 
-def _plain_zip(path):
+def _plain_zip(path, monkeypatch):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for i in range(50):
             zf.writestr(f"segments/{i}/channels/height.dat", bytes(range(i)))
 
 
-@pytest.mark.parametrize("build", [_plain_zip, _odd_zip])
-def test_central_directory_equals_zipfile(tmp_path, build):
+def _zip64_zip(path, monkeypatch):
+    """ZIP64 sizes and offsets in the central directory, ZIP64 end records (small limits)."""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 10)
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 2)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(5):
+            zf.writestr(f"segments/{i}/channels/height.dat", bytes(range(50 + i)))
+    monkeypatch.undo()
+    assert b"PK\x06\x06" in path.read_bytes()
+
+
+@pytest.mark.parametrize("build", [_plain_zip, _odd_zip, _zip64_zip])
+def test_central_directory_equals_zipfile(tmp_path, monkeypatch, build):
     """The vectorised central-directory parse (one signature search checked as a chain, or
     the header-by-header walk when other bytes hold the signature) equals ``zipfile``."""
     path = tmp_path / "a.zip"
-    build(path)
+    build(path, monkeypatch)
     archive = afm_jpk._Archive(path)
     with zipfile.ZipFile(path) as zf:
         fields = ("header_offset", "compress_size", "file_size", "compress_type", "CRC")
