@@ -442,16 +442,23 @@ class _Reader:
         return tuple(segs)
 
     # ---------------------------------------------------------------- loading
-    def _decode(self, curves: np.ndarray, rows: slice, s: int, out: dict) -> None:
-        """Inflate and convert segment ``s`` of ``curves`` into rows ``rows`` of ``out``."""
+    def _decode(self, curves: np.ndarray, rows: slice, s: int, out: dict, time: np.ndarray) -> None:
+        """Inflate and convert segment ``s`` of ``curves`` into rows ``rows`` of ``out`` and
+        write their time axes into the same rows of ``time``."""
+        ramp = np.arange(time.shape[1], dtype=float)
         for r, c in zip(range(rows.start, rows.stop), curves, strict=True):
-            tid, members, n, _, _ = self.curves[c][s]
+            tid, members, n, num, duration = self.curves[c][s]
             channels = self.recipes[tid][s].channels
             for q, arr in out.items():
                 recipe = channels[q][0]
                 raw = np.frombuffer(self.archive.read(members[q]), dtype=recipe.dtype, count=n)
                 recipe.apply(raw, out=arr[r, :n])
                 arr[r, n:] = np.nan
+            # afmformats' time axis: linspace(t0, t0 + duration, num, endpoint=False)
+            start = sum(self.curves[c][p][4] for p in range(s))
+            np.multiply(ramp[:n], ((start + duration) - start) / num, out=time[r, :n])
+            time[r, :n] += start
+            time[r, n:] = np.nan
 
     def load(self, indices: np.ndarray, n_threads: int | None = None) -> CurveBlock:
         """Load curves ``indices`` (positions in the curve list) as a padded block.
@@ -461,7 +468,7 @@ class _Reader:
         idx = np.asarray(indices, dtype=np.int64)
         n_seg = len(self.curves[0]) if self.curves else 2
         quantities = ["force", "height"] + (["measured_height"] if self.has_measured else [])
-        npts, outs, jobs = [], [], []
+        npts, outs, times, jobs = [], [], [], []
         workers = max(1, min(n_threads or _n_cores(), idx.size))
         bounds = np.linspace(0, idx.size, min(idx.size, workers * 4) + 1).astype(int)
         for s in range(n_seg):
@@ -470,8 +477,11 @@ class _Reader:
             out = {q: np.empty((idx.size, m)) for q in quantities}
             npts.append(n)
             outs.append(out)
+            times.append(np.empty((idx.size, m)))
             jobs += [
-                (idx[a:b], slice(a, b), s, out) for a, b in itertools.pairwise(bounds) if b > a
+                (idx[a:b], slice(a, b), s, out, times[s])
+                for a, b in itertools.pairwise(bounds)
+                if b > a
             ]
         if workers == 1:
             for job in jobs:
@@ -485,23 +495,11 @@ class _Reader:
                 force_n=outs[s]["force"],
                 n_points=npts[s],
                 measured_height_m=outs[s].get("measured_height"),
-                time_s=self._time(idx, s, npts[s], outs[s]["force"].shape[1]),
+                time_s=times[s],
             )
             for s in range(n_seg)
         ]
         return CurveBlock(idx, segments[0], segments[1] if n_seg > 1 else None)
-
-    def _time(self, idx: np.ndarray, s: int, npts: np.ndarray, m: int) -> np.ndarray:
-        """afmformats' time axis: ``linspace(t0, t0 + duration, num_points, endpoint=False)``."""
-        start = np.array([sum(self.curves[c][p][4] for p in range(s)) for c in idx], float)
-        dur = np.array([self.curves[c][s][4] for c in idx], float)
-        num = np.array([self.curves[c][s][3] for c in idx], float)
-        step = ((start + dur) - start) / num
-        time = np.arange(m, dtype=float) * step[:, None]
-        time += start[:, None]
-        for row, n in zip(time, npts, strict=True):
-            row[n:] = np.nan
-        return time
 
     @property
     def has_measured(self) -> bool:
