@@ -1,9 +1,10 @@
 """Compiled per-curve scans of the preprocessing (numba, one curve per thread).
 
 Each function works on NaN-padded (n, m) arrays with the number of valid leading points of
-every row. The two fused kernels, :func:`assemble` and :func:`finish`, do all full-length
-passes of the default workflow row by row while a row sits in the cache, in place where they
-can, so a block needs no full-size NumPy temporaries. Every row is processed on its own: a
+every row. The fused kernel :func:`assemble` (followed by :func:`finish` when smoothing,
+tilt removal or another contact estimator change the data in between) does all full-length
+passes of the workflow row by row while a row sits in the cache, in place where it can, so a
+block needs no full-size NumPy temporaries. Every row is processed on its own: a
 curve's result does not depend on the other curves of its block.
 """
 
@@ -59,8 +60,9 @@ def _inf_to_nan(row, n):
 
 
 @njit(cache=True, parallel=True)
-def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction):
-    """Join approach and retract, orient the height axis and compute the tip position.
+def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction, options):
+    """Join approach and retract, orient the height axis and compute the tip position; then,
+    while each curve is in the cache, what :func:`finish` does with ``options``.
 
     Parameters
     ----------
@@ -74,7 +76,10 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
     tip_position : bool
         Return the tip position ``height + force / k`` instead of the height.
     fraction : float
-        Baseline fraction of the contact estimate (:func:`deviation_contact`).
+        Baseline fraction of the contact estimates (:func:`deviation_contact`).
+    options : tuple of 3 bool
+        :func:`finish` options, applied with the contact estimate returned here (all False
+        where the contact estimate or the force still change).
 
     Returns
     -------
@@ -92,6 +97,8 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
     contact : ndarray of int64, shape (n,)
         Contact estimate on the points before the force maximum (:func:`deviation_contact`
         with ``peak``).
+    tip_offset, turn : ndarray, shape (n,)
+        As returned by :func:`finish` (0 and -1 where ``m`` is 0).
     """
     n = app_h.shape[0]
     n_tot = n_app + n_ret
@@ -101,6 +108,7 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
     finite = np.ones(n, np.bool_)
     peak = np.zeros(n, np.int64)
     contact = np.zeros(n, np.int64)
+    tip_offset, turn = np.zeros(n), np.full(n, -1, np.int64)
     for i in prange(n):
         na, nr, nt = n_app[i], n_ret[i], n_tot[i]
         xi, fi = x[i], force[i]
@@ -122,7 +130,9 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
             sign = _height_sign(xi, na)
             _, _, peak[i] = _oriented_copy(xi, fi, nt, sign, k, tip_position, xi, fi, 0, -np.inf, 0)
         contact[i] = _deviation_contact(fi, peak[i], fraction)
-    return x, force, finite, peak, contact
+        if m > 0:
+            tip_offset[i], turn[i] = _finish_row(xi, fi, nt, contact[i], fraction, options)
+    return x, force, finite, peak, contact, tip_offset, turn
 
 
 @njit(cache=True, parallel=True)
@@ -217,55 +227,61 @@ def _turning_point(tip, force, n, cp):
     return out
 
 
+@njit(cache=True)
+def _finish_row(tip, force, n, contact, fraction, options):
+    """Force and tip offsets of one curve (in place) and its turning point.
+
+    The force offset is the mean force before the contact (the first force if the contact is
+    at 0), the tip offset the tip position at the contact. The turning point is nanite's
+    re-split: the point of deepest indentation (:func:`_turning_point`) after a contact
+    estimated on the whole curve. Returns (tip offset or 0, turning point or -1).
+    """
+    force_offset, tip_offset, split = options
+    t0, turn = 0.0, -1
+    if force_offset:
+        f0 = _mean(force, 0, contact) if contact > 0 else force[0]
+        for j in range(n):
+            force[j] -= f0
+    if tip_offset:
+        t0 = tip[contact]
+        for j in range(n):
+            tip[j] -= t0
+    if split:
+        turn = _turning_point(tip, force, n, _first_above_baseline(force, n, fraction))
+    return t0, turn
+
+
 @njit(cache=True, parallel=True)
-def finish(tip, force, contact, n_tot, n_app, ok, fraction, options):
-    """Force and tip offsets (in place) and the approach/retract re-split, row by row.
+def finish(tip, force, contact, n_tot, fraction, options):
+    """:func:`_finish_row` of every curve.
 
     Parameters
     ----------
-    tip, force : ndarray, shape (n, m)
+    tip, force : ndarray, shape (n, m), m > 0
         Tip position (m) and force (N) of the joined curves; modified in place.
     contact : ndarray of int64, shape (n,)
         Contact-point estimate (column) of every curve.
-    n_tot, n_app : ndarray of int64, shape (n,)
-        Valid points of the joined curve and of its recorded approach.
-    ok : ndarray of bool, shape (n,)
-        Curves whose approach may be re-split.
+    n_tot : ndarray of int64, shape (n,)
+        Valid points of every curve.
     fraction : float
         Baseline fraction of :func:`_first_above_baseline` for the re-split.
     options : tuple of 3 bool
-        (correct_force_offset, correct_tip_offset, split_at_turning_point). The force offset
-        is the mean force before the contact (the first force if the contact is at 0), the
-        tip offset the tip position at the contact; the split is nanite's: at the point of
-        deepest indentation (:func:`_turning_point`) after a contact estimated on the whole
-        curve, where there is one.
+        (correct_force_offset, correct_tip_offset, split_at_turning_point).
 
     Returns
     -------
     tip_offset : ndarray, shape (n,)
         Subtracted tip offset in m (0 if not corrected).
-    n_approach : ndarray of int64, shape (n,)
-        Approach points after the re-split.
+    turn : ndarray of int64, shape (n,)
+        Turning point (approach points after the re-split), -1 where there is none.
     """
-    force_offset, tip_offset, split = options
-    out = np.zeros(tip.shape[0])
-    n_approach = n_app.copy()
-    for i in prange(tip.shape[0]):
-        nt, c = n_tot[i], contact[i]
-        if force_offset:
-            f0 = _mean(force[i], 0, c) if c > 0 else force[i, 0]
-            for j in range(nt):
-                force[i, j] -= f0
-        if tip_offset:
-            out[i] = tip[i, c]
-            for j in range(nt):
-                tip[i, j] -= out[i]
-        if split:
-            cp = _first_above_baseline(force[i], nt, fraction)
-            turn = _turning_point(tip[i], force[i], nt, cp)
-            if ok[i] and turn >= 0:
-                n_approach[i] = turn
-    return out, n_approach
+    n = tip.shape[0]
+    tip_offset, turn = np.zeros(n), np.full(n, -1, np.int64)
+    for i in prange(n):
+        tip_offset[i], turn[i] = _finish_row(
+            tip[i], force[i], n_tot[i], contact[i], fraction, options
+        )
+    return tip_offset, turn
 
 
 @njit(cache=True)

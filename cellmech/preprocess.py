@@ -157,24 +157,40 @@ def preprocess(
     k = float(spring_constant_n_per_m)
     if not (np.isfinite(k) and k > 0):
         raise ConfigError(f"spring_constant_n_per_m={spring_constant_n_per_m!r} must be > 0 N/m")
-    tip, force, finite, peak, contact, n_app, n_tot = _joined(block, k, options)
+    app_h, app_f, ret_h, ret_f, n_app, n_ret = _segment_arrays(block, options)
+    n_tot = n_app + n_ret
+    flags = (
+        options.correct_force_offset,
+        options.correct_tip_offset,
+        options.split_at_turning_point,
+    )
+    # the force and contact estimate of assemble are final unless one of these changes them
+    fused = (
+        options.smooth_window == 1
+        and options.tilt_axis == "none"
+        and options.contact_method == "deviation_from_baseline"
+    )
+    tip, force, finite, peak, contact, offset, turn = assemble(
+        app_h,
+        app_f,
+        ret_h,
+        ret_f,
+        n_app,
+        n_ret,
+        k,
+        options.compute_tip_position and options.smooth_window == 1,
+        options.baseline_fraction,
+        flags if fused else (False, False, False),
+    )
     status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
-    offset = np.zeros(len(n_tot))
-    if tip.shape[1]:  # else no points at all: every curve is TOO_FEW_POINTS already
+    if tip.shape[1] and not fused:  # no points at all: every curve is TOO_FEW_POINTS already
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
             tip, force, contact = _corrected(
                 block, tip, force, peak, contact, n_tot, status, k, options
             )
-            flags = (
-                options.correct_force_offset,
-                options.correct_tip_offset,
-                options.split_at_turning_point,
-            )
-            ok = status == CurveStatus.OK
-            offset, n_app = finish(
-                tip, force, contact, n_tot, n_app, ok, options.baseline_fraction, flags
-            )
+            offset, turn = finish(tip, force, contact, n_tot, options.baseline_fraction, flags)
+    n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
     pad_nan(tip, force, n_app, m)
@@ -222,10 +238,9 @@ def _segments(block: CurveBlock) -> list:
     return [block.approach] + ([block.retract] if block.retract is not None else [])
 
 
-def _joined(block: CurveBlock, k: float, options: PreprocessOptions):
-    """Approach followed by retract (:func:`~cellmech._precore.assemble`): tip position (or
-    oriented height), force, finite flags, force-maximum column, contact estimate and the
-    approach and total lengths."""
+def _segment_arrays(block: CurveBlock, options: PreprocessOptions):
+    """Height (as ``height_source`` asks) and force of approach and retract, and their
+    lengths; the retract arrays have no columns when the block has no retract."""
     if options.tilt_axis == "time" and any(s.time_s is None for s in _segments(block)):
         raise ConfigError(
             "preprocess option tilt_axis='time' needs time stamps, which this block lacks; "
@@ -242,30 +257,11 @@ def _joined(block: CurveBlock, k: float, options: PreprocessOptions):
             return seg.height_m
         return seg.measured_height_m
 
-    app = block.approach
-    if block.retract is None:
-        ret_h = ret_f = np.empty((app.n_curves, 0))
-        n_ret = np.zeros_like(app.n_points)
-    else:
-        ret_h, ret_f, n_ret = (
-            height_of(block.retract),
-            block.retract.force_n,
-            block.retract.n_points,
-        )
-    tip_position = options.compute_tip_position and options.smooth_window == 1
-    tip, force, finite, peak, contact = assemble(
-        height_of(app),
-        app.force_n,
-        ret_h,
-        ret_f,
-        app.n_points,
-        n_ret,
-        k,
-        tip_position,
-        options.baseline_fraction,
-    )
-    n_app = app.n_points.copy()
-    return tip, force, finite, peak, contact, n_app, n_app + n_ret
+    app, ret = block.approach, block.retract
+    if ret is None:
+        none = np.empty((app.n_curves, 0))
+        return height_of(app), app.force_n, none, none, app.n_points, np.zeros_like(app.n_points)
+    return height_of(app), app.force_n, height_of(ret), ret.force_n, app.n_points, ret.n_points
 
 
 def _time(block: CurveBlock, status: np.ndarray) -> np.ndarray:
