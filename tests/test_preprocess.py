@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+from cellmech._precore import assemble, finish
 from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves, Segment
 from cellmech.errors import ConfigError
 from cellmech.io import read_force_map
@@ -200,9 +201,27 @@ def test_ragged_block_equals_curve_by_curve() -> None:
     together = preprocess(ragged, 0.02)
     for i in range(3):
         alone = preprocess(ragged.take([i]), 0.02)
-        # equal up to summation order (padding changes how sums are split into SIMD lanes)
-        np.testing.assert_allclose(alone.curve(0)[0], together.curve(i)[0], rtol=1e-12)
-        np.testing.assert_allclose(alone.curve(0)[1], together.curve(i)[1], rtol=1e-12)
+        # every curve is processed on its own, with sums in a fixed order: bitwise equal
+        np.testing.assert_array_equal(alone.curve(0)[0], together.curve(i)[0])
+        np.testing.assert_array_equal(alone.curve(0)[1], together.curve(i)[1])
+        assert alone.tip_offset_m[0] == together.tip_offset_m[i]
+
+
+def test_fused_kernel_equals_assemble_then_finish() -> None:
+    """The one-launch default path (assemble with the finish options) equals assemble
+    followed by finish, the path taken when smoothing, tilt or another estimator intervene."""
+    block, _ = synthetic_block(5, offset_n=1e-10)
+    app, ret = block.approach, block.retract
+    args = (app.height_m, app.force_n, ret.height_m, ret.force_n, app.n_points, ret.n_points)
+    flags = (True, True, True)
+    fused = assemble(*args, 0.02, True, 0.1, flags)
+    tip, force, _, _, contact, offset, turn = assemble(*args, 0.02, True, 0.1, (False,) * 3)
+    assert np.all(offset == 0) and np.all(turn == -1)
+    offset, turn = finish(tip, force, contact, app.n_points + ret.n_points, 0.1, flags)
+    for a, b in zip(fused, (tip, force, None, None, contact, offset, turn), strict=True):
+        if b is not None:
+            np.testing.assert_array_equal(a, b)
+    assert np.all(turn > 0) and np.all(offset != 0)
 
 
 def test_bad_curves_get_status_codes() -> None:
