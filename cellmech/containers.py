@@ -11,7 +11,7 @@ longest curve of the block, positions past ``n_points[i]`` are NaN.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -33,8 +33,19 @@ __all__ = [
 
 
 def _frozen_array(value: Any, dtype: Any, name: str, ndim: int) -> np.ndarray:
-    """Return ``value`` as a read-only array of ``dtype`` and ``ndim`` dimensions."""
-    arr = np.array(value, dtype=dtype, copy=True)
+    """Return ``value`` as a read-only array of ``dtype`` and ``ndim`` dimensions.
+
+    A read-only array of the right dtype that owns its memory is adopted without a copy
+    (producers such as the readers hand over fresh arrays this way, saving a copy of every
+    block); anything else is copied, so a caller's writeable array never aliases a container.
+    """
+    adoptable = (
+        isinstance(value, np.ndarray)
+        and value.dtype == np.dtype(dtype)
+        and value.flags.owndata
+        and not value.flags.writeable
+    )
+    arr = value if adoptable else np.array(value, dtype=dtype, copy=True)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     arr.flags.writeable = False
@@ -163,10 +174,12 @@ class Segment:
 
     Parameters
     ----------
-    height_m : ndarray, shape (n, m)
+    height_m : ndarray, shape (n, m), or None
         Piezo height in m, as recorded by the instrument (usually larger = tip further from
         the sample, so decreasing during the approach; some files, e.g. JPK exports with a
-        flipped height axis, record the opposite sign and preprocessing detects it).
+        flipped height axis, record the opposite sign and preprocessing detects it). None
+        only when the block was loaded without it (:meth:`ForceMap.curves` ``fields``) and
+        ``measured_height_m`` is present.
     force_n : ndarray, shape (n, m)
         Cantilever force in N (deflection times spring constant).
     n_points : ndarray, shape (n,)
@@ -177,27 +190,30 @@ class Segment:
         Time of each point in s, when recorded.
     """
 
-    height_m: np.ndarray
+    height_m: np.ndarray | None
     force_n: np.ndarray
     n_points: np.ndarray
     measured_height_m: np.ndarray | None = None
     time_s: np.ndarray | None = None
 
+    #: fields a loader may leave out when asked (see :meth:`ForceMap.curves`)
+    OPTIONAL_FIELDS = ("height_m", "measured_height_m", "time_s")
+
     def __post_init__(self) -> None:
-        height = _frozen_array(self.height_m, np.float64, "height_m", 2)
-        shape = height.shape
-        _set(self, "height_m", height)
-        _set(self, "force_n", _frozen_array(self.force_n, np.float64, "force_n", 2))
+        force = _frozen_array(self.force_n, np.float64, "force_n", 2)
+        shape = force.shape
+        _set(self, "force_n", force)
         npts = _frozen_array(self.n_points, np.int64, "n_points", 1)
         _set(self, "n_points", npts)
-        for name in ("measured_height_m", "time_s"):
+        if self.height_m is None and self.measured_height_m is None:
+            raise ValueError("a segment needs height_m, measured_height_m or both")
+        for name in self.OPTIONAL_FIELDS:
             value = getattr(self, name)
             if value is not None:
-                _set(self, name, _frozen_array(value, np.float64, name, 2))
-        for name in ("force_n", "measured_height_m", "time_s"):
-            value = getattr(self, name)
-            if value is not None and value.shape != shape:
-                raise ValueError(f"{name} has shape {value.shape}, height_m has {shape}")
+                value = _frozen_array(value, np.float64, name, 2)
+                if value.shape != shape:
+                    raise ValueError(f"{name} has shape {value.shape}, force_n has {shape}")
+                _set(self, name, value)
         if npts.shape != shape[:1]:
             raise ValueError(f"n_points has shape {npts.shape}, expected ({shape[0]},)")
         if npts.size and (npts.min() < 0 or npts.max() > shape[1]):
@@ -206,21 +222,21 @@ class Segment:
     @property
     def n_curves(self) -> int:
         """Number of curves in the block."""
-        return self.height_m.shape[0]
+        return self.force_n.shape[0]
 
     @property
     def mask(self) -> np.ndarray:
         """Boolean (n, m) array, True on valid (non-padding) points."""
-        return np.arange(self.height_m.shape[1])[None, :] < self.n_points[:, None]
+        return np.arange(self.force_n.shape[1])[None, :] < self.n_points[:, None]
 
     def curve(self, i: int) -> dict[str, np.ndarray]:
         """The valid points of curve ``i`` as a dict of 1-D arrays (unpadded)."""
         n = int(self.n_points[i])
-        out = {"height_m": self.height_m[i, :n], "force_n": self.force_n[i, :n]}
-        if self.measured_height_m is not None:
-            out["measured_height_m"] = self.measured_height_m[i, :n]
-        if self.time_s is not None:
-            out["time_s"] = self.time_s[i, :n]
+        out = {"force_n": self.force_n[i, :n]}
+        for name in self.OPTIONAL_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value[i, :n]
         return out
 
     def take(self, indices: Sequence[int] | np.ndarray) -> Segment:
@@ -243,7 +259,7 @@ class Segment:
     @classmethod
     def from_curves(cls, curves: Sequence[Mapping[str, np.ndarray]]) -> Segment:
         """Pad a list of per-curve dicts (keys as :meth:`curve` returns) into one segment."""
-        npts = np.array([len(c["height_m"]) for c in curves], dtype=np.int64)
+        npts = np.array([len(c["force_n"]) for c in curves], dtype=np.int64)
         m = int(npts.max()) if len(curves) else 0
 
         def pad(key: str) -> np.ndarray | None:
@@ -306,15 +322,17 @@ class CurveBlock:
         )
 
 
-#: Signature of a curve loader: indices into the map's curve list -> a CurveBlock in that order.
-CurveLoader = Callable[[np.ndarray], CurveBlock]
+#: Signature of a curve loader: ``loader(indices, fields)`` -> a CurveBlock in ``indices``
+#: order. ``fields`` (a frozenset of :attr:`Segment.OPTIONAL_FIELDS`, or None for everything
+#: recorded) says which optional channels the caller needs; a loader may return more.
+CurveLoader = Callable[[np.ndarray, frozenset[str] | None], CurveBlock]
 
 
 def in_memory_loader(block: CurveBlock) -> CurveLoader:
     """A :data:`CurveLoader` serving curves from an in-memory block covering the whole map."""
     position = {int(c): i for i, c in enumerate(block.curve_index)}
 
-    def load(indices: np.ndarray) -> CurveBlock:
+    def load(indices: np.ndarray, fields: frozenset[str] | None = None) -> CurveBlock:
         return block.take([position[int(i)] for i in np.asarray(indices)])
 
     return load
@@ -349,6 +367,9 @@ class ForceMap:
         :data:`CurveLoader` returning curves by index into ``0 .. n - 1``.
     metadata : mapping
         Vendor metadata worth keeping (flat str -> value).
+    has_measured_height : bool
+        True when every curve records a sensor-measured height, so a caller that uses it can
+        ask the loader to skip the piezo height (:meth:`curves` ``fields``).
     """
 
     path: Path
@@ -363,6 +384,7 @@ class ForceMap:
     sensitivity_m_per_v: float
     loader: CurveLoader = field(repr=False)
     metadata: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    has_measured_height: bool = False
 
     KINDS = ("force-map", "qi-map", "single-curve")
 
@@ -399,12 +421,27 @@ class ForceMap:
         """Number of curves recorded in the file."""
         return int(self.position_index.size)
 
-    def curves(self, indices: Sequence[int] | np.ndarray | None = None) -> CurveBlock:
-        """Load curves ``indices`` (all when None) into memory as one padded block."""
+    def curves(
+        self,
+        indices: Sequence[int] | np.ndarray | None = None,
+        *,
+        fields: Iterable[str] | None = None,
+    ) -> CurveBlock:
+        """Load curves ``indices`` (all when None) into memory as one padded block.
+
+        ``fields`` names the optional :class:`Segment` channels needed (a subset of
+        :attr:`Segment.OPTIONAL_FIELDS`; None = everything recorded). Loaders may skip the
+        others (the fast JPK reader then inflates less) or return them anyway.
+        """
         idx = np.arange(self.n_curves) if indices is None else np.asarray(indices, np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n_curves):
             raise IndexError(f"curve indices must lie in [0, {self.n_curves})")
-        return self.loader(idx)
+        wanted = None if fields is None else frozenset(fields)
+        if wanted is not None and not wanted <= set(Segment.OPTIONAL_FIELDS):
+            raise ValueError(
+                f"fields must be among {Segment.OPTIONAL_FIELDS}, got {sorted(wanted)}"
+            )
+        return self.loader(idx, wanted)
 
     def iter_blocks(self, block_size: int = 256) -> Iterator[CurveBlock]:
         """Yield the map's curves in consecutive blocks of at most ``block_size`` curves."""

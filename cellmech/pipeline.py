@@ -14,7 +14,7 @@ import numpy as np
 from cellmech.containers import FitResult, ForceMap
 from cellmech.errors import NoCurvesError
 from cellmech.fit import FitOptions, fit_curves
-from cellmech.preprocess import PreprocessOptions, preprocess
+from cellmech.preprocess import PreprocessOptions, preprocess, required_fields
 
 __all__ = ["DEFAULT_BLOCK_CURVES", "fit_block", "fit_map", "require_curves", "sort_by_curve"]
 
@@ -46,7 +46,8 @@ def fit_block(
     FitResult
         Aligned with ``indices``.
     """
-    block = force_map.curves(indices)
+    fields = required_fields(preprocess_options, force_map.has_measured_height)
+    block = force_map.curves(indices, fields=fields)
     curves = preprocess(block, force_map.spring_constant_n_per_m, preprocess_options)
     return fit_curves(curves, fit_options)
 

@@ -40,7 +40,7 @@ from cellmech._precore import (
 from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
 from cellmech.errors import ConfigError
 
-__all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess"]
+__all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess", "required_fields"]
 
 #: contact-point estimators: name -> one-line description
 CONTACT_METHODS = {
@@ -238,6 +238,27 @@ def _segments(block: CurveBlock) -> list:
     return [block.approach] + ([block.retract] if block.retract is not None else [])
 
 
+def required_fields(options: PreprocessOptions, has_measured_height: bool) -> frozenset[str]:
+    """The optional :class:`Segment` channels :func:`preprocess` reads with ``options``.
+
+    Parameters
+    ----------
+    options : PreprocessOptions
+        The preprocessing options.
+    has_measured_height : bool
+        Whether the map records a sensor-measured height (:attr:`ForceMap.has_measured_height`).
+
+    Returns
+    -------
+    frozenset of str
+        For :meth:`ForceMap.curves` ``fields``: the measured height when it will be used,
+        else the piezo height; the time stamps only for a baseline tilt versus time.
+    """
+    measured = has_measured_height and options.height_source != "piezo"
+    height = {"measured_height_m"} if measured else {"height_m"}
+    return frozenset(height | ({"time_s"} if options.tilt_axis == "time" else set()))
+
+
 def _segment_arrays(block: CurveBlock, options: PreprocessOptions):
     """Height (as ``height_source`` asks) and force of approach and retract, and their
     lengths; the retract arrays have no columns when the block has no retract."""
@@ -253,6 +274,11 @@ def _segment_arrays(block: CurveBlock, options: PreprocessOptions):
                 raise ConfigError(
                     "preprocess option height_source='measured' but the block has no measured "
                     "height; use height_source='auto' or 'piezo'"
+                )
+            if seg.height_m is None:
+                raise ConfigError(
+                    "the block was loaded without the piezo height that height_source="
+                    f"{options.height_source!r} needs; load it with required_fields(...)"
                 )
             return seg.height_m
         return seg.measured_height_m

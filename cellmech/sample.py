@@ -300,6 +300,7 @@ def _force_map(opt: SampleOptions, grid: GridGeometry, afm: dict) -> ForceMap:
         spring_constant_n_per_m=opt.spring_constant_n_per_m,
         sensitivity_m_per_v=opt.sensitivity_m_per_v,
         loader=in_memory_loader(block),
+        has_measured_height=curves.approach.measured_height_m is not None,
     )
 
 

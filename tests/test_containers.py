@@ -44,8 +44,26 @@ def test_segment_is_read_only_and_validated():
     seg = _ragged_segment()
     with pytest.raises(ValueError, match="read-only"):
         seg.force_n[0, 0] = 1.0
-    with pytest.raises(ValueError, match="force_n has shape"):
+    with pytest.raises(ValueError, match="height_m has shape"):
         Segment(height_m=np.zeros((2, 3)), force_n=np.zeros((2, 4)), n_points=[3, 3])
+    with pytest.raises(ValueError, match="needs height_m, measured_height_m or both"):
+        Segment(height_m=None, force_n=np.zeros((2, 3)), n_points=[3, 3])
+    only_measured = Segment(
+        height_m=None, force_n=np.zeros((2, 3)), n_points=[3, 2], measured_height_m=np.ones((2, 3))
+    )
+    assert set(only_measured.curve(1)) == {"force_n", "measured_height_m"}
+    assert only_measured.take([1]).height_m is None
+
+
+def test_containers_adopt_read_only_arrays_and_copy_writeable_ones():
+    handed_over = np.zeros((2, 3))
+    handed_over.flags.writeable = False
+    mine = np.zeros((2, 3))
+    seg = Segment(height_m=mine, force_n=handed_over, n_points=[3, 3])
+    assert seg.force_n is handed_over
+    assert seg.height_m is not mine and not np.shares_memory(seg.height_m, mine)
+    mine[0, 0] = 1.0
+    assert seg.height_m[0, 0] == 0.0
     with pytest.raises(ValueError, match="n_points"):
         Segment(height_m=np.zeros((2, 3)), force_n=np.zeros((2, 3)), n_points=[3, 4])
 

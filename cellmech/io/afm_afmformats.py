@@ -188,7 +188,7 @@ def _curve_dicts(curve: Any, force_factor: float) -> tuple[dict, dict]:
 
 
 def _loader(path: Path, curves: list, force_factor: float):
-    def load(indices: np.ndarray) -> CurveBlock:
+    def load(indices: np.ndarray, fields: frozenset[str] | None = None) -> CurveBlock:
         try:
             with _quiet():
                 parts = [_curve_dicts(curves[int(i)], force_factor) for i in indices]
@@ -283,4 +283,5 @@ def read(
         sensitivity_m_per_v=sens,
         loader=_loader(p, curves, factor),
         metadata={"reader": "afmformats", "format": str(md.get("format", ""))},
+        has_measured_height=all("height (measured)" in c.columns for c in curves),
     )

@@ -16,7 +16,7 @@ nothing is assumed about the map. What varies per curve (position, ``position-in
 number of points, duration) is read from each curve's own header.
 
 Loading is lazy (:attr:`ForceMap.loader`): only the requested curves' channel members are
-inflated (ISA-L through ``isal``: inflate and CRC-32 faster than zlib), in parallel threads
+inflated (libdeflate through ``deflate``: inflate and CRC-32 faster than zlib), in parallel threads
 (ISA-L releases the GIL) reading through one file descriptor
 with ``os.pread`` (no shared file position, so no zip handle per thread is needed); memory
 scales with the block, not the map.
@@ -37,8 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import deflate
 import numpy as np
-from isal import isal_zlib
 
 from cellmech.containers import CurveBlock, ForceMap, Segment
 from cellmech.errors import CorruptFileError, MissingMetadataError, NoCurvesError
@@ -243,7 +243,7 @@ class _Archive:
         """Uncompressed size of member ``name`` in bytes."""
         return self.entries[name][2]
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str) -> bytes | bytearray:
         """The uncompressed bytes of member ``name`` (one ``pread`` in the usual case)."""
         offset, csize, usize, method, crc, flags = self.entries[name]
         if flags & 1 or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -263,16 +263,16 @@ class _Archive:
             data = os.pread(self.fd, csize, offset + start)
         try:
             if method == zipfile.ZIP_DEFLATED:
-                data = isal_zlib.decompress(data, -15, max(usize, 1))
-        except isal_zlib.error as exc:
+                data = deflate.deflate_decompress(data, usize)  # exactly usize bytes or error
+        except deflate.DeflateError as exc:
             raise CorruptFileError(
-                f"{self.path}: member {name!r} does not inflate ({exc})"
+                f"{self.path}: member {name!r} does not inflate to its stated size ({exc})"
             ) from exc
-        if len(data) != usize or isal_zlib.crc32(data) != crc:
+        if len(data) != usize or deflate.crc32(data) != crc:
             raise CorruptFileError(
                 f"{self.path}: member {name!r} is truncated or corrupt (size/CRC mismatch)"
             )
-        return data if isinstance(data, bytes) else bytes(data)
+        return bytes(data) if isinstance(data, memoryview) else data
 
 
 _MEMBER_RE = re.compile(r"^(index/\d+/|)segments/(\d+)/([^\n]+)$", re.M)
@@ -442,10 +442,12 @@ class _Reader:
         return tuple(segs)
 
     # ---------------------------------------------------------------- loading
-    def _decode(self, curves: np.ndarray, rows: slice, s: int, out: dict, time: np.ndarray) -> None:
+    def _decode(
+        self, curves: np.ndarray, rows: slice, s: int, out: dict, time: np.ndarray | None
+    ) -> None:
         """Inflate and convert segment ``s`` of ``curves`` into rows ``rows`` of ``out`` and
-        write their time axes into the same rows of ``time``."""
-        ramp = np.arange(time.shape[1], dtype=float)
+        write their time axes into the same rows of ``time`` (when not None)."""
+        ramp = None if time is None else np.arange(time.shape[1], dtype=float)
         for r, c in zip(range(rows.start, rows.stop), curves, strict=True):
             tid, members, n, num, duration = self.curves[c][s]
             channels = self.recipes[tid][s].channels
@@ -454,20 +456,30 @@ class _Reader:
                 raw = np.frombuffer(self.archive.read(members[q]), dtype=recipe.dtype, count=n)
                 recipe.apply(raw, out=arr[r, :n])
                 arr[r, n:] = np.nan
+            if time is None:
+                continue
             # afmformats' time axis: linspace(t0, t0 + duration, num, endpoint=False)
             start = sum(self.curves[c][p][4] for p in range(s))
             np.multiply(ramp[:n], ((start + duration) - start) / num, out=time[r, :n])
             time[r, :n] += start
             time[r, n:] = np.nan
 
-    def load(self, indices: np.ndarray, n_threads: int | None = None) -> CurveBlock:
+    def load(
+        self,
+        indices: np.ndarray,
+        fields: frozenset[str] | None = None,
+        n_threads: int | None = None,
+    ) -> CurveBlock:
         """Load curves ``indices`` (positions in the curve list) as a padded block.
 
-        ``n_threads`` (default: every core) decode chunks of curves concurrently.
+        ``fields`` (see :meth:`ForceMap.curves`) lets channels nobody needs stay deflated:
+        the piezo height when only the measured height is asked for, the time axes unless
+        ``time_s`` is. ``n_threads`` (default: every core) decode chunks of curves concurrently.
         """
         idx = np.asarray(indices, dtype=np.int64)
         n_seg = len(self.curves[0]) if self.curves else 2
-        quantities = ["force", "height"] + (["measured_height"] if self.has_measured else [])
+        quantities = ["force", *self._heights(fields)]
+        want_time = fields is None or "time_s" in fields
         npts, outs, times, jobs = [], [], [], []
         workers = max(1, min(n_threads or _n_cores(), idx.size))
         bounds = np.linspace(0, idx.size, min(idx.size, workers * 4) + 1).astype(int)
@@ -477,7 +489,7 @@ class _Reader:
             out = {q: np.empty((idx.size, m)) for q in quantities}
             npts.append(n)
             outs.append(out)
-            times.append(np.empty((idx.size, m)))
+            times.append(np.empty((idx.size, m)) if want_time else None)
             jobs += [
                 (idx[a:b], slice(a, b), s, out, times[s])
                 for a, b in itertools.pairwise(bounds)
@@ -489,9 +501,12 @@ class _Reader:
         else:
             for future in [_executor().submit(self._decode, *job) for job in jobs]:
                 future.result()
+        for array in [*(a for out in outs for a in out.values()), *times]:
+            if array is not None:
+                array.flags.writeable = False  # handed over: the containers adopt, not copy
         segments = [
             Segment(
-                height_m=outs[s]["height"],
+                height_m=outs[s].get("height"),
                 force_n=outs[s]["force"],
                 n_points=npts[s],
                 measured_height_m=outs[s].get("measured_height"),
@@ -500,6 +515,12 @@ class _Reader:
             for s in range(n_seg)
         ]
         return CurveBlock(idx, segments[0], segments[1] if n_seg > 1 else None)
+
+    def _heights(self, fields: frozenset[str] | None) -> list[str]:
+        """Height channels to decode for ``fields`` (at least one)."""
+        measured = self.has_measured and (fields is None or "measured_height_m" in fields)
+        piezo = fields is None or "height_m" in fields or not measured
+        return ["height"] * piezo + ["measured_height"] * measured
 
     @property
     def has_measured(self) -> bool:
@@ -609,4 +630,5 @@ def read(
         sensitivity_m_per_v=sens,
         loader=reader.load,
         metadata=metadata,
+        has_measured_height=reader.has_measured,
     )

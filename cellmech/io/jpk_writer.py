@@ -143,6 +143,10 @@ def _segment_info(n: int, style: str, duration_s: float, num_points: int, z: tup
 def _volts(approach: Segment, retract: Segment | None, k: float, sens: float) -> dict:
     """Per-channel lists of per-segment (n, m) arrays in the channels' base units."""
     segs = [approach] if retract is None else [approach, retract]
+    if any(s.height_m is None for s in segs):
+        raise ValueError(
+            "a JPK force map needs the piezo height (Segment.height_m) of every segment"
+        )
     out = {
         "height": [s.height_m / HEIGHT_NOMINAL_M_PER_V for s in segs],
         "vDeflection": [s.force_n / k / sens for s in segs],

@@ -183,3 +183,20 @@ def test_central_directory_equals_zipfile(tmp_path, monkeypatch, build):
         }
         assert archive.entries == expected
         assert all(archive.read(name) == zf.read(name) for name in expected)
+
+
+def test_loader_skips_channels_nobody_asked_for():
+    fm = read_force_map(real_afm_file("fmt-jpk-fd_map2x2_extracted.jpk-force-map"))
+    assert fm.has_measured_height
+    full = fm.curves([1, 2])
+    lean = fm.curves([1, 2], fields={"measured_height_m"})
+    for name in ("approach", "retract"):
+        a, b = getattr(full, name), getattr(lean, name)
+        assert b.height_m is None and b.time_s is None
+        np.testing.assert_array_equal(b.measured_height_m, a.measured_height_m)
+        np.testing.assert_array_equal(b.force_n, a.force_n)
+    piezo_only = fm.curves([1], fields={"height_m", "time_s"})
+    assert piezo_only.approach.measured_height_m is None
+    np.testing.assert_array_equal(piezo_only.approach.time_s, full.approach.time_s[:1, :])
+    with pytest.raises(ValueError, match="fields must be among"):
+        fm.curves([1], fields={"deflection"})
