@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 
+import nanite
 import numpy as np
 import pytest
 
@@ -22,7 +23,6 @@ from cellmech.preprocess import preprocess
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
 from tests.test_preprocess import NANITE_STEPS
 
-nanite = pytest.importorskip("nanite")
 pytestmark = pytest.mark.realdata
 
 WEIGHT_CP_M = 1e-6  # nanite's default weight_cp

@@ -112,7 +112,8 @@ def test_processes_reopen_the_file_in_each_worker(small_map, reference):
 
 
 def test_distributed_client(small_map, reference):
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     with (
         distributed.LocalCluster(
             processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None

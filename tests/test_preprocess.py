@@ -65,7 +65,8 @@ def synthetic_block(
 
 def nanite_approach(path, index: int) -> tuple[np.ndarray, np.ndarray]:
     """Tip position and force of nanite's preprocessed approach of curve ``index``."""
-    nanite = pytest.importorskip("nanite")
+    import nanite
+
     with warnings.catch_warnings():  # nanite warns when it cannot re-split (single_bad)
         warnings.simplefilter("ignore")
         idnt = nanite.load_group(path)[index]

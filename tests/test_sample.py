@@ -14,7 +14,9 @@ from skimage.measure import regionprops
 
 from cellmech.cli import main
 from cellmech.errors import ConfigError
+from cellmech.fit import FitOptions, fit_curves
 from cellmech.io import read_fluorescence, read_force_map
+from cellmech.preprocess import preprocess
 from cellmech.sample import (
     FILE_NAMES,
     SAMPLE_DATA_OPTIONS,
@@ -125,7 +127,8 @@ def test_bad_curves_are_flagged_and_look_bad():
 
 
 def test_afmformats_and_cellmech_read_the_map_identically(written):
-    afmformats = pytest.importorskip("afmformats")
+    import afmformats
+
     paths, opts = written
     fm = read_force_map(paths["force_map"], reader="jpk")
     block = fm.curves()
@@ -174,20 +177,18 @@ def test_ome_metadata_reads_back_in_metres(written):
     np.testing.assert_array_equal(np.asarray(st.data), mem.data)
 
 
-def test_truth_agrees_with_the_fit_on_noise_free_curves():
-    fit = pytest.importorskip("cellmech.fit")
-    from cellmech.preprocess import preprocess
-
+@pytest.mark.parametrize("weight_cp_m", [1e-6, 0.0], ids=["nanite-weighting", "unweighted"])
+def test_truth_agrees_with_the_fit_on_noise_free_curves(weight_cp_m):
     opts = SampleOptions(
         seed=3, noise_free=True, **{**SMALL, "grid_shape": (16, 16), "approach_points": 800}
     )
     s = generate_sample(opts)
     fm = s.force_map
     curves = preprocess(fm.curves(), fm.spring_constant_n_per_m)
-    # plain least squares (no contact-point weighting): on noise-free curves its global
-    # minimum is the truth itself, so any disagreement is the truth's fault
-    options = fit.FitOptions(model=opts.model, geometry=opts.geometry, weight_cp_m=0.0)
-    res = fit.fit_curves(curves, options)
+    # on noise-free curves the global minimum of either objective (the default
+    # contact-point weighting or plain least squares) is the truth itself
+    options = FitOptions(model=opts.model, geometry=opts.geometry, weight_cp_m=weight_cp_m)
+    res = fit_curves(curves, options)
     on_cell = (s.curves["label"] > 0).to_numpy()
     assert on_cell.sum() > 20
     assert np.all(res.status[on_cell] == 0)

@@ -201,7 +201,8 @@ def test_hertz_ratio_series_small_indentation():
 
 
 def _nanite(key):
-    model = pytest.importorskip("nanite.model")
+    import nanite.model as model
+
     return model.models_available[key].module.model_func
 
 
