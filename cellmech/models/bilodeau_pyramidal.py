@@ -20,10 +20,7 @@ Phys. Rev. E 72, 021914 (2005).
 
 from __future__ import annotations
 
-import numpy as np
-
-from cellmech.models import ParameterSpec
-from cellmech.models.hertz_conical import quadratic_law
+from cellmech.models.hertz_conical import half_angle_parameter, sharp_tip_model
 
 KEY = "bilodeau_pyramidal"
 NAME = "Bilodeau, four-sided pyramidal tip"
@@ -34,24 +31,5 @@ TIP_FAMILY = "conical"
 #: C in F = C tan(alpha) E/(1-nu^2) delta^2
 FORCE_COEFFICIENT = 1.4906 / 2.0
 
-PARAMETERS = (
-    ParameterSpec(
-        "half_angle_deg",
-        "deg",
-        17.5,
-        (1.0, 89.0),
-        "face angle alpha of the pyramid (axis to face)",
-    ),
-)
-
-
-def force_per_modulus(
-    indentation_m: np.ndarray, *, poisson_ratio: float, half_angle_deg: float
-) -> np.ndarray:
-    """F/E in m² for indentations ``indentation_m`` (m, any shape; 0 where <= 0)."""
-    return quadratic_law(
-        indentation_m,
-        coefficient=FORCE_COEFFICIENT,
-        half_angle_deg=half_angle_deg,
-        poisson_ratio=poisson_ratio,
-    )
+PARAMETERS = (half_angle_parameter(17.5, "face angle alpha of the pyramid (axis to face)"),)
+force_per_modulus = sharp_tip_model(FORCE_COEFFICIENT)

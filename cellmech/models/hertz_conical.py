@@ -23,6 +23,7 @@ for a punch of arbitrary profile", Int. J. Eng. Sci. 3, 47 (1965), eq. 6.4.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,16 +37,6 @@ TIP_FAMILY = "conical"
 
 #: C in F = C tan(alpha) E/(1-nu^2) delta^2
 FORCE_COEFFICIENT = 2.0 / math.pi
-
-PARAMETERS = (
-    ParameterSpec(
-        "half_angle_deg",
-        "deg",
-        25.0,
-        (1.0, 89.0),
-        "half-opening angle alpha of the cone (axis to flank)",
-    ),
-)
 
 
 def quadratic_law(
@@ -77,13 +68,27 @@ def quadratic_law(
     return out
 
 
-def force_per_modulus(
-    indentation_m: np.ndarray, *, poisson_ratio: float, half_angle_deg: float
-) -> np.ndarray:
-    """F/E in m² for indentations ``indentation_m`` (m, any shape; 0 where <= 0)."""
-    return quadratic_law(
-        indentation_m,
-        coefficient=FORCE_COEFFICIENT,
-        half_angle_deg=half_angle_deg,
-        poisson_ratio=poisson_ratio,
-    )
+def half_angle_parameter(default_deg: float, description: str) -> ParameterSpec:
+    """The ``half_angle_deg`` parameter of a sharp tip (1–89°)."""
+    return ParameterSpec("half_angle_deg", "deg", default_deg, (1.0, 89.0), description)
+
+
+def sharp_tip_model(coefficient: float) -> Callable[..., np.ndarray]:
+    """The ``force_per_modulus`` of a sharp tip whose force law has the constant C."""
+
+    def force_per_modulus(
+        indentation_m: np.ndarray, *, poisson_ratio: float, half_angle_deg: float
+    ) -> np.ndarray:
+        """F/E in m² for indentations ``indentation_m`` (m, any shape; 0 where <= 0)."""
+        return quadratic_law(
+            indentation_m,
+            coefficient=coefficient,
+            half_angle_deg=half_angle_deg,
+            poisson_ratio=poisson_ratio,
+        )
+
+    return force_per_modulus
+
+
+PARAMETERS = (half_angle_parameter(25.0, "half-opening angle alpha of the cone (axis to flank)"),)
+force_per_modulus = sharp_tip_model(FORCE_COEFFICIENT)

@@ -18,10 +18,7 @@ F. Rico, P. Roca-Cusachs, N. Gavara, R. Farré, M. Rotger, D. Navajas, Phys. Rev
 
 from __future__ import annotations
 
-import numpy as np
-
-from cellmech.models import ParameterSpec
-from cellmech.models.hertz_conical import quadratic_law
+from cellmech.models.hertz_conical import half_angle_parameter, sharp_tip_model
 
 KEY = "three_sided_pyramidal"
 NAME = "Bilodeau, three-sided pyramidal tip"
@@ -32,24 +29,5 @@ TIP_FAMILY = "conical"
 #: C in F = C tan(alpha) E/(1-nu^2) delta^2
 FORCE_COEFFICIENT = 0.8887
 
-PARAMETERS = (
-    ParameterSpec(
-        "half_angle_deg",
-        "deg",
-        17.5,
-        (1.0, 89.0),
-        "face angle alpha of the pyramid (axis to face)",
-    ),
-)
-
-
-def force_per_modulus(
-    indentation_m: np.ndarray, *, poisson_ratio: float, half_angle_deg: float
-) -> np.ndarray:
-    """F/E in m² for indentations ``indentation_m`` (m, any shape; 0 where <= 0)."""
-    return quadratic_law(
-        indentation_m,
-        coefficient=FORCE_COEFFICIENT,
-        half_angle_deg=half_angle_deg,
-        poisson_ratio=poisson_ratio,
-    )
+PARAMETERS = (half_angle_parameter(17.5, "face angle alpha of the pyramid (axis to face)"),)
+force_per_modulus = sharp_tip_model(FORCE_COEFFICIENT)
