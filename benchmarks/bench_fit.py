@@ -60,7 +60,7 @@ def _indentation(travel_m: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 def _curves(n: int, points: int, rng: np.random.Generator) -> dict:
     """Approach and retract of ``n`` Hertz curves (heights decreasing during the approach),
-    as Segment keyword dicts padded to ``points`` columns."""
+    as CurveSegment keyword dicts padded to ``points`` columns."""
     e_pa = rng.uniform(1e3, 10e3, n)
     cp_m = rng.uniform(0.0, 5e-6, n)  # topography: contact height above the substrate
     c = 4 / 3 / (1 - POISSON**2) * np.sqrt(TIP_RADIUS_M)
@@ -99,14 +99,14 @@ def build_map(path: Path, side: int, points: int, seed: int = 0) -> Path:
     """Write the ``side`` x ``side`` benchmark map to ``path`` (skipped when it exists)."""
     if path.exists():
         return path
-    from cellmech.containers import GridGeometry, Segment
-    from cellmech.io.jpk_writer import write_jpk_force_map
+    from cellmech.containers import CurveSegment, GridGeometry
+    from cellmech.io.jpk.writer import write_jpk_force_map
 
     rng = np.random.default_rng(seed)
     n = side * side
     parts = [_curves(min(256, n - s), points, rng) for s in range(0, n, 256)]
     joined = {
-        key: Segment(**{f: np.concatenate([p[key][f] for p in parts]) for f in parts[0][key]})
+        key: CurveSegment(**{f: np.concatenate([p[key][f] for p in parts]) for f in parts[0][key]})
         for key in ("approach", "retract")
     }
     del parts
@@ -214,7 +214,7 @@ def _stage(path: str, args: argparse.Namespace) -> dict:
 
 def _numpy(path: str, args: argparse.Namespace) -> dict:
     from cellmech.io import read_force_map
-    from cellmech.pipeline import fit_block
+    from cellmech.mapfit import fit_block
 
     t0 = time.perf_counter()
     fm = read_force_map(path)

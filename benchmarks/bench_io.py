@@ -4,7 +4,7 @@ Builds (once, cached in ``--workdir``) a 64x64 force map of realistic noisy synt
 (Hertz indentation of a sphere on a sloped baseline with thermal deflection noise and
 height-sensor noise; approach and retract
 of ``--points`` points each, piezo height, vDeflection and capacitive-sensor height) through
-:func:`cellmech.io.jpk_writer.write_jpk_force_map`, then times, each in a fresh subprocess
+:func:`cellmech.io.jpk.writer.write_jpk_force_map`, then times, each in a fresh subprocess
 that reports its peak RSS:
 
 * afmformats: ``load_data`` + access every curve's force, piezo height and measured height;
@@ -82,10 +82,10 @@ def synthetic_segments(n_curves: int, n_points: int, seed: int = 0):
 
     Returns
     -------
-    approach, retract : Segment
+    approach, retract : CurveSegment
         ``n_curves`` curves of ``n_points`` points (retract ragged by up to 5 %).
     """
-    from cellmech.containers import Segment
+    from cellmech.containers import CurveSegment
 
     rng = np.random.default_rng(seed)
     radius, e_mod, nu = 5e-6, rng.uniform(0.5e3, 5e3, n_curves), 0.5
@@ -107,20 +107,20 @@ def synthetic_segments(n_curves: int, n_points: int, seed: int = 0):
 
     h = np.repeat(z[None, :], n_curves, axis=0)  # the commanded piezo ramp is smooth
     a_h, a_f, a_m = curves(h)
-    approach = Segment(a_h, a_f, np.full(n_curves, n_points), measured_height_m=a_m)
+    approach = CurveSegment(a_h, a_f, np.full(n_curves, n_points), measured_height_m=a_m)
     r_h, r_f, r_m = curves(h[:, ::-1].copy())
     n_ret = rng.integers(int(0.95 * n_points), n_points + 1, n_curves)
     pad = np.arange(n_points)[None, :] >= n_ret[:, None]
     for arr in (r_h, r_f, r_m):
         arr[pad] = np.nan
-    retract = Segment(r_h, r_f, n_ret, measured_height_m=r_m)
+    retract = CurveSegment(r_h, r_f, n_ret, measured_height_m=r_m)
     return approach, retract
 
 
 def build_map(path: Path, n_curves: int, n_points: int) -> Path:
     """Write the synthetic map to ``path`` unless it exists."""
     from cellmech.containers import GridGeometry
-    from cellmech.io.jpk_writer import write_jpk_force_map
+    from cellmech.io.jpk.writer import write_jpk_force_map
 
     if path.exists():
         return path

@@ -8,7 +8,7 @@ Bioinformatics 20, 465 (2019)): a residual at distance ``|x - cp|`` from the con
 multiplied by ``min(|x - cp| / weight_cp_m, 1)``, which lowers the influence of the
 contact region that Hertz-type models describe worst. E and b are solved in closed form for
 any trial contact point; the contact point itself is found by a global search refined with
-Brent's method (:mod:`cellmech._fitcore`), all curves of a block in parallel.
+Brent's method (:mod:`cellmech.kernels.fitcore`), all curves of a block in parallel.
 
 The defaults reproduce nanite's standard fit: Hertz paraboloid, R = 10 µm, ν = 0.5, the whole
 approach segment, ``weight_cp = 1 µm``, E >= 0.
@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from cellmech import models
-from cellmech._fitcore import MIN_FIT_POINTS, fit_block
 from cellmech.containers import CurveStatus, FitResult, FrozenMapping, IndentationCurves
 from cellmech.errors import ConfigError
+from cellmech.kernels.fitcore import MIN_FIT_POINTS, fit_block
 
 __all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
 

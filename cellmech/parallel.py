@@ -1,7 +1,7 @@
 """Dask wrapper: fit a force map chunk by chunk on threads, processes or a cluster.
 
 The map's grid is cut into chunks of ``(rows, cols)`` cells; each chunk is one task running
-:func:`cellmech.pipeline.fit_block` (the same NumPy code as the sequential path) and every
+:func:`cellmech.mapfit.fit_block` (the same NumPy code as the sequential path) and every
 curve is fitted independently of the others in its block, so the result is bitwise the same
 whatever the chunking and the scheduler. Tasks carry the file path, the reader options
 and the curve indices, and open the map in the worker (cached per worker process), so nothing
@@ -27,7 +27,7 @@ from cellmech.containers import FitResult, ForceMap
 from cellmech.errors import ConfigError
 from cellmech.fit import FitOptions
 from cellmech.io import read_force_map
-from cellmech.pipeline import DEFAULT_BLOCK_CURVES, fit_block, require_curves, sort_by_curve
+from cellmech.mapfit import DEFAULT_BLOCK_CURVES, fit_block, require_curves, sort_by_curve
 from cellmech.preprocess import PreprocessOptions
 
 __all__ = ["MapSource", "chunk_indices", "fit_force_map"]
@@ -104,7 +104,7 @@ def chunk_indices(force_map: ForceMap, chunks: int | tuple[int, int] | None) -> 
     chunks : (int, int), int or None
         ``(rows, cols)`` grid cells per chunk (the last chunk of an axis may be smaller);
         an int = that many consecutive curves per chunk; None = whole grid rows, about
-        :data:`~cellmech.pipeline.DEFAULT_BLOCK_CURVES` curves per chunk.
+        :data:`~cellmech.mapfit.DEFAULT_BLOCK_CURVES` curves per chunk.
 
     Returns
     -------
@@ -210,7 +210,7 @@ def fit_force_map(
     -------
     FitResult
         One entry per curve, ordered by curve index; bitwise equal to
-        :func:`cellmech.pipeline.fit_map` whatever the chunking and the scheduler
+        :func:`cellmech.mapfit.fit_map` whatever the chunking and the scheduler
         (``tests/test_parallel.py``).
     """
     pre = preprocess_options or PreprocessOptions()

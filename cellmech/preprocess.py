@@ -1,8 +1,8 @@
 """Force-curve preprocessing: from raw approach/retract segments to indentation curves.
 
 Every step runs on a whole block of curves (ragged curves padded with NaN) in compiled
-per-curve kernels (:mod:`cellmech._precore`): one joins the segments, checks them and computes
-the tip position, one subtracts the offsets and re-splits in place, so the full-length data
+per-curve kernels (:mod:`cellmech.kernels.precore`): one joins the segments, checks them and
+computes the tip position, one subtracts the offsets and re-splits in place, so the full-length data
 are copied once and passed over a few times while each curve sits in the cache. The default
 options reproduce the standard workflow of nanite (Müller et al., BMC Bioinformatics 20, 465
 (2019)): tip-sample separation, force-offset correction, tip-offset (contact point) correction
@@ -27,8 +27,10 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from cellmech._curvemath import gather_columns, moving_average
-from cellmech._precore import (
+from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
+from cellmech.errors import ConfigError
+from cellmech.kernels.curvemath import gather_columns, moving_average
+from cellmech.kernels.precore import (
     argmax_valid,
     assemble,
     deviation_contact,
@@ -37,8 +39,6 @@ from cellmech._precore import (
     piecewise_linear_contact,
     subtract_line,
 )
-from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
-from cellmech.errors import ConfigError
 
 __all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess", "required_fields"]
 
@@ -239,7 +239,7 @@ def _segments(block: CurveBlock) -> list:
 
 
 def required_fields(options: PreprocessOptions, has_measured_height: bool) -> frozenset[str]:
-    """The optional :class:`Segment` channels :func:`preprocess` reads with ``options``.
+    """The optional :class:`CurveSegment` channels :func:`preprocess` reads with ``options``.
 
     Parameters
     ----------

@@ -19,10 +19,10 @@ from cellmech.cli import main
 from cellmech.containers import CurveStatus, FitResult, ForceMap, GridGeometry
 from cellmech.fit import FitOptions
 from cellmech.io import read_force_map
+from cellmech.mapfit import fit_map
 from cellmech.outputs import MAP_QUANTITIES, quantity_maps
-from cellmech.pipeline import fit_map
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
-from tests.test_parallel import write_small_map
+from tests.helpers import write_small_map
 
 REQUIRED = [
     "curve_index", "row", "col", "x_m", "y_m", "youngs_modulus_pa", "contact_point_m",

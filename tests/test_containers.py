@@ -7,21 +7,21 @@ import pytest
 
 from cellmech.containers import (
     CurveBlock,
+    CurveSegment,
     CurveStatus,
     FitResult,
     FluorescenceStack,
     ForceMap,
     GridGeometry,
-    Segment,
     in_memory_loader,
 )
 
 
-def _ragged_segment() -> Segment:
+def _ragged_segment() -> CurveSegment:
     curves = [
         {"height_m": np.linspace(1e-6, 0, n), "force_n": np.linspace(0, 1e-9, n)} for n in (5, 3, 7)
     ]
-    return Segment.from_curves(curves)
+    return CurveSegment.from_curves(curves)
 
 
 def test_segment_pads_ragged_curves_with_nan():
@@ -45,10 +45,10 @@ def test_segment_is_read_only_and_validated():
     with pytest.raises(ValueError, match="read-only"):
         seg.force_n[0, 0] = 1.0
     with pytest.raises(ValueError, match="height_m has shape"):
-        Segment(height_m=np.zeros((2, 3)), force_n=np.zeros((2, 4)), n_points=[3, 3])
+        CurveSegment(height_m=np.zeros((2, 3)), force_n=np.zeros((2, 4)), n_points=[3, 3])
     with pytest.raises(ValueError, match="needs height_m, measured_height_m or both"):
-        Segment(height_m=None, force_n=np.zeros((2, 3)), n_points=[3, 3])
-    only_measured = Segment(
+        CurveSegment(height_m=None, force_n=np.zeros((2, 3)), n_points=[3, 3])
+    only_measured = CurveSegment(
         height_m=None, force_n=np.zeros((2, 3)), n_points=[3, 2], measured_height_m=np.ones((2, 3))
     )
     assert set(only_measured.curve(1)) == {"force_n", "measured_height_m"}
@@ -59,13 +59,13 @@ def test_containers_adopt_read_only_arrays_and_copy_writeable_ones():
     handed_over = np.zeros((2, 3))
     handed_over.flags.writeable = False
     mine = np.zeros((2, 3))
-    seg = Segment(height_m=mine, force_n=handed_over, n_points=[3, 3])
+    seg = CurveSegment(height_m=mine, force_n=handed_over, n_points=[3, 3])
     assert seg.force_n is handed_over
     assert seg.height_m is not mine and not np.shares_memory(seg.height_m, mine)
     mine[0, 0] = 1.0
     assert seg.height_m[0, 0] == 0.0
     with pytest.raises(ValueError, match="n_points"):
-        Segment(height_m=np.zeros((2, 3)), force_n=np.zeros((2, 3)), n_points=[3, 4])
+        CurveSegment(height_m=np.zeros((2, 3)), force_n=np.zeros((2, 3)), n_points=[3, 4])
 
 
 def test_grid_geometry_pixel_centres_rotation_and_meander():

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
-from cellmech.containers import CurveBlock, CurveStatus, FitResult, IndentationCurves, Segment
+from cellmech.containers import CurveBlock, CurveSegment, CurveStatus, FitResult, IndentationCurves
 from cellmech.errors import ConfigError
 from cellmech.fit import FitOptions, fit_curves
 from cellmech.io import read_force_map
 from cellmech.models import MODEL_KEYS, force_per_modulus, get_model
 from cellmech.preprocess import PreprocessOptions, preprocess
 from tests.conftest import real_afm_file
-from tests.test_preprocess import synthetic_block
+from tests.helpers import synthetic_block
 
 K = 0.02  # spring constant of the synthetic curves, N/m
 TILTED = PreprocessOptions(tilt_axis="height")
@@ -148,7 +148,7 @@ def test_bad_curves_get_status_codes_never_exceptions() -> None:
     curves[3]["force_n"] = rng.normal(0, 20e-12, 2000)  # flat
     curves[4] = {k: v[:1500] for k, v in curves[4].items()}  # stops 1 µm above the sample
     curves[5] = {k: v[:1670] for k, v in curves[5].items()}  # touches for only 3 points
-    res = fitted(CurveBlock(block.curve_index, Segment.from_curves(curves), None))
+    res = fitted(CurveBlock(block.curve_index, CurveSegment.from_curves(curves), None))
     status = [CurveStatus(s) for s in res.status]
     assert status[:3] == [CurveStatus.OK, CurveStatus.TOO_FEW_POINTS, CurveStatus.INVALID_INPUT]
     assert status[3] in (CurveStatus.POOR_FIT, CurveStatus.NO_CONTACT)
@@ -206,15 +206,15 @@ def test_every_option_documents_help_and_unit() -> None:
 
 def test_empty_and_degenerate_blocks() -> None:
     """No curves, all-NaN curves and single points pass through with status codes."""
-    empty = CurveBlock(np.arange(0), Segment(np.empty((0, 0)), np.empty((0, 0)), np.zeros(0)))
+    empty = CurveBlock(np.arange(0), CurveSegment(np.empty((0, 0)), np.empty((0, 0)), np.zeros(0)))
     assert fitted(empty).n_curves == 0
     blank = np.full((2, 9), np.nan)
-    nan = CurveBlock(np.arange(2), Segment(blank, blank, [9, 9]))
+    nan = CurveBlock(np.arange(2), CurveSegment(blank, blank, [9, 9]))
     assert fitted(nan).status_labels.tolist() == ["invalid_input"] * 2
-    single = CurveBlock(np.arange(2), Segment(np.zeros((2, 1)), np.zeros((2, 1)), [1, 0]))
+    single = CurveBlock(np.arange(2), CurveSegment(np.zeros((2, 1)), np.zeros((2, 1)), [1, 0]))
     assert fitted(single).status_labels.tolist() == ["too_few_points"] * 2
     ramp = np.linspace(1e-5, 0, 100)[None]
-    zero = CurveBlock(np.arange(1), Segment(ramp, np.zeros((1, 100)), [100]))
+    zero = CurveBlock(np.arange(1), CurveSegment(ramp, np.zeros((1, 100)), [100]))
     res = fitted(zero)
     assert res.status_labels.tolist() == ["poor_fit"]
     assert res.youngs_modulus_pa[0] == 0.0

@@ -21,7 +21,7 @@ from cellmech.fit import fit_curves
 from cellmech.io import read_force_map
 from cellmech.preprocess import preprocess
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
-from tests.test_preprocess import NANITE_STEPS
+from tests.helpers import NANITE_STEPS
 
 pytestmark = pytest.mark.realdata
 

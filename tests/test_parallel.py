@@ -7,57 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cellmech.containers import CurveStatus, FitResult, GridGeometry, Segment
+from cellmech.containers import CurveStatus, FitResult
 from cellmech.fit import FitOptions
 from cellmech.io import read_force_map
-from cellmech.io.jpk_writer import write_jpk_force_map
+from cellmech.mapfit import fit_map
 from cellmech.parallel import MapSource, chunk_indices, fit_force_map
-from cellmech.pipeline import fit_map
 from cellmech.preprocess import PreprocessOptions
-
-GRID = (6, 8)
-K_N_PER_M = 0.02
-R_M = 10e-6
-
-
-def _hertz_curve(rng: np.random.Generator, e_pa: float, n: int, contact: bool) -> dict:
-    """Approach of a Hertz paraboloid (R = 10 µm, ν = 0.5) with the cantilever in series."""
-    cp = rng.uniform(1e-6, 3e-6)
-    height = np.linspace(cp + 2e-6, cp - (1.2e-6 if contact else -0.5e-6), n)
-    a = e_pa * 4 / 3 / (1 - 0.25) * np.sqrt(R_M) / K_N_PER_M
-    travel = np.clip(cp - height, 0, None)
-    d = np.minimum(travel, (travel / a) ** (2 / 3))
-    for _ in range(40):  # Newton on d + a d^1.5 = travel
-        d = np.clip(d - (d + a * d**1.5 - travel) / (1 + 1.5 * a * np.sqrt(d)), 0, travel)
-    force = K_N_PER_M * a * d**1.5 + rng.normal(0, 10e-12, n) + 30e-12
-    return {"height_m": height, "force_n": force}
-
-
-def write_small_map(path: Path, seed: int = 0) -> Path:
-    """A 6 x 8 JPK force map (meander scan) with 44 curves present, one without contact."""
-    rng = np.random.default_rng(seed)
-    positions = np.sort(rng.choice(GRID[0] * GRID[1], 44, replace=False))
-    approach = [
-        _hertz_curve(rng, rng.uniform(1e3, 5e3), int(rng.integers(250, 400)), i != 5)
-        for i in range(positions.size)
-    ]
-    retract = [{k: v[::-1] for k, v in c.items()} for c in approach]
-    grid = GridGeometry(
-        shape=GRID,
-        center_m=(1e-5, -2e-5),
-        size_m=(40e-6, 36e-6),
-        back_and_forth=True,
-        xy_scanner="tip-scanner",
-    )
-    return write_jpk_force_map(
-        path,
-        grid=grid,
-        position_index=positions,
-        approach=Segment.from_curves(approach),
-        retract=Segment.from_curves(retract),
-        spring_constant_n_per_m=K_N_PER_M,
-        sensitivity_m_per_v=50e-9,
-    )
+from tests.helpers import SMALL_GRID, write_small_map
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +46,7 @@ def test_reference_is_a_real_fit(reference):
     assert reference.status[5] != CurveStatus.OK  # the curve that never touches
 
 
-@pytest.mark.parametrize("chunks", [(1, 1), (3, 5), (7, 2), GRID, (2, 8), 7, None])
+@pytest.mark.parametrize("chunks", [(1, 1), (3, 5), (7, 2), SMALL_GRID, (2, 8), 7, None])
 def test_threads_equal_numpy_for_any_chunking(small_map, reference, chunks):
     assert_same(fit_force_map(small_map, chunks=chunks, scheduler="threads", workers=2), reference)
 
@@ -150,7 +106,7 @@ def test_options_reach_the_stages(small_map):
 
 def test_chunks_cover_every_curve_once(small_map):
     fm = read_force_map(small_map)
-    for chunks in [(1, 1), (3, 5), (7, 2), GRID, 5, None]:
+    for chunks in [(1, 1), (3, 5), (7, 2), SMALL_GRID, 5, None]:
         parts = chunk_indices(fm, chunks)
         np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(fm.n_curves))
         if isinstance(chunks, tuple):

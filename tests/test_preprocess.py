@@ -2,78 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
-from cellmech._precore import assemble, finish
-from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves, Segment
+from cellmech.containers import CurveBlock, CurveSegment, CurveStatus, IndentationCurves
 from cellmech.errors import ConfigError
 from cellmech.io import read_force_map
-from cellmech.models import model_force
+from cellmech.kernels.precore import assemble, finish
 from cellmech.preprocess import PreprocessOptions, preprocess
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
-
-#: nanite's standard preprocessing pipeline (the defaults of PreprocessOptions)
-NANITE_STEPS = [
-    "compute_tip_position",
-    "correct_force_offset",
-    "correct_tip_offset",
-    "correct_split_approach_retract",
-]
-
-
-def synthetic_block(
-    n: int = 4,
-    *,
-    model: str = "hertz_paraboloidal",
-    youngs_modulus_pa: float | np.ndarray = 5e3,
-    depth_m: float = 1e-6,
-    noise_n: float = 20e-12,
-    offset_n: float = 0.0,
-    tilt_n_per_m: float = 0.0,
-    spring_constant_n_per_m: float = 0.02,
-    n_points: int = 2000,
-    baseline_m: float = 5e-6,
-    seed: int = 0,
-    **geometry: float,
-) -> tuple[CurveBlock, dict[str, np.ndarray]]:
-    """Raw approach + retract curves of a known model with noise, offset and baseline tilt.
-
-    The tip moves linearly from ``baseline_m`` above the contact point to ``depth_m`` into the
-    sample; the force is the model force plus ``offset_n + tilt_n_per_m * tip position`` plus
-    Gaussian noise; the measured height is tip position - force / k. Returns the block and
-    the ground truth (``youngs_modulus_pa``, ``contact_point_m`` in the raw tip-position frame).
-    """
-    rng = np.random.default_rng(seed)
-    e = np.broadcast_to(np.asarray(youngs_modulus_pa, float), (n,))
-    cp = 20e-6 + rng.uniform(-1e-6, 1e-6, n)
-    tip = cp[:, None] + np.linspace(baseline_m, -depth_m, n_points)[None, :]
-    force = model_force(model, cp[:, None] - tip, e[:, None], **geometry)
-    force = force + offset_n + tilt_n_per_m * tip + rng.normal(0, noise_n, tip.shape)
-    height = tip - force / spring_constant_n_per_m
-    retract = height[:, ::-1]
-    retract_force = force[:, ::-1] + rng.normal(0, noise_n, tip.shape)
-    block = CurveBlock(
-        curve_index=np.arange(n),
-        approach=Segment(height, force, np.full(n, n_points), measured_height_m=height),
-        retract=Segment(retract, retract_force, np.full(n, n_points), measured_height_m=retract),
-    )
-    return block, {"youngs_modulus_pa": e.copy(), "contact_point_m": cp}
-
-
-def nanite_approach(path, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """Tip position and force of nanite's preprocessed approach of curve ``index``."""
-    import nanite
-
-    with warnings.catch_warnings():  # nanite warns when it cannot re-split (single_bad)
-        warnings.simplefilter("ignore")
-        idnt = nanite.load_group(path)[index]
-        idnt.apply_preprocessing(NANITE_STEPS)
-    approach = idnt["segment"] == 0
-    return idnt["tip position"][approach], idnt["force"][approach]
-
+from tests.helpers import nanite_approach, synthetic_block
 
 REAL_FILES = sorted(REAL_SPRING_CONSTANTS)
 
@@ -113,8 +51,10 @@ def test_flipped_height_axis_is_detected() -> None:
     np.testing.assert_allclose(out.tip_offset_m, ref.tip_offset_m)
 
 
-def _negated(seg: Segment) -> Segment:
-    return Segment(-seg.height_m, seg.force_n, seg.n_points, -seg.measured_height_m, seg.time_s)
+def _negated(seg: CurveSegment) -> CurveSegment:
+    return CurveSegment(
+        -seg.height_m, seg.force_n, seg.n_points, -seg.measured_height_m, seg.time_s
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,7 +77,7 @@ def test_piecewise_linear_is_robust_to_a_spike_in_the_baseline() -> None:
     force[0, 300] += 2e-9
     spiked = CurveBlock(
         block.curve_index,
-        Segment(block.approach.height_m, force, block.approach.n_points),
+        CurveSegment(block.approach.height_m, force, block.approach.n_points),
         block.retract,
     )
     late = truth["contact_point_m"][0] - preprocess(spiked, 0.02).tip_offset_m[0]
@@ -155,8 +95,8 @@ def test_tilt_correction_flattens_the_baseline(axis: str) -> None:
         t = np.broadcast_to(np.arange(block.approach.height_m.shape[1]) * 1e-3, (3, 2000))
         block = CurveBlock(
             block.curve_index,
-            Segment(*_fields(block.approach), time_s=t),
-            Segment(*_fields(block.retract), time_s=t + 2.0),
+            CurveSegment(*_fields(block.approach), time_s=t),
+            CurveSegment(*_fields(block.retract), time_s=t + 2.0),
         )
     curves = preprocess(block, 0.02, PreprocessOptions(tilt_axis=axis))
     for i in range(3):
@@ -167,7 +107,7 @@ def test_tilt_correction_flattens_the_baseline(axis: str) -> None:
         assert abs(slope) < 2e-12 / 1e-6
 
 
-def _fields(seg: Segment) -> tuple:
+def _fields(seg: CurveSegment) -> tuple:
     return seg.height_m, seg.force_n, seg.n_points, seg.measured_height_m
 
 
@@ -194,7 +134,7 @@ def test_ragged_block_equals_curve_by_curve() -> None:
     lengths = np.array([2000, 1500, 1800])
     ragged = CurveBlock(
         block.curve_index,
-        Segment.from_curves(
+        CurveSegment.from_curves(
             [{k: v[: lengths[i]] for k, v in block.approach.curve(i).items()} for i in range(3)]
         ),
         block.retract,
@@ -234,7 +174,7 @@ def test_bad_curves_get_status_codes() -> None:
     curves[3]["force_n"] = curves[3]["force_n"].copy()
     curves[3]["force_n"][100] = np.nan
     curves[4]["measured_height_m"] = np.full_like(curves[4]["height_m"], np.inf)
-    bad = CurveBlock(block.curve_index, Segment.from_curves(curves), None)
+    bad = CurveBlock(block.curve_index, CurveSegment.from_curves(curves), None)
     out = preprocess(bad, 0.02)
     assert isinstance(out, IndentationCurves)
     ok, few, invalid = CurveStatus.OK, CurveStatus.TOO_FEW_POINTS, CurveStatus.INVALID_INPUT

@@ -4,13 +4,13 @@ afmformats (MIT; Müller et al., AFM-analysis) reads JPK force/map/QI files, Asy
 ``.ibw``, AFM Workshop ``.csv``, NT-MDT and its own HDF5 export. This module turns its curves
 into a :class:`~cellmech.containers.ForceMap`:
 
-* columns: ``"height (piezo)"`` -> :attr:`Segment.height_m`, ``"height (measured)"`` ->
+* columns: ``"height (piezo)"`` -> :attr:`CurveSegment.height_m`, ``"height (measured)"`` ->
   ``measured_height_m``, ``"force"``, ``"time"``; approach/retract from ``"segment"``
   (0 / 1). Formats without a piezo height (AFM Workshop CSV records only the Z sensor) use
   the measured height as ``height_m`` too, since it is the only height there is;
 * grids: afmformats drops the JPK grid ``theta``/``reflect``, the scan order and the active xy
   scanner, so for JPK files the grid and each curve's ``position-index`` come from the JPK
-  headers (:mod:`cellmech.io.jpk_properties`, shared with the fast reader); other formats
+  headers (:mod:`cellmech.io.jpk.properties`, shared with the fast reader); other formats
   use afmformats' grid metadata (``grid index x/y``) when present, else one single curve
   (1x1) or a 1 x n row of curves;
 * only force-distance curves are read: files holding none (creep-compliance or
@@ -35,15 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from cellmech.containers import CurveBlock, ForceMap, GridGeometry, Segment
+from cellmech.containers import CurveBlock, CurveSegment, ForceMap, GridGeometry
 from cellmech.errors import (
     CellmechError,
     CorruptFileError,
     MissingMetadataError,
     NoCurvesError,
 )
-from cellmech.io import jpk_properties as jp
-from cellmech.io.afm_jpk import CALIBRATION_HINT
+from cellmech.io.jpk import properties as jp
+from cellmech.io.jpk.reader import CALIBRATION_HINT
 
 __all__ = ["can_read", "read"]
 
@@ -198,10 +198,10 @@ def _loader(path: Path, curves: list, force_factor: float):
             raise CorruptFileError(
                 f"{path}: afmformats failed to load curve data ({exc})"
             ) from None
-        retract = Segment.from_curves([p[1] for p in parts])
+        retract = CurveSegment.from_curves([p[1] for p in parts])
         return CurveBlock(
             curve_index=np.asarray(indices, np.int64),
-            approach=Segment.from_curves([p[0] for p in parts]),
+            approach=CurveSegment.from_curves([p[0] for p in parts]),
             retract=retract if retract.n_points.any() else None,
         )
 

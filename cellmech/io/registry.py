@@ -66,7 +66,7 @@ BUILTIN_READERS: tuple[ReaderSpec, ...] = (
         suffixes=(".jpk-force-map", ".jpk-qi-data", ".jpk-force"),
         description="JPK/Bruker NanoWizard force maps, QI maps and single curves "
         "(fast vectorised reader)",
-        module="cellmech.io.afm_jpk",
+        module="cellmech.io.jpk.reader",
     ),
     ReaderSpec(
         name="afmformats",

@@ -1,7 +1,7 @@
 """Tolerance of the fast JPK reader against afmformats.
 
 The fast reader folds a channel's encoder and conversion steps into one multiply-add
-(:attr:`cellmech.io.jpk_properties.ChannelRecipe.affine`) where afmformats applies them one by
+(:attr:`cellmech.io.jpk.properties.ChannelRecipe.affine`) where afmformats applies them one by
 one, so values differ by a few units in the last place. The issue allows 1e-12 relative: every
 value must lie within ``1e-12 * max|expected|`` of afmformats' (NaN padding must match).
 """

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from cellmech.errors import MissingMetadataError
-from cellmech.io import afm_afmformats, afm_jpk, read_force_map
+from cellmech.io import afm_afmformats, read_force_map
+from cellmech.io.jpk import reader as jpk_reader
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file, real_afm_files
+from tests.helpers import GRID, POSITIONS, synthetic_map
 from tests.io.jpk_tolerance import assert_matches_afmformats
-from tests.io.test_jpk_writer import GRID, POSITIONS, synthetic_map
 
 pytestmark = pytest.mark.realdata
 
@@ -42,7 +43,7 @@ def test_contract_every_real_file(name):
 @pytest.mark.parametrize("name", [p.name for p in real_afm_files("*.jpk-*")] or ["x.jpk-force"])
 def test_jpk_files_match_fast_reader(name):
     path = real_afm_file(name)
-    slow, fast = afm_afmformats.read(path), afm_jpk.read(path)
+    slow, fast = afm_afmformats.read(path), jpk_reader.read(path)
     assert (slow.kind, slow.grid, slow.n_curves) == (fast.kind, fast.grid, fast.n_curves)
     for attr in ("position_index", "row", "col", "x_m", "y_m"):
         np.testing.assert_array_equal(getattr(slow, attr), getattr(fast, attr))

@@ -16,9 +16,10 @@ from cellmech.errors import (
     NoCurvesError,
     UnsupportedFormatError,
 )
-from cellmech.io import jpk_properties, read_force_map
+from cellmech.io import read_force_map
+from cellmech.io.jpk import properties as jpk_properties
 from tests.conftest import real_afm_file
-from tests.io.test_jpk_writer import K, synthetic_map
+from tests.helpers import K, synthetic_map
 
 READERS = ["jpk", "afmformats"]
 MAP = "fmt-jpk-fd_map2x2_extracted.jpk-force-map"

@@ -157,7 +157,7 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     import time
 
     from cellmech.models import get_model
-    from cellmech.sample import SampleOptions, make_sample_data
+    from cellmech.synthetic import SampleOptions, make_sample_data
 
     keys = {p.key for p in get_model(args.model).PARAMETERS}
     tip = {"tip_radius_m": _um(args.tip_radius_um), "half_angle_deg": args.half_angle_deg}
@@ -189,7 +189,7 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
 
 
 def _add_sample_data(sub: argparse._SubParsersAction) -> None:
-    from cellmech.sample_options import SampleOptions
+    from cellmech.synthetic.options import SampleOptions
 
     d = SampleOptions()
     p = sub.add_parser(

@@ -1,7 +1,7 @@
 """Write synthetic force maps as real JPK archives (``.jpk-force-map`` / ``.jpk-qi-data``).
 
 The layout follows the JPK NanoWizard file format (JPK Instruments, *Data Processing Software
-Manual*, "File formats"), the same that afmformats and :mod:`cellmech.io.afm_jpk` read:
+Manual*, "File formats"), the same that afmformats and :mod:`cellmech.io.jpk.reader` read:
 
 ``header.properties``
     the map: grid position pattern (centre, u/v lengths, i/j counts, theta, reflect,
@@ -15,7 +15,7 @@ Manual*, "File formats"), the same that afmformats and :mod:`cellmech.io.afm_jpk
     number of points, duration and references to the shared blocks; channels are big-endian
     int32 (``signedinteger`` encoder).
 
-Channels: ``height`` (volts -> nominal -> calibrated; :attr:`Segment.height_m` is the
+Channels: ``height`` (volts -> nominal -> calibrated; :attr:`CurveSegment.height_m` is the
 calibrated slot), ``vDeflection`` (volts -> distance (sensitivity) -> force (spring constant))
 and, when measured height is given, ``capacitiveSensorHeight`` (absolute -> nominal).
 Quantisation: each channel's encoder spans the data range of the whole map with 2**32 - 2
@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cellmech.containers import GridGeometry, Segment
-from cellmech.io.jpk_properties import format_properties
+from cellmech.containers import CurveSegment, GridGeometry
+from cellmech.io.jpk.properties import format_properties
 
 __all__ = ["write_jpk_force_map"]
 
@@ -140,12 +140,12 @@ def _segment_info(n: int, style: str, duration_s: float, num_points: int, z: tup
     }
 
 
-def _volts(approach: Segment, retract: Segment | None, k: float, sens: float) -> dict:
+def _volts(approach: CurveSegment, retract: CurveSegment | None, k: float, sens: float) -> dict:
     """Per-channel lists of per-segment (n, m) arrays in the channels' base units."""
     segs = [approach] if retract is None else [approach, retract]
     if any(s.height_m is None for s in segs):
         raise ValueError(
-            "a JPK force map needs the piezo height (Segment.height_m) of every segment"
+            "a JPK force map needs the piezo height (CurveSegment.height_m) of every segment"
         )
     out = {
         "height": [s.height_m / HEIGHT_NOMINAL_M_PER_V for s in segs],
@@ -273,8 +273,8 @@ def write_jpk_force_map(
     *,
     grid: GridGeometry,
     position_index,
-    approach: Segment,
-    retract: Segment | None,
+    approach: CurveSegment,
+    retract: CurveSegment | None,
     spring_constant_n_per_m: float,
     sensitivity_m_per_v: float,
     x_m=None,
@@ -297,7 +297,7 @@ def write_jpk_force_map(
     position_index : array_like of int, shape (n,)
         Scan-order index of each curve (unique, within the grid); curve ``i`` is stored under
         ``index/<i>/``.
-    approach, retract : Segment
+    approach, retract : CurveSegment
         Curves (n of them, ragged allowed). ``height_m`` is written as the calibrated piezo
         height, ``force_n`` as vDeflection volts (``force / k / sensitivity``) and
         ``measured_height_m`` (when given, for both segments) as ``capacitiveSensorHeight``.

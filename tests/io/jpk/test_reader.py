@@ -8,10 +8,13 @@ import afmformats
 import numpy as np
 import pytest
 
-from cellmech.io import afm_jpk, jpk_properties, read_force_map
+from cellmech.io import read_force_map
+from cellmech.io.jpk import properties as jpk_properties
+from cellmech.io.jpk import reader as jpk_reader
+from cellmech.io.jpk.archive import Archive
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file, real_afm_files
+from tests.helpers import synthetic_map
 from tests.io.jpk_tolerance import assert_matches_afmformats
-from tests.io.test_jpk_writer import synthetic_map
 
 pytestmark = pytest.mark.realdata
 
@@ -60,7 +63,7 @@ def test_fast_reader_equals_afmformats(name):
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_contract(name):
     path = real_afm_file(name)
-    fm = afm_jpk.read(path)
+    fm = jpk_reader.read(path)
     kind, n, shape, size = EXPECTED[name]
     assert (fm.kind, fm.n_curves, fm.grid.shape) == (kind, n, shape)
     np.testing.assert_allclose(fm.grid.size_m, size, rtol=1e-9)
@@ -82,7 +85,7 @@ def test_contract(name):
 
 
 def test_grid_scanner_and_meander():
-    fm = afm_jpk.read(real_afm_file("fmt-jpk-fd_map2x2_extracted.jpk-force-map"))
+    fm = jpk_reader.read(real_afm_file("fmt-jpk-fd_map2x2_extracted.jpk-force-map"))
     assert fm.grid.xy_scanner == "motor-stage" and fm.grid.back_and_forth
     # scan order 0, 9, 90, 99 on a meander 10x10 grid: row 9 runs right to left
     np.testing.assert_array_equal(fm.position_index, [0, 9, 90, 99])
@@ -92,12 +95,12 @@ def test_grid_scanner_and_meander():
     x, y = fm.grid.grid_to_scanner(fm.row, fm.col)
     np.testing.assert_allclose(fm.x_m, x, atol=1e-6)
     np.testing.assert_allclose(fm.y_m, y, atol=1e-6)
-    qi = afm_jpk.read(real_afm_file("fmt-jpk-fd_2020.02.07-16.29.05.036.jpk-qi-data"))
+    qi = jpk_reader.read(real_afm_file("fmt-jpk-fd_2020.02.07-16.29.05.036.jpk-qi-data"))
     assert qi.grid.xy_scanner == "tip" and not qi.grid.back_and_forth
 
 
 def test_blocks_in_any_order_and_threads_agree():
-    fm = afm_jpk.read(real_afm_file("fmt-jpk-fd_map2x2_extracted.jpk-force-map"))
+    fm = jpk_reader.read(real_afm_file("fmt-jpk-fd_map2x2_extracted.jpk-force-map"))
     whole = fm.curves()
     part = fm.curves([3, 1])
     np.testing.assert_array_equal(part.curve_index, [3, 1])
@@ -114,9 +117,9 @@ def test_blocks_in_any_order_and_threads_agree():
 
 def test_override_calibration_rescales_force():
     path = real_afm_file("fmt-jpk-fd_spot3-0192.jpk-force")
-    base = afm_jpk.read(path)
+    base = jpk_reader.read(path)
     k, sens = base.spring_constant_n_per_m, base.sensitivity_m_per_v
-    new = afm_jpk.read(path, spring_constant_n_per_m=2 * k, sensitivity_m_per_v=3 * sens)
+    new = jpk_reader.read(path, spring_constant_n_per_m=2 * k, sensitivity_m_per_v=3 * sens)
     assert (new.spring_constant_n_per_m, new.sensitivity_m_per_v) == (2 * k, 3 * sens)
     ref = afmformats.load_data(
         path, meta_override={"spring constant": 2 * k, "sensitivity": 3 * sens}
@@ -128,11 +131,11 @@ def test_override_calibration_rescales_force():
 
 def test_loader_reads_only_requested_members(tmp_path, monkeypatch):
     path, _, _ = synthetic_map(tmp_path / "m.jpk-force-map")
-    fm = afm_jpk.read(path)
+    fm = jpk_reader.read(path)
     read = []
-    original = afm_jpk._Archive.read
+    original = Archive.read
     monkeypatch.setattr(
-        afm_jpk._Archive, "read", lambda self, name: read.append(name) or original(self, name)
+        Archive, "read", lambda self, name: read.append(name) or original(self, name)
     )
     fm.curves([2])
     assert read and all(name.startswith("index/2/segments/") for name in read)
@@ -175,7 +178,7 @@ def test_central_directory_equals_zipfile(tmp_path, monkeypatch, build):
     the header-by-header walk when other bytes hold the signature) equals ``zipfile``."""
     path = tmp_path / "a.zip"
     build(path, monkeypatch)
-    archive = afm_jpk._Archive(path)
+    archive = Archive(path)
     with zipfile.ZipFile(path) as zf:
         fields = ("header_offset", "compress_size", "file_size", "compress_type", "CRC")
         expected = {

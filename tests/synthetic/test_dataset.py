@@ -1,4 +1,4 @@
-"""Tests of the synthetic correlative dataset (cellmech.sample and its sub-modules)."""
+"""Tests of the synthetic correlative dataset (cellmech.synthetic and its sub-modules)."""
 
 from __future__ import annotations
 
@@ -17,17 +17,17 @@ from cellmech.errors import ConfigError
 from cellmech.fit import FitOptions, fit_curves
 from cellmech.io import read_fluorescence, read_force_map
 from cellmech.preprocess import preprocess
-from cellmech.sample import (
+from cellmech.synthetic import (
     FILE_NAMES,
     SAMPLE_DATA_OPTIONS,
     SampleOptions,
     generate_sample,
     make_sample_data,
 )
-from cellmech.sample_afm import contact_heights, solve_indentation
-from cellmech.sample_truth import apply_affine
+from cellmech.synthetic.afm import contact_heights, solve_indentation
+from cellmech.transforms import apply_affine
 
-SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 #: small but complete datasets keep the whole file fast
 SMALL = {"grid_shape": (12, 12), "approach_points": 300, "retract_points": 60, "fluo_z_planes": 4}
 

@@ -1,4 +1,4 @@
-"""Synthetic AFM force curves over a :class:`~cellmech.sample_scene.Scene`.
+"""Synthetic AFM force curves over a :class:`~cellmech.synthetic.scene.Scene`.
 
 Physics of one curve (piezo height ``z`` decreasing during the approach; tip apex height of
 the undeflected cantilever = ``z - piezo_offset``):
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cellmech.containers import Segment
+from cellmech.containers import CurveSegment
 from cellmech.models import model_force
-from cellmech.sample_scene import Scene
+from cellmech.synthetic.scene import Scene
 
 __all__ = [
     "Artefacts",
@@ -80,8 +80,8 @@ class CurveSet:
     ``piezo_start_m`` and ``z_length_m`` are where every approach starts and the z range, m.
     """
 
-    approach: Segment
-    retract: Segment
+    approach: CurveSegment
+    retract: CurveSegment
     contact_piezo_height_m: np.ndarray
     setpoint_reached: np.ndarray
     piezo_start_m: float
@@ -290,7 +290,9 @@ def simulate_curves(
     forces = [_force(h, zc, e, k, model, poisson_ratio, geometry) for h in (app_h, ret_h)]
     forces = _add_artefacts(rng, (app_h, ret_h), forces, k, top_m, artefacts, spiky)
     segs = [
-        Segment(height_m=h, force_n=f, n_points=n, measured_height_m=h if measured_height else None)
+        CurveSegment(
+            height_m=h, force_n=f, n_points=n, measured_height_m=h if measured_height else None
+        )
         for h, f, n in (
             (app_h, forces[0], n_app),
             (ret_h, forces[1], np.full(zc.size, ret_h.shape[1])),

@@ -18,9 +18,9 @@ Precedence when the headers of one curve segment are merged (as afmformats does)
 ``header.properties`` < its ``segment-header.properties`` < the resolved shared references <
 the file's root ``header.properties``. Values that read as the float NaN count as absent.
 
-This module is shared by the fast reader (:mod:`cellmech.io.afm_jpk`), the afmformats reader
+This module is shared by the fast reader (:mod:`cellmech.io.jpk.reader`), the afmformats reader
 (:mod:`cellmech.io.afm_afmformats`, which needs the grid geometry afmformats drops) and the
-writer (:mod:`cellmech.io.jpk_writer`).
+writer (:mod:`cellmech.io.jpk.writer`).
 """
 
 from __future__ import annotations

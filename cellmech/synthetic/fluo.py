@@ -1,4 +1,4 @@
-"""Synthetic widefield fluorescence stack of a :class:`~cellmech.sample_scene.Scene`.
+"""Synthetic widefield fluorescence stack of a :class:`~cellmech.synthetic.scene.Scene`.
 
 Image formation (e.g. Sage et al., "DeconvolutionLab2", Methods 115, 28 (2017), for the
 noise/blur model): fluorophore density per voxel (the fraction of the voxel's z extent that
@@ -23,7 +23,7 @@ import tifffile
 from scipy import ndimage
 
 from cellmech.outputs import atomic_path
-from cellmech.sample_scene import Scene
+from cellmech.synthetic.scene import Scene
 
 __all__ = ["FluoGeometry", "Optics", "render_stack", "write_ome_tiff"]
 

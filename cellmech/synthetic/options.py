@@ -1,4 +1,4 @@
-"""Options of the synthetic dataset generator (:mod:`cellmech.sample`).
+"""Options of the synthetic dataset generator (:mod:`cellmech.synthetic`).
 
 Kept apart from the generator so the command line can build its flags from the defaults
 without importing the generator's heavier dependencies.
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from cellmech.errors import ConfigError
 from cellmech.models import get_model
-from cellmech.sample_afm import Artefacts
+from cellmech.synthetic.afm import Artefacts
 
 __all__ = ["SAMPLE_DATA_OPTIONS", "SampleOptions"]
 
@@ -50,7 +50,7 @@ class SampleOptions:
     noise_free : bool
         No noise, offset, tilt, virtual deflection or bad curves.
     deflection_noise_m, baseline_offset_m, baseline_tilt, virtual_deflection_slope : float
-        Artefacts (see :class:`~cellmech.sample_afm.Artefacts`).
+        Artefacts (see :class:`~cellmech.synthetic.afm.Artefacts`).
     bad_fraction : float
         Fraction of curves that are bad (half no-contact, half spiky).
     substrate_modulus_pa : float

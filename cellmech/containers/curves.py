@@ -1,8 +1,5 @@
-"""Frozen, validated containers that the stages pass to each other.
-
-Every container is complete when built and validated on construction; arrays are made
-read-only so no stage can mutate its input. Units are SI (m, N, s, Pa) and array axes of maps
-are (row, col) unless stated.
+"""Force curves: the grid of a map, curve segments, blocks of curves, the map, and the
+preprocessed indentation curves. SI units (m, N, s); map axes are (row, col).
 
 Ragged curves (the approach stops at the force setpoint, so curves in one map have different
 lengths) are stored padded: a block of ``n`` curves holds ``(n, m)`` arrays where ``m`` is the
@@ -13,68 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cellmech.containers._base import frozen_array, frozen_mapping, set_field
+from cellmech.containers.status import CurveStatus
+
 __all__ = [
     "CurveBlock",
-    "CurveStatus",
-    "FitResult",
-    "FluorescenceStack",
+    "CurveSegment",
     "ForceMap",
-    "FrozenMapping",
     "GridGeometry",
     "IndentationCurves",
-    "Segment",
+    "in_memory_loader",
 ]
-
-
-def _frozen_array(value: Any, dtype: Any, name: str, ndim: int) -> np.ndarray:
-    """Return ``value`` as a read-only array of ``dtype`` and ``ndim`` dimensions.
-
-    A read-only array of the right dtype that owns its memory is adopted without a copy
-    (producers such as the readers hand over fresh arrays this way, saving a copy of every
-    block); anything else is copied, so a caller's writeable array never aliases a container.
-    """
-    adoptable = (
-        isinstance(value, np.ndarray)
-        and value.dtype == np.dtype(dtype)
-        and value.flags.owndata
-        and not value.flags.writeable
-    )
-    arr = value if adoptable else np.array(value, dtype=dtype, copy=True)
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
-    arr.flags.writeable = False
-    return arr
-
-
-def _set(obj: object, name: str, value: Any) -> None:
-    object.__setattr__(obj, name, value)
-
-
-class FrozenMapping(dict):
-    """A read-only dict: picklable (unlike ``MappingProxyType``, so containers and options
-    travel to Dask worker processes) and hashable when its values are."""
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items())))
-
-    def __reduce__(self) -> tuple:
-        return (type(self), (dict(self),))
-
-    def _read_only(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError(f"{type(self).__name__} is read-only; build a new one instead")
-
-    __setitem__ = __delitem__ = __ior__ = _read_only
-    clear = pop = popitem = setdefault = update = _read_only
-
-
-def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return FrozenMapping(value or {})
 
 
 @dataclass(frozen=True)
@@ -121,12 +72,12 @@ class GridGeometry:
         size = tuple(float(v) for v in self.size_m)
         if not all(np.isfinite(size)) or min(size) < 0:
             raise ValueError(f"grid size must be finite and >= 0 m, got {self.size_m}")
-        _set(self, "shape", (rows, cols))
-        _set(self, "center_m", tuple(float(v) for v in self.center_m))
-        _set(self, "size_m", size)
-        _set(self, "theta_rad", float(self.theta_rad))
-        _set(self, "reflect", bool(self.reflect))
-        _set(self, "back_and_forth", bool(self.back_and_forth))
+        set_field(self, "shape", (rows, cols))
+        set_field(self, "center_m", tuple(float(v) for v in self.center_m))
+        set_field(self, "size_m", size)
+        set_field(self, "theta_rad", float(self.theta_rad))
+        set_field(self, "reflect", bool(self.reflect))
+        set_field(self, "back_and_forth", bool(self.back_and_forth))
 
     @property
     def pixel_size_m(self) -> tuple[float, float]:
@@ -169,7 +120,7 @@ class GridGeometry:
 
 
 @dataclass(frozen=True)
-class Segment:
+class CurveSegment:
     """One segment (approach or retract) of a block of curves, padded with NaN.
 
     Parameters
@@ -200,20 +151,20 @@ class Segment:
     OPTIONAL_FIELDS = ("height_m", "measured_height_m", "time_s")
 
     def __post_init__(self) -> None:
-        force = _frozen_array(self.force_n, np.float64, "force_n", 2)
+        force = frozen_array(self.force_n, np.float64, "force_n", 2)
         shape = force.shape
-        _set(self, "force_n", force)
-        npts = _frozen_array(self.n_points, np.int64, "n_points", 1)
-        _set(self, "n_points", npts)
+        set_field(self, "force_n", force)
+        npts = frozen_array(self.n_points, np.int64, "n_points", 1)
+        set_field(self, "n_points", npts)
         if self.height_m is None and self.measured_height_m is None:
             raise ValueError("a segment needs height_m, measured_height_m or both")
         for name in self.OPTIONAL_FIELDS:
             value = getattr(self, name)
             if value is not None:
-                value = _frozen_array(value, np.float64, name, 2)
+                value = frozen_array(value, np.float64, name, 2)
                 if value.shape != shape:
                     raise ValueError(f"{name} has shape {value.shape}, force_n has {shape}")
-                _set(self, name, value)
+                set_field(self, name, value)
         if npts.shape != shape[:1]:
             raise ValueError(f"n_points has shape {npts.shape}, expected ({shape[0]},)")
         if npts.size and (npts.min() < 0 or npts.max() > shape[1]):
@@ -239,7 +190,7 @@ class Segment:
                 out[name] = value[i, :n]
         return out
 
-    def take(self, indices: Sequence[int] | np.ndarray) -> Segment:
+    def take(self, indices: Sequence[int] | np.ndarray) -> CurveSegment:
         """A new segment holding curves ``indices``, trimmed to their longest curve."""
         idx = np.asarray(indices, dtype=np.int64)
         npts = self.n_points[idx]
@@ -248,7 +199,7 @@ class Segment:
         def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[idx, :m]
 
-        return Segment(
+        return CurveSegment(
             height_m=pick(self.height_m),
             force_n=pick(self.force_n),
             n_points=npts,
@@ -257,7 +208,7 @@ class Segment:
         )
 
     @classmethod
-    def from_curves(cls, curves: Sequence[Mapping[str, np.ndarray]]) -> Segment:
+    def from_curves(cls, curves: Sequence[Mapping[str, np.ndarray]]) -> CurveSegment:
         """Pad a list of per-curve dicts (keys as :meth:`curve` returns) into one segment."""
         npts = np.array([len(c["force_n"]) for c in curves], dtype=np.int64)
         m = int(npts.max()) if len(curves) else 0
@@ -287,19 +238,19 @@ class CurveBlock:
     ----------
     curve_index : ndarray of int, shape (n,)
         Positions of these curves in the map's curve list (0 .. ForceMap.n_curves - 1).
-    approach : Segment
+    approach : CurveSegment
         Approach (extend) segments.
-    retract : Segment or None
+    retract : CurveSegment or None
         Retract segments, when recorded.
     """
 
     curve_index: np.ndarray
-    approach: Segment
-    retract: Segment | None = None
+    approach: CurveSegment
+    retract: CurveSegment | None = None
 
     def __post_init__(self) -> None:
-        idx = _frozen_array(self.curve_index, np.int64, "curve_index", 1)
-        _set(self, "curve_index", idx)
+        idx = frozen_array(self.curve_index, np.int64, "curve_index", 1)
+        set_field(self, "curve_index", idx)
         if self.approach.n_curves != idx.size:
             raise ValueError(
                 f"approach holds {self.approach.n_curves} curves, curve_index {idx.size}"
@@ -323,7 +274,7 @@ class CurveBlock:
 
 
 #: Signature of a curve loader: ``loader(indices, fields)`` -> a CurveBlock in ``indices``
-#: order. ``fields`` (a frozenset of :attr:`Segment.OPTIONAL_FIELDS`, or None for everything
+#: order. ``fields`` (a frozenset of :attr:`CurveSegment.OPTIONAL_FIELDS`, or None for everything
 #: recorded) says which optional channels the caller needs; a loader may return more.
 CurveLoader = Callable[[np.ndarray, frozenset[str] | None], CurveBlock]
 
@@ -389,7 +340,7 @@ class ForceMap:
     KINDS = ("force-map", "qi-map", "single-curve")
 
     def __post_init__(self) -> None:
-        _set(self, "path", Path(self.path))
+        set_field(self, "path", Path(self.path))
         if self.kind not in self.KINDS:
             raise ValueError(f"kind must be one of {self.KINDS}, got {self.kind!r}")
         n = np.asarray(self.position_index).size
@@ -400,10 +351,10 @@ class ForceMap:
             ("x_m", np.float64),
             ("y_m", np.float64),
         ):
-            arr = _frozen_array(getattr(self, name), dtype, name, 1)
+            arr = frozen_array(getattr(self, name), dtype, name, 1)
             if arr.size != n:
                 raise ValueError(f"{name} has {arr.size} entries, position_index has {n}")
-            _set(self, name, arr)
+            set_field(self, name, arr)
         rows, cols = self.grid.shape
         if n and (self.row.min() < 0 or self.row.max() >= rows):
             raise ValueError(f"row outside the grid of {rows} rows")
@@ -412,9 +363,9 @@ class ForceMap:
         k = float(self.spring_constant_n_per_m)
         if not (np.isfinite(k) and k > 0):
             raise ValueError(f"spring constant must be finite and > 0 N/m, got {k}")
-        _set(self, "spring_constant_n_per_m", k)
-        _set(self, "sensitivity_m_per_v", float(self.sensitivity_m_per_v))
-        _set(self, "metadata", _frozen_mapping(self.metadata))
+        set_field(self, "spring_constant_n_per_m", k)
+        set_field(self, "sensitivity_m_per_v", float(self.sensitivity_m_per_v))
+        set_field(self, "metadata", frozen_mapping(self.metadata))
 
     @property
     def n_curves(self) -> int:
@@ -429,17 +380,17 @@ class ForceMap:
     ) -> CurveBlock:
         """Load curves ``indices`` (all when None) into memory as one padded block.
 
-        ``fields`` names the optional :class:`Segment` channels needed (a subset of
-        :attr:`Segment.OPTIONAL_FIELDS`; None = everything recorded). Loaders may skip the
+        ``fields`` names the optional :class:`CurveSegment` channels needed (a subset of
+        :attr:`CurveSegment.OPTIONAL_FIELDS`; None = everything recorded). Loaders may skip the
         others (the fast JPK reader then inflates less) or return them anyway.
         """
         idx = np.arange(self.n_curves) if indices is None else np.asarray(indices, np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n_curves):
             raise IndexError(f"curve indices must lie in [0, {self.n_curves})")
         wanted = None if fields is None else frozenset(fields)
-        if wanted is not None and not wanted <= set(Segment.OPTIONAL_FIELDS):
+        if wanted is not None and not wanted <= set(CurveSegment.OPTIONAL_FIELDS):
             raise ValueError(
-                f"fields must be among {Segment.OPTIONAL_FIELDS}, got {sorted(wanted)}"
+                f"fields must be among {CurveSegment.OPTIONAL_FIELDS}, got {sorted(wanted)}"
             )
         return self.loader(idx, wanted)
 
@@ -449,197 +400,6 @@ class ForceMap:
             raise ValueError("block_size must be >= 1")
         for start in range(0, self.n_curves, block_size):
             yield self.curves(np.arange(start, min(start + block_size, self.n_curves)))
-
-
-@dataclass(frozen=True)
-class FluorescenceStack:
-    """A fluorescence image stack with its physical calibration.
-
-    Parameters
-    ----------
-    data : array_like, shape (C, Z, Y, X)
-        Intensities; a NumPy array or a lazy array (dask/zarr) with the same shape semantics.
-    channel_names : tuple of str
-        One name per channel (C entries).
-    pixel_size_m : (float, float)
-        Pixel pitch ``(y, x)`` in m.
-    z_step_m : float
-        Distance between planes in m (NaN for a single plane or when unknown).
-    source : Path
-        The file the stack was read from.
-    stage_position_m : (float, float) or None
-        Stage position ``(x, y)`` of the field (first plane) in m, when recorded.
-    plane_positions_m : ndarray, shape (Z, 3), optional
-        Per-plane ``(x, y, z)`` position in m, when recorded (NaN where a component is absent).
-    metadata : mapping
-        Anything else worth keeping (flat str -> value).
-    """
-
-    data: Any
-    channel_names: tuple[str, ...]
-    pixel_size_m: tuple[float, float]
-    z_step_m: float
-    source: Path
-    stage_position_m: tuple[float, float] | None = None
-    plane_positions_m: np.ndarray | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        shape = tuple(getattr(self.data, "shape", ()))
-        if len(shape) != 4:
-            raise ValueError(f"fluorescence data must be (C, Z, Y, X), got shape {shape}")
-        if min(shape) < 1:
-            raise ValueError(f"fluorescence stack is empty: shape {shape}")
-        if isinstance(self.data, np.ndarray) and self.data.flags.writeable:
-            data = self.data.view()
-            data.flags.writeable = False
-            _set(self, "data", data)
-        names = tuple(str(c) for c in self.channel_names)
-        if len(names) != shape[0]:
-            raise ValueError(f"{len(names)} channel names for {shape[0]} channels")
-        _set(self, "channel_names", names)
-        px = tuple(float(v) for v in self.pixel_size_m)
-        if len(px) != 2 or not all(np.isfinite(px)) or min(px) <= 0:
-            raise ValueError(f"pixel size must be two finite positive lengths in m, got {px}")
-        _set(self, "pixel_size_m", px)
-        _set(self, "z_step_m", float(self.z_step_m))
-        _set(self, "source", Path(self.source))
-        if self.stage_position_m is not None:
-            _set(self, "stage_position_m", tuple(float(v) for v in self.stage_position_m))
-        if self.plane_positions_m is not None:
-            pos = _frozen_array(self.plane_positions_m, np.float64, "plane_positions_m", 2)
-            if pos.shape != (shape[1], 3):
-                raise ValueError(f"plane_positions_m must be ({shape[1]}, 3), got {pos.shape}")
-            _set(self, "plane_positions_m", pos)
-        _set(self, "metadata", _frozen_mapping(self.metadata))
-
-    @property
-    def shape(self) -> tuple[int, int, int, int]:
-        """``(C, Z, Y, X)``."""
-        return tuple(self.data.shape)  # type: ignore[return-value]
-
-
-class CurveStatus(IntEnum):
-    """Outcome of processing one curve; anything but OK comes with NaN results.
-
-    OK: fitted and trustworthy. NO_CONTACT: the tip never touched the sample. NOT_CONVERGED:
-    the optimiser failed. TOO_FEW_POINTS: not enough points in the approach or fit range.
-    INVALID_INPUT: NaN/inf or otherwise unusable data. POOR_FIT: a fit was made but explains
-    nothing (R² near zero, modulus at a bound or physically absurd); its values are kept for
-    inspection but must not be reported as a modulus.
-    """
-
-    OK = 0
-    NO_CONTACT = 1
-    NOT_CONVERGED = 2
-    TOO_FEW_POINTS = 3
-    INVALID_INPUT = 4
-    POOR_FIT = 5
-
-    @property
-    def label(self) -> str:
-        """Lower-case name used in tables ("ok", "no_contact", ...)."""
-        return self.name.lower()
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """Per-curve results of a contact-model fit.
-
-    All arrays have shape (n,) and are aligned with ``curve_index`` (positions in the
-    :class:`ForceMap` curve list). Values are NaN where ``status`` is not OK, except POOR_FIT
-    curves, which keep their values for inspection.
-
-    Parameters
-    ----------
-    curve_index : ndarray of int
-        Curve positions in the map.
-    youngs_modulus_pa : ndarray of float
-        Young's modulus E in Pa.
-    contact_point_m : ndarray of float
-        Tip position at first contact, in m (same frame as the preprocessed tip position).
-    baseline_n : ndarray of float
-        Fitted force baseline (offset) in N.
-    zero_force_height_m : ndarray of float
-        Measured (or piezo) height at the contact point in m: the zero-force topography.
-    indentation_max_m : ndarray of float
-        Largest indentation reached in the fitted range, in m.
-    rms_residual_n : ndarray of float
-        Root-mean-square residual of the fit in N.
-    r_squared : ndarray of float
-        Coefficient of determination of the fit over the fitted range.
-    status : ndarray of int
-        :class:`CurveStatus` codes.
-    model : str
-        Contact-model key.
-    parameters : mapping
-        Everything needed to reproduce the fit (model geometry, Poisson ratio, options).
-    """
-
-    curve_index: np.ndarray
-    youngs_modulus_pa: np.ndarray
-    contact_point_m: np.ndarray
-    baseline_n: np.ndarray
-    zero_force_height_m: np.ndarray
-    indentation_max_m: np.ndarray
-    rms_residual_n: np.ndarray
-    r_squared: np.ndarray
-    status: np.ndarray
-    model: str
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-
-    FLOAT_FIELDS = (
-        "youngs_modulus_pa",
-        "contact_point_m",
-        "baseline_n",
-        "zero_force_height_m",
-        "indentation_max_m",
-        "rms_residual_n",
-        "r_squared",
-    )
-
-    def __post_init__(self) -> None:
-        idx = _frozen_array(self.curve_index, np.int64, "curve_index", 1)
-        _set(self, "curve_index", idx)
-        for name in self.FLOAT_FIELDS:
-            arr = _frozen_array(getattr(self, name), np.float64, name, 1)
-            if arr.size != idx.size:
-                raise ValueError(f"{name} has {arr.size} entries, curve_index has {idx.size}")
-            _set(self, name, arr)
-        status = _frozen_array(self.status, np.int8, "status", 1)
-        if status.size != idx.size:
-            raise ValueError(f"status has {status.size} entries, curve_index has {idx.size}")
-        valid = {int(s) for s in CurveStatus}
-        if not set(np.unique(status).tolist()) <= valid:
-            raise ValueError(f"status codes must be among {sorted(valid)}")
-        _set(self, "status", status)
-        _set(self, "parameters", _frozen_mapping(self.parameters))
-
-    @property
-    def n_curves(self) -> int:
-        """Number of curves."""
-        return int(self.curve_index.size)
-
-    @property
-    def status_labels(self) -> np.ndarray:
-        """Status codes as lower-case labels, shape (n,)."""
-        labels = np.array([s.label for s in CurveStatus])
-        return labels[self.status]
-
-    @classmethod
-    def concatenate(cls, results: Sequence[FitResult]) -> FitResult:
-        """Join results of several blocks fitted with the same model and parameters."""
-        if not results:
-            raise ValueError("nothing to concatenate")
-        first = results[0]
-        for r in results[1:]:
-            if r.model != first.model or dict(r.parameters) != dict(first.parameters):
-                raise ValueError("cannot concatenate results of different models or parameters")
-        arrays = {
-            name: np.concatenate([getattr(r, name) for r in results])
-            for name in ("curve_index", "status", *cls.FLOAT_FIELDS)
-        }
-        return cls(**arrays, model=first.model, parameters=first.parameters)
 
 
 @dataclass(frozen=True)
@@ -685,11 +445,11 @@ class IndentationCurves:
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        idx = _frozen_array(self.curve_index, np.int64, "curve_index", 1)
-        _set(self, "curve_index", idx)
-        tip = _frozen_array(self.tip_position_m, np.float64, "tip_position_m", 2)
-        _set(self, "tip_position_m", tip)
-        _set(self, "force_n", _frozen_array(self.force_n, np.float64, "force_n", 2))
+        idx = frozen_array(self.curve_index, np.int64, "curve_index", 1)
+        set_field(self, "curve_index", idx)
+        tip = frozen_array(self.tip_position_m, np.float64, "tip_position_m", 2)
+        set_field(self, "tip_position_m", tip)
+        set_field(self, "force_n", frozen_array(self.force_n, np.float64, "force_n", 2))
         if self.force_n.shape != tip.shape or tip.shape[0] != idx.size:
             raise ValueError(
                 f"force_n {self.force_n.shape} and tip_position_m {tip.shape} must both be "
@@ -701,10 +461,10 @@ class IndentationCurves:
             ("contact_index", np.int64),
             ("status", np.int8),
         ):
-            arr = _frozen_array(getattr(self, name), dtype, name, 1)
+            arr = frozen_array(getattr(self, name), dtype, name, 1)
             if arr.size != idx.size:
                 raise ValueError(f"{name} has {arr.size} entries, curve_index has {idx.size}")
-            _set(self, name, arr)
+            set_field(self, name, arr)
         if self.n_points.size and (self.n_points.min() < 0 or self.n_points.max() > tip.shape[1]):
             raise ValueError(f"n_points must lie in [0, {tip.shape[1]}]")
         if not set(np.unique(self.status).tolist()) <= {int(s) for s in CurveStatus}:
@@ -712,8 +472,8 @@ class IndentationCurves:
         k = float(self.spring_constant_n_per_m)
         if not (np.isfinite(k) and k > 0):
             raise ValueError(f"spring constant must be finite and > 0 N/m, got {k}")
-        _set(self, "spring_constant_n_per_m", k)
-        _set(self, "parameters", _frozen_mapping(self.parameters))
+        set_field(self, "spring_constant_n_per_m", k)
+        set_field(self, "parameters", frozen_mapping(self.parameters))
 
     @property
     def n_curves(self) -> int:

@@ -8,62 +8,11 @@ import afmformats
 import numpy as np
 import pytest
 
-from cellmech.containers import GridGeometry, Segment
-from cellmech.io import afm_jpk, jpk_properties
-from cellmech.io.jpk_writer import HEIGHT_NOMINAL_M_PER_V, write_jpk_force_map
+from cellmech.io.jpk import properties as jpk_properties
+from cellmech.io.jpk import reader as jpk_reader
+from cellmech.io.jpk.writer import HEIGHT_NOMINAL_M_PER_V, write_jpk_force_map
+from tests.helpers import GRID, POSITIONS, SENS, K, synthetic_map, synthetic_segments
 from tests.io.jpk_tolerance import assert_matches_afmformats
-
-K, SENS = 0.02, 5e-8
-GRID = GridGeometry(
-    (3, 4),
-    (1e-5, -2e-5),
-    (30e-6, 40e-6),
-    theta_rad=0.3,
-    reflect=True,
-    back_and_forth=True,
-    xy_scanner="tip",
-)
-POSITIONS = np.array([0, 1, 5, 7, 11])
-
-
-def synthetic_segments(n: int = 5, seed: int = 0, measured: bool = True):
-    """Ragged approach/retract segments of simple indentation curves (heights as recorded)."""
-    rng = np.random.default_rng(seed)
-
-    def seg(reverse: bool) -> Segment:
-        curves = []
-        for i in range(n):
-            m = 100 + 13 * i
-            h = np.linspace(5e-6, 0.0, m)[:: -1 if reverse else 1]
-            c = {
-                "height_m": h,
-                "force_n": 1e-10 * rng.standard_normal(m) + 0.01 * np.clip(2e-6 - h, 0, None),
-            }
-            if measured:
-                c["measured_height_m"] = h + 1e-9 * rng.standard_normal(m)
-            curves.append(c)
-        return Segment.from_curves(curves)
-
-    return seg(False), seg(True)
-
-
-def synthetic_map(path, kind="force-map", measured=True, retract=True, **kwargs):
-    """Write a 5-curve ragged map with :func:`write_jpk_force_map`; returns (path, app, ret)."""
-    approach, ret = synthetic_segments(measured=measured)
-    out = write_jpk_force_map(
-        path,
-        grid=GRID,
-        position_index=POSITIONS,
-        approach=approach,
-        retract=ret if retract else None,
-        spring_constant_n_per_m=K,
-        sensitivity_m_per_v=SENS,
-        kind=kind,
-        approach_duration_s=0.5,
-        retract_duration_s=0.7,
-        **kwargs,
-    )
-    return out, approach, ret
 
 
 def quantum(values: np.ndarray) -> float:
@@ -106,7 +55,7 @@ def test_afmformats_reads_written_map(tmp_path, kind):
 
 def test_fast_reader_reads_written_map_identically(tmp_path):
     path, app, ret = synthetic_map(tmp_path / "m.jpk-force-map")
-    fm = afm_jpk.read(path)
+    fm = jpk_reader.read(path)
     assert fm.kind == "force-map" and fm.n_curves == 5
     assert fm.grid == GRID
     np.testing.assert_array_equal(fm.position_index, POSITIONS)
@@ -126,7 +75,7 @@ def test_fast_reader_reads_written_map_identically(tmp_path):
 
 def test_qi_layout_and_approach_only(tmp_path):
     path, app, _ = synthetic_map(tmp_path / "q.jpk-qi-data", kind="qi-map", retract=False)
-    fm = afm_jpk.read(path)
+    fm = jpk_reader.read(path)
     assert fm.kind == "qi-map"
     block = fm.curves([4, 0])
     assert block.retract is None

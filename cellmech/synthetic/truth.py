@@ -1,4 +1,4 @@
-"""Ground-truth tables and frame transforms of the synthetic dataset (:mod:`cellmech.sample`).
+"""Ground-truth tables and frame transforms of the synthetic dataset (:mod:`cellmech.synthetic`).
 
 Matrices are 3x3 homogeneous affines. Pixel coordinates are ``(row, col, 1)``; metric ones
 ``(x, y, 1)`` in m. Integer pixel coordinates are pixel centres.
@@ -9,20 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cellmech.sample_fluo import FluoGeometry
-from cellmech.sample_scene import Box, Cell, Scene, outline_points
+from cellmech.synthetic.fluo import FluoGeometry
+from cellmech.synthetic.scene import Box, Cell, Scene, outline_points
+from cellmech.transforms import apply_affine, fluorescence_m_to_px, grid_px_to_m
 
 __all__ = ["cell_table", "curve_table", "frame_matrices"]
 
 #: sampling pitch of the fine grid used for areas, volumes and centroids, m
 _FINE_PITCH_M = 0.1e-6
-
-
-def _affine(points_in: np.ndarray, points_out: np.ndarray) -> np.ndarray:
-    """The 3x3 affine mapping three 2-D points ``points_in`` onto ``points_out``."""
-    src = np.column_stack([points_in, np.ones(3)])
-    dst = np.column_stack([points_out, np.ones(3)])
-    return np.linalg.solve(src, dst).T
 
 
 def frame_matrices(frames: dict) -> dict[str, np.ndarray]:
@@ -36,15 +30,12 @@ def frame_matrices(frames: dict) -> dict[str, np.ndarray]:
         ``metadata_guess_afm_px_to_fluo_px`` (what the metadata alone give: scanner = stage).
     """
     grid, fluo = frames["grid"], frames["fluo"]
-    px = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    grid_m = _affine(px, np.column_stack(grid.grid_to_scanner(px[:, 0], px[:, 1])))
+    grid_m = grid_px_to_m(grid)
     scanner_to_sample = np.eye(3)
     scanner_to_sample[:2, :2] = frames["linear"]
     scanner_to_sample[:2, 2] = frames["translation"]
     p = fluo.pixel_size_m
-    sample_to_px = np.array(
-        [[0.0, 1 / p, -fluo.origin_m[1] / p], [1 / p, 0.0, -fluo.origin_m[0] / p], [0, 0, 1]]
-    )
+    sample_to_px = fluorescence_m_to_px((p, p), fluo.origin_m)
     return {
         "afm_px_to_scanner_m": grid_m,
         "afm_px_to_sample_m": scanner_to_sample @ grid_m,
@@ -52,15 +43,6 @@ def frame_matrices(frames: dict) -> dict[str, np.ndarray]:
         "afm_px_to_fluo_px": sample_to_px @ scanner_to_sample @ grid_m,
         "metadata_guess_afm_px_to_fluo_px": sample_to_px @ grid_m,
     }
-
-
-def apply_affine(matrix: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Apply a 3x3 affine to coordinate arrays ``(a, b)``; returns the two output arrays."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    return (
-        matrix[0, 0] * a + matrix[0, 1] * b + matrix[0, 2],
-        matrix[1, 0] * a + matrix[1, 1] * b + matrix[1, 2],
-    )
 
 
 def curve_table(afm: dict) -> pd.DataFrame:

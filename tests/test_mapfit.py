@@ -8,7 +8,7 @@ import pytest
 from cellmech.errors import ConfigError
 from cellmech.fit import FitOptions, fit_curves
 from cellmech.io import read_force_map
-from cellmech.pipeline import fit_block
+from cellmech.mapfit import fit_block
 from cellmech.preprocess import PreprocessOptions, preprocess, required_fields
 from tests.conftest import real_afm_file
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cellmech.errors import CorruptFileError
-from cellmech.io import jpk_properties as jp
+from cellmech.io.jpk import properties as jp
 from tests.conftest import real_afm_file
 
 PATH = Path("file.jpk-force")

@@ -1,8 +1,8 @@
 """Synthetic correlative AFM + fluorescence dataset with ground truth.
 
 :func:`generate_sample` builds, deterministically for a seed, a scene of adherent cells
-(:mod:`cellmech.sample_scene`), a force map over it (:mod:`cellmech.sample_afm`), a
-fluorescence stack of a larger field (:mod:`cellmech.sample_fluo`) and the ground truth;
+(:mod:`cellmech.synthetic.scene`), a force map over it (:mod:`cellmech.synthetic.afm`), a
+fluorescence stack of a larger field (:mod:`cellmech.synthetic.fluo`) and the ground truth;
 :func:`write_sample` writes them as a real JPK ``.jpk-force-map``, an OME-TIFF and the truth
 files (``truth.json``, ``truth_cells.csv``, ``truth_curves.csv``, ``truth_labels.tif``), all
 documented field by field in ``sample_data/README.md``.
@@ -43,11 +43,11 @@ from cellmech.containers import (
 )
 from cellmech.errors import ConfigError
 from cellmech.outputs import atomic_path
-from cellmech.sample_afm import contact_heights, simulate_curves
-from cellmech.sample_fluo import FluoGeometry, Optics, render_stack, write_ome_tiff
-from cellmech.sample_options import SAMPLE_DATA_OPTIONS, SampleOptions
-from cellmech.sample_scene import Box, Scene, place_cells
-from cellmech.sample_truth import cell_table, curve_table, frame_matrices
+from cellmech.synthetic.afm import contact_heights, simulate_curves
+from cellmech.synthetic.fluo import FluoGeometry, Optics, render_stack, write_ome_tiff
+from cellmech.synthetic.options import SAMPLE_DATA_OPTIONS, SampleOptions
+from cellmech.synthetic.scene import Box, Scene, place_cells
+from cellmech.synthetic.truth import cell_table, curve_table, frame_matrices
 from cellmech.units import M_PER_UM
 
 __all__ = [
@@ -310,7 +310,7 @@ def _truth_json(opt, frames, scene, afm, matrices, stack) -> dict:
     options = asdict(opt)
     options["geometry"] = dict(opt.geometry)
     return {
-        "generator": "cellmech.sample",
+        "generator": "cellmech.synthetic",
         "cellmech_version": __version__,
         "seed": opt.seed,
         "options": options,
@@ -359,7 +359,7 @@ def write_sample(sample: Sample, out_dir: str | os.PathLike) -> dict[str, Path]:
 
     Every file is written atomically (temporary file, then ``os.replace``).
     """
-    from cellmech.io.jpk_writer import write_jpk_force_map
+    from cellmech.io.jpk.writer import write_jpk_force_map
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,33 @@
+"""Frozen, validated containers that the stages pass to each other.
+
+Every container is complete when built and validated on construction; arrays are made
+read-only so no stage can mutate its input. Units are SI (m, N, s, Pa) and array axes of maps
+are (row, col) unless stated. One module per domain: :mod:`.curves` (force maps and curves),
+:mod:`.results` (fit results), :mod:`.images` (fluorescence stacks).
+"""
+
+from cellmech.containers._base import FrozenMapping
+from cellmech.containers.curves import (
+    CurveBlock,
+    CurveSegment,
+    ForceMap,
+    GridGeometry,
+    IndentationCurves,
+    in_memory_loader,
+)
+from cellmech.containers.images import FluorescenceStack
+from cellmech.containers.results import FitResult
+from cellmech.containers.status import CurveStatus
+
+__all__ = [
+    "CurveBlock",
+    "CurveSegment",
+    "CurveStatus",
+    "FitResult",
+    "FluorescenceStack",
+    "ForceMap",
+    "FrozenMapping",
+    "GridGeometry",
+    "IndentationCurves",
+    "in_memory_loader",
+]

@@ -1,0 +1,179 @@
+"""The tests' one source of synthetic force curves (and nanite's reference preprocessing).
+
+- :func:`synthetic_block`: raw approach + retract curves of any contact model with known
+  modulus, contact point, noise, force offset and baseline tilt (a :class:`CurveBlock`);
+- :func:`synthetic_segments` / :func:`synthetic_map`: a small ragged JPK map written with the
+  JPK writer (reader round trips);
+- :func:`write_small_map`: a 6 x 8 meander map of Hertz curves with the cantilever in series,
+  one without contact (Dask and CLI tests).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from cellmech.containers import CurveBlock, CurveSegment, GridGeometry
+from cellmech.io.jpk.writer import write_jpk_force_map
+from cellmech.models import model_force
+
+K, SENS = 0.02, 5e-8
+GRID = GridGeometry(
+    (3, 4),
+    (1e-5, -2e-5),
+    (30e-6, 40e-6),
+    theta_rad=0.3,
+    reflect=True,
+    back_and_forth=True,
+    xy_scanner="tip",
+)
+POSITIONS = np.array([0, 1, 5, 7, 11])
+
+
+def synthetic_segments(n: int = 5, seed: int = 0, measured: bool = True):
+    """Ragged approach/retract segments of simple indentation curves (heights as recorded)."""
+    rng = np.random.default_rng(seed)
+
+    def seg(reverse: bool) -> CurveSegment:
+        curves = []
+        for i in range(n):
+            m = 100 + 13 * i
+            h = np.linspace(5e-6, 0.0, m)[:: -1 if reverse else 1]
+            c = {
+                "height_m": h,
+                "force_n": 1e-10 * rng.standard_normal(m) + 0.01 * np.clip(2e-6 - h, 0, None),
+            }
+            if measured:
+                c["measured_height_m"] = h + 1e-9 * rng.standard_normal(m)
+            curves.append(c)
+        return CurveSegment.from_curves(curves)
+
+    return seg(False), seg(True)
+
+
+def synthetic_map(path, kind="force-map", measured=True, retract=True, **kwargs):
+    """Write a 5-curve ragged map with :func:`write_jpk_force_map`; returns (path, app, ret)."""
+    approach, ret = synthetic_segments(measured=measured)
+    out = write_jpk_force_map(
+        path,
+        grid=GRID,
+        position_index=POSITIONS,
+        approach=approach,
+        retract=ret if retract else None,
+        spring_constant_n_per_m=K,
+        sensitivity_m_per_v=SENS,
+        kind=kind,
+        approach_duration_s=0.5,
+        retract_duration_s=0.7,
+        **kwargs,
+    )
+    return out, approach, ret
+
+
+#: nanite's standard preprocessing pipeline (the defaults of PreprocessOptions)
+NANITE_STEPS = [
+    "compute_tip_position",
+    "correct_force_offset",
+    "correct_tip_offset",
+    "correct_split_approach_retract",
+]
+
+
+def synthetic_block(
+    n: int = 4,
+    *,
+    model: str = "hertz_paraboloidal",
+    youngs_modulus_pa: float | np.ndarray = 5e3,
+    depth_m: float = 1e-6,
+    noise_n: float = 20e-12,
+    offset_n: float = 0.0,
+    tilt_n_per_m: float = 0.0,
+    spring_constant_n_per_m: float = 0.02,
+    n_points: int = 2000,
+    baseline_m: float = 5e-6,
+    seed: int = 0,
+    **geometry: float,
+) -> tuple[CurveBlock, dict[str, np.ndarray]]:
+    """Raw approach + retract curves of a known model with noise, offset and baseline tilt.
+
+    The tip moves linearly from ``baseline_m`` above the contact point to ``depth_m`` into the
+    sample; the force is the model force plus ``offset_n + tilt_n_per_m * tip position`` plus
+    Gaussian noise; the measured height is tip position - force / k. Returns the block and
+    the ground truth (``youngs_modulus_pa``, ``contact_point_m`` in the raw tip-position frame).
+    """
+    rng = np.random.default_rng(seed)
+    e = np.broadcast_to(np.asarray(youngs_modulus_pa, float), (n,))
+    cp = 20e-6 + rng.uniform(-1e-6, 1e-6, n)
+    tip = cp[:, None] + np.linspace(baseline_m, -depth_m, n_points)[None, :]
+    force = model_force(model, cp[:, None] - tip, e[:, None], **geometry)
+    force = force + offset_n + tilt_n_per_m * tip + rng.normal(0, noise_n, tip.shape)
+    height = tip - force / spring_constant_n_per_m
+    retract = height[:, ::-1]
+    retract_force = force[:, ::-1] + rng.normal(0, noise_n, tip.shape)
+    block = CurveBlock(
+        curve_index=np.arange(n),
+        approach=CurveSegment(height, force, np.full(n, n_points), measured_height_m=height),
+        retract=CurveSegment(
+            retract, retract_force, np.full(n, n_points), measured_height_m=retract
+        ),
+    )
+    return block, {"youngs_modulus_pa": e.copy(), "contact_point_m": cp}
+
+
+def nanite_approach(path, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tip position and force of nanite's preprocessed approach of curve ``index``."""
+    import nanite
+
+    with warnings.catch_warnings():  # nanite warns when it cannot re-split (single_bad)
+        warnings.simplefilter("ignore")
+        idnt = nanite.load_group(path)[index]
+        idnt.apply_preprocessing(NANITE_STEPS)
+    approach = idnt["segment"] == 0
+    return idnt["tip position"][approach], idnt["force"][approach]
+
+
+SMALL_GRID = (6, 8)
+K_N_PER_M = 0.02
+R_M = 10e-6
+
+
+def _hertz_curve(rng: np.random.Generator, e_pa: float, n: int, contact: bool) -> dict:
+    """Approach of a Hertz paraboloid (R = 10 µm, ν = 0.5) with the cantilever in series."""
+    cp = rng.uniform(1e-6, 3e-6)
+    height = np.linspace(cp + 2e-6, cp - (1.2e-6 if contact else -0.5e-6), n)
+    a = e_pa * 4 / 3 / (1 - 0.25) * np.sqrt(R_M) / K_N_PER_M
+    travel = np.clip(cp - height, 0, None)
+    d = np.minimum(travel, (travel / a) ** (2 / 3))
+    for _ in range(40):  # Newton on d + a d^1.5 = travel
+        d = np.clip(d - (d + a * d**1.5 - travel) / (1 + 1.5 * a * np.sqrt(d)), 0, travel)
+    force = K_N_PER_M * a * d**1.5 + rng.normal(0, 10e-12, n) + 30e-12
+    return {"height_m": height, "force_n": force}
+
+
+def write_small_map(path: Path, seed: int = 0) -> Path:
+    """A 6 x 8 JPK force map (meander scan) with 44 curves present, one without contact."""
+    rng = np.random.default_rng(seed)
+    positions = np.sort(rng.choice(SMALL_GRID[0] * SMALL_GRID[1], 44, replace=False))
+    approach = [
+        _hertz_curve(rng, rng.uniform(1e3, 5e3), int(rng.integers(250, 400)), i != 5)
+        for i in range(positions.size)
+    ]
+    retract = [{k: v[::-1] for k, v in c.items()} for c in approach]
+    grid = GridGeometry(
+        shape=SMALL_GRID,
+        center_m=(1e-5, -2e-5),
+        size_m=(40e-6, 36e-6),
+        back_and_forth=True,
+        xy_scanner="tip-scanner",
+    )
+    return write_jpk_force_map(
+        path,
+        grid=grid,
+        position_index=positions,
+        approach=CurveSegment.from_curves(approach),
+        retract=CurveSegment.from_curves(retract),
+        spring_constant_n_per_m=K_N_PER_M,
+        sensitivity_m_per_v=50e-9,
+    )
