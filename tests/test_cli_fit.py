@@ -18,9 +18,10 @@ import tifffile
 from cellmech.cli import main
 from cellmech.containers import CurveStatus, FitResult, ForceMap, GridGeometry
 from cellmech.fit import FitOptions
+from cellmech.gridmaps import MAP_QUANTITIES
 from cellmech.io import read_force_map
 from cellmech.mapfit import fit_map
-from cellmech.outputs import MAP_QUANTITIES, quantity_maps
+from cellmech.outputs.fit import quantity_maps
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
 from tests.helpers import write_small_map
 

@@ -15,7 +15,8 @@ from cellmech.containers.curves import (
     IndentationCurves,
     in_memory_loader,
 )
-from cellmech.containers.images import FluorescenceStack
+from cellmech.containers.images import FluorescenceStack, Segmentation
+from cellmech.containers.registration import Registration
 from cellmech.containers.results import FitResult
 from cellmech.containers.status import CurveStatus
 
@@ -29,5 +30,7 @@ __all__ = [
     "FrozenMapping",
     "GridGeometry",
     "IndentationCurves",
+    "Registration",
+    "Segmentation",
     "in_memory_loader",
 ]
