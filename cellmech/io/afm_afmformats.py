@@ -188,7 +188,9 @@ def _curve_dicts(curve: Any, force_factor: float) -> tuple[dict, dict]:
 
 
 def _loader(path: Path, curves: list, force_factor: float):
-    def load(indices: np.ndarray, fields: frozenset[str] | None = None) -> CurveBlock:
+    def load(
+        indices: np.ndarray, fields: frozenset[str] | None = None, threads: int | None = None
+    ) -> CurveBlock:
         try:
             with _quiet():
                 parts = [_curve_dicts(curves[int(i)], force_factor) for i in indices]

@@ -1,0 +1,129 @@
+"""The one composer: the stage table and the runs that chain the stages.
+
+:data:`STAGES` maps every config section to its options class (the single source of the TOML
+sections, CLI flags and the napari widget); :func:`settings` builds validated options from
+config levels. :func:`run_fit` reads a map and fits it (sequentially or on Dask, as the
+``[run]`` options say). The command line, the batch runner and the napari plugin all call
+these functions, so the sequence of stages lives here only.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cellmech.config import Settings, merge_settings
+from cellmech.containers import FitResult, ForceMap
+from cellmech.fit import FitOptions
+from cellmech.io.options import ReadOptions
+from cellmech.preprocess import PreprocessOptions
+from cellmech.runtime import RunOptions
+
+__all__ = ["FIT_SECTIONS", "PRESETS", "STAGES", "FitRun", "make_settings", "run_fit"]
+
+#: section -> options class, in config-file order
+STAGES: dict[str, type] = {
+    "read": ReadOptions,
+    "preprocess": PreprocessOptions,
+    "fit": FitOptions,
+    "run": RunOptions,
+}
+#: the sections a map fit uses (``cellmech fit``)
+FIT_SECTIONS = ("read", "preprocess", "fit", "run")
+#: named sets of section values applied over the defaults (``--preset``, ``preset = ...``)
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def stage_table(sections: tuple[str, ...] | None = None) -> dict[str, type]:
+    """The stage table, or the part of it naming ``sections``."""
+    return dict(STAGES) if sections is None else {s: STAGES[s] for s in sections}
+
+
+def make_settings(*levels: Mapping[str, Any], sections: tuple[str, ...] | None = None) -> Settings:
+    """Validated options of every section from config levels (defaults < preset < levels)."""
+    return merge_settings(stage_table(sections), *levels, presets=PRESETS)
+
+
+@dataclass(frozen=True)
+class FitRun:
+    """A fitted map with the bookkeeping of the run.
+
+    Parameters
+    ----------
+    force_map : ForceMap
+    result : FitResult
+    timing_s : mapping
+        Wall-clock seconds per step ("read", "fit").
+    """
+
+    force_map: ForceMap
+    result: FitResult
+    timing_s: Mapping[str, float]
+
+
+def run_fit(
+    afm_path: str | Path,
+    settings: Settings,
+    *,
+    progress: Callable[[int], object] | None = None,
+    on_read: Callable[[ForceMap], object] | None = None,
+) -> FitRun:
+    """Read an AFM file and fit every curve, as ``settings`` say.
+
+    Parameters
+    ----------
+    afm_path : path-like
+        The AFM map or curve file.
+    settings : Settings
+        Needs the ``read``, ``preprocess``, ``fit`` and ``run`` sections.
+    progress : callable, optional
+        Called with the number of curves finished after each chunk.
+    on_read : callable, optional
+        Called with the map once it is open (e.g. to size a progress bar).
+    """
+    from cellmech.parallel import MapSource, fit_force_map
+
+    t0 = time.perf_counter()
+    read, run = settings.read, settings.run
+    source = MapSource(
+        str(Path(afm_path).resolve()),
+        read.reader,
+        read.spring_constant_n_per_m,
+        read.sensitivity_m_per_v,
+    )
+    force_map = source.open()
+    if on_read is not None:
+        on_read(force_map)
+    t_read = time.perf_counter()
+    result = fit_force_map(
+        source,
+        preprocess_options=settings.preprocess,
+        fit_options=settings.fit,
+        chunks=run.chunks,
+        scheduler=run.scheduler,
+        workers=run.workers,
+        progress=progress,
+        threads=run.thread_policy(),
+    )
+    timing = {"read": t_read - t0, "fit": time.perf_counter() - t_read}
+    return FitRun(force_map, result, timing)
+
+
+def write_fit_run(out_dir: str | Path, run: FitRun, settings: Settings) -> dict[str, Any]:
+    """Write the outputs of :func:`run_fit` (tables, maps, ``run.json`` last); returns the
+    run report."""
+    from cellmech.outputs import run_report, write_fit_outputs
+
+    report = run_report(
+        run.force_map,
+        run.result,
+        settings=settings.to_dict(),
+        timing_s=run.timing_s,
+        command=sys.argv,
+    )
+    write_fit_outputs(out_dir, run.force_map, run.result, report)
+    return report
