@@ -114,9 +114,11 @@ def run_fit(
 
 
 def write_fit_run(out_dir: str | Path, run: FitRun, settings: Settings) -> dict[str, Any]:
-    """Write the outputs of :func:`run_fit` (tables, maps, ``run.json`` last); returns the
-    run report."""
+    """Write the outputs of :func:`run_fit` (tables, maps, ``run.json`` last) as one
+    transaction (:func:`~cellmech.outputs.transaction.output_transaction`); returns the run
+    report."""
     from cellmech.outputs import run_report, write_fit_outputs
+    from cellmech.outputs.transaction import output_transaction
 
     report = run_report(
         run.force_map,
@@ -125,5 +127,6 @@ def write_fit_run(out_dir: str | Path, run: FitRun, settings: Settings) -> dict[
         timing_s=run.timing_s,
         command=sys.argv,
     )
-    write_fit_outputs(out_dir, run.force_map, run.result, report)
+    with output_transaction(out_dir) as staging:
+        write_fit_outputs(staging, run.force_map, run.result, report)
     return report
