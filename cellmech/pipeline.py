@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,15 @@ from cellmech.io.options import ReadOptions
 from cellmech.preprocess import PreprocessOptions
 from cellmech.runtime import RunOptions
 
-__all__ = ["FIT_SECTIONS", "PRESETS", "STAGES", "FitRun", "make_settings", "run_fit"]
+__all__ = [
+    "FIT_SECTIONS",
+    "PRESETS",
+    "STAGES",
+    "FitRun",
+    "SampleResult",
+    "make_settings",
+    "run_fit",
+]
 
 #: section -> options class, in config-file order
 STAGES: dict[str, type] = {
@@ -63,6 +71,55 @@ class FitRun:
     force_map: ForceMap
     result: FitResult
     timing_s: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """Everything one correlative sample produced (what ``cellmech run`` writes).
+
+    Parameters
+    ----------
+    force_map : ForceMap
+        The AFM map.
+    fit : FitResult
+        Per-curve fit (the headline moduli).
+    stack : FluorescenceStack or None
+        The fluorescence stack (None for an AFM-only run).
+    segmentation : Segmentation or None
+        Cell and nucleus labels on the fluorescence grid.
+    registration : Registration or None
+        AFM -> fluorescence transform with its verdict.
+    assignment : object or None
+        Per-curve cell id, compartment, edge distance and height above the substrate
+        (:class:`cellmech.measure.CurveAssignment`).
+    cells : object or None
+        One row per cell (:class:`cellmech.containers.CellTable`).
+    corrected_fit : FitResult or None
+        Refit with the bottom-effect correction, when enabled.
+    settings : Settings
+        Every option used.
+    timing_s : mapping
+        Wall-clock seconds per stage.
+    warnings : tuple of str
+        What a person should check (registration not accepted, few ok curves in a cell ...).
+    """
+
+    force_map: ForceMap
+    fit: FitResult
+    settings: Settings
+    stack: Any = None
+    segmentation: Any = None
+    registration: Any = None
+    assignment: Any = None
+    cells: Any = None
+    corrected_fit: FitResult | None = None
+    timing_s: Mapping[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def needs_review(self) -> bool:
+        """True when the registration was not accepted (exit code 3 on the command line)."""
+        return self.registration is not None and not self.registration.accepted
 
 
 def run_fit(
