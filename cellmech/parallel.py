@@ -24,7 +24,7 @@ import numpy as np
 from dask.callbacks import Callback
 
 from cellmech.containers import FitResult, ForceMap
-from cellmech.errors import ConfigError
+from cellmech.errors import CellmechError, ConfigError
 from cellmech.fit import FitOptions
 from cellmech.io import read_force_map
 from cellmech.mapfit import DEFAULT_BLOCK_CURVES, fit_block, require_curves, sort_by_curve
@@ -145,12 +145,30 @@ def _is_distributed(scheduler: Any) -> bool:
     return not isinstance(scheduler, str) or "://" in scheduler
 
 
+#: seconds to wait for a distributed scheduler before giving up
+CONNECT_TIMEOUT_S = 10
+
+
+def connect(address: str):
+    """A ``distributed.Client`` for ``address``, or a one-line :class:`CellmechError` when no
+    scheduler answers within :data:`CONNECT_TIMEOUT_S`."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise CellmechError(
+            f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT_S} s "
+            f"({type(exc).__name__}); start one (`dask scheduler`) or check the address"
+        ) from None
+
+
 def _compute_distributed(
     tasks: list, scheduler: Any, progress: Callable[[int], object] | None
 ) -> list[FitResult]:
     from distributed import Client, as_completed
 
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    client = scheduler if isinstance(scheduler, Client) else connect(scheduler)
     try:
         futures = client.compute(tasks)
         for fut in as_completed(futures):
