@@ -166,7 +166,7 @@ def _scene(rng: np.random.Generator, opt: SampleOptions, frames: dict) -> Scene:
     inner = Box(map_box.center_m, tuple(h - margin for h in map_box.half_size_m), map_box.angle_rad)
     for attempt in range(_SCENE_ATTEMPTS):
         try:
-            cells = place_cells(rng, opt.n_cells, inner)
+            cells = place_cells(rng, opt.n_cells, inner, gap_m=opt.min_cell_gap_m)
             cells += place_cells(
                 rng,
                 opt.n_cells_outside,
@@ -174,6 +174,7 @@ def _scene(rng: np.random.Generator, opt: SampleOptions, frames: dict) -> Scene:
                 outside=map_box,
                 existing=cells,
                 first_label=opt.n_cells + 1,
+                gap_m=opt.min_cell_gap_m,
                 length_range_m=(12e-6, 20e-6),
             )
             break
@@ -309,6 +310,9 @@ def _truth_json(opt, frames, scene, afm, matrices, stack) -> dict:
     grid = frames["grid"]
     options = asdict(opt)
     options["geometry"] = dict(opt.geometry)
+    if opt.min_cell_gap_m == SampleOptions.min_cell_gap_m:
+        # recorded only when changed, so datasets made before the option existed stay identical
+        del options["min_cell_gap_m"]
     return {
         "generator": "cellmech.synthetic",
         "cellmech_version": __version__,
