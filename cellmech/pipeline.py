@@ -19,9 +19,10 @@ from typing import Any
 from cellmech.config import Settings, merge_settings
 from cellmech.containers import FitResult, ForceMap
 from cellmech.fit import FitOptions
-from cellmech.io.options import ReadOptions
+from cellmech.io.options import ImageOptions, ReadOptions
 from cellmech.preprocess import PreprocessOptions
 from cellmech.runtime import RunOptions
+from cellmech.segment import SegmentOptions
 
 __all__ = [
     "FIT_SECTIONS",
@@ -38,6 +39,8 @@ STAGES: dict[str, type] = {
     "read": ReadOptions,
     "preprocess": PreprocessOptions,
     "fit": FitOptions,
+    "image": ImageOptions,
+    "segment": SegmentOptions,
     "run": RunOptions,
 }
 #: the sections a map fit uses (``cellmech fit``)

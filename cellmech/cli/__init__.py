@@ -19,6 +19,7 @@ from cellmech import __version__
 from cellmech.cli.config import add_config
 from cellmech.cli.fit import add_fit
 from cellmech.cli.inspect import add_formats, add_info, add_models
+from cellmech.cli.segment import add_segment
 from cellmech.cli.synthetic import add_sample_data
 from cellmech.errors import CellmechError
 
@@ -37,6 +38,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_info,
     add_sample_data,
     add_fit,
+    add_segment,
     add_config,
     add_models,
 ]

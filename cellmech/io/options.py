@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from cellmech.options import check_range, option
 
-__all__ = ["ReadOptions"]
+__all__ = ["ImageOptions", "ReadOptions"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,30 @@ class ReadOptions:
                 high_open=True,
                 optional=True,
             )
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How to read the fluorescence stack (``[image]`` section).
+
+    Parameters
+    ----------
+    pixel_size_m : float or None
+        Pixel size in m (square pixels) for files that do not record one; a file that records
+        one keeps its own.
+    """
+
+    pixel_size_m: float | None = option(
+        None, "fluorescence pixel size for files that do not store it (square pixels)", "m"
+    )
+
+    def __post_init__(self) -> None:
+        check_range(
+            "image",
+            "pixel_size_m",
+            self.pixel_size_m,
+            low=0,
+            low_open=True,
+            high=1e-3,
+            optional=True,
+        )
