@@ -67,6 +67,9 @@ class SampleOptions:
         Add the stiffness-correlated third channel.
     measured_height : bool
         Record the sensor height channel (equal to the piezo height: an ideal sensor).
+    finite_thickness : bool
+        Curves over cells follow the bonded finite-thickness force law (bottom effect) with
+        the cell height at the touched point as thickness, instead of the half-space law.
     """
 
     seed: int = 0
@@ -98,6 +101,7 @@ class SampleOptions:
     fluo_fov_factor: float = 1.5
     marker: bool = True
     measured_height: bool = True
+    finite_thickness: bool = False
 
     def __post_init__(self) -> None:
         rows, cols = (int(v) for v in self.grid_shape)
