@@ -37,11 +37,16 @@ errors when the fit provides them (asymptotic variance of the median of a normal
 Kenney & Keeping, Mathematics of Statistics (1962); the observed scatter cannot be below the
 measurement error, which bounds it from below for small n). One curve gives its own ``se``.
 
-**Topography.** The AFM footprint of a cell is its curves whose height above the plane exceeds
-``footprint_height_m``; ``area_m2`` = points x AFM pixel area (in the fluorescence stage frame,
-``|det|`` of the registration times the fluorescence pixel area), ``volume_m3`` = sum of the
-heights x pixel area, ``height_mean_m`` their mean; ``height_max_m`` is the largest height of
-any curve in the cell.
+**Per-compartment medians** also leave out curves within ``nucleus_margin_m`` of a nucleus
+outline (the tip flank touches the taller nucleus from the cytoplasm side).
+
+**Topography.** Heights of ``ok``/``rigid`` curves are tip-deconvolved (grey erosion by the tip,
+:mod:`cellmech.topography`). The AFM footprint of a cell is its curves whose deconvolved height
+above the plane exceeds ``footprint_height_m``; ``area_m2`` = points x AFM pixel area (in the
+fluorescence stage frame, ``|det|`` of the registration times the fluorescence pixel area),
+``volume_m3`` = sum of the heights x pixel area, ``height_mean_m`` their mean;
+``height_max_m`` is the largest measured (not deconvolved) height of a trusted curve in the
+cell.
 
 **Intensities.** Per channel the z planes are summed; the background is the median of that
 projection over pixels farther than ``background_margin_m`` from every cell (all cell-free
