@@ -20,6 +20,7 @@ from cellmech.config import Settings, merge_settings
 from cellmech.containers import FitResult, ForceMap
 from cellmech.fit import FitOptions
 from cellmech.io.options import ImageOptions, ReadOptions
+from cellmech.measure import MeasureOptions
 from cellmech.preprocess import PreprocessOptions
 from cellmech.runtime import RunOptions
 from cellmech.segment import SegmentOptions
@@ -41,6 +42,7 @@ STAGES: dict[str, type] = {
     "fit": FitOptions,
     "image": ImageOptions,
     "segment": SegmentOptions,
+    "measure": MeasureOptions,
     "run": RunOptions,
 }
 #: the sections a map fit uses (``cellmech fit``)

@@ -52,21 +52,20 @@ def test_failure_inside_leaves_the_previous_set_untouched(tmp_path):
 
 def test_a_second_concurrent_run_is_refused(tmp_path):
     out = tmp_path / "out"
-    with output_transaction(out), pytest.raises(OutputBusyError, match="another cellmech run"):
-        with output_transaction(out):
-            pass
+    busy = pytest.raises(OutputBusyError, match="another cellmech run")
+    with output_transaction(out), busy, output_transaction(out):
+        pass
 
 
 def test_a_folder_of_someone_elses_files_is_never_replaced(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "thesis.docx").write_text("precious")
-    with pytest.raises(CellmechError, match="not a cellmech output folder"):
-        with output_transaction(tmp_path / "data"):
-            pass
+    refused = pytest.raises(CellmechError, match="not a cellmech output folder")
+    with refused, output_transaction(tmp_path / "data"):
+        pass
     assert (tmp_path / "data" / "thesis.docx").read_text() == "precious"
-    with pytest.raises(CellmechError, match="named output folder"):
-        with output_transaction(""):
-            pass
+    with pytest.raises(CellmechError, match="named output folder"), output_transaction(""):
+        pass
 
 
 def test_stale_staging_of_a_killed_run_is_cleaned(tmp_path):

@@ -212,6 +212,8 @@ def _afm(rng: np.random.Generator, opt: SampleOptions, frames: dict, scene: Scen
     under = scene.fields(sx, sy)
     reason = _bad_curves(rng, n, opt)
     zc = np.where(reason == "no_contact", np.nan, apex + _PIEZO_OFFSET_M)
+    layer = touched["cell_height_m"]
+    thickness = np.where(layer > 0, layer, np.inf) if opt.finite_thickness else None
     curves = simulate_curves(
         rng,
         zc,
@@ -226,6 +228,7 @@ def _afm(rng: np.random.Generator, opt: SampleOptions, frames: dict, scene: Scen
         artefacts=opt.artefacts,
         spiky=reason == "spikes",
         measured_height=opt.measured_height,
+        thickness_m=thickness,
     )
     return {
         "position_index": position_index,
@@ -313,6 +316,8 @@ def _truth_json(opt, frames, scene, afm, matrices, stack) -> dict:
     if opt.min_cell_gap_m == SampleOptions.min_cell_gap_m:
         # recorded only when changed, so datasets made before the option existed stay identical
         del options["min_cell_gap_m"]
+    if not opt.finite_thickness:  # absent = off: truths written before the option stay equal
+        del options["finite_thickness"]
     return {
         "generator": "cellmech.synthetic",
         "cellmech_version": __version__,

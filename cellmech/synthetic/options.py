@@ -72,6 +72,9 @@ class SampleOptions:
         negative value lets footprints overlap by up to its magnitude (crowded fields, where the
         cell drawn later covers the one drawn earlier, so the truth labels stay exact). The
         clearance from the map and field edges stays at least 0.
+    finite_thickness : bool
+        Curves over cells follow the bonded finite-thickness force law (bottom effect) with
+        the cell height at the touched point as thickness, instead of the half-space law.
     """
 
     seed: int = 0
@@ -104,6 +107,7 @@ class SampleOptions:
     marker: bool = True
     measured_height: bool = True
     min_cell_gap_m: float = 2e-6
+    finite_thickness: bool = False
 
     def __post_init__(self) -> None:
         rows, cols = (int(v) for v in self.grid_shape)
