@@ -32,6 +32,7 @@ def fit_block(
     preprocess_options: PreprocessOptions,
     fit_options: FitOptions,
     threads: ThreadPolicy | None = None,
+    sample_thickness_m: np.ndarray | None = None,
 ) -> FitResult:
     """Load, preprocess and fit the curves ``indices`` of ``force_map``.
 
@@ -45,6 +46,9 @@ def fit_block(
         Stage options.
     threads : ThreadPolicy, optional
         Decoder and numba threads for this block (None: the libraries' defaults).
+    sample_thickness_m : ndarray, shape (n_curves_of_map,), optional
+        Sample thickness under every curve of the map (NaN: half-space), for the
+        finite-thickness (bottom-effect) correction; indexed by curve index.
 
     Returns
     -------
@@ -56,7 +60,8 @@ def fit_block(
     block = force_map.curves(indices, fields=fields, threads=decoder)
     with using_threads(threads):
         curves = preprocess(block, force_map.spring_constant_n_per_m, preprocess_options)
-        return fit_curves(curves, fit_options)
+        thickness = None if sample_thickness_m is None else sample_thickness_m[indices]
+        return fit_curves(curves, fit_options, sample_thickness_m=thickness)
 
 
 def require_curves(force_map: ForceMap) -> None:
@@ -86,6 +91,7 @@ def fit_map(
     block_size: int = DEFAULT_BLOCK_CURVES,
     progress: Callable[[int], object] | None = None,
     threads: ThreadPolicy | None = None,
+    sample_thickness_m: np.ndarray | None = None,
 ) -> FitResult:
     """Fit every curve of ``force_map`` in a sequential loop over blocks of curves.
 
@@ -101,6 +107,8 @@ def fit_map(
         Called with the number of curves finished after each block (e.g. ``tqdm.update``).
     threads : ThreadPolicy, optional
         Decoder and numba threads (None: the libraries' defaults, every core).
+    sample_thickness_m : ndarray, shape (n_curves,), optional
+        Per-curve sample thickness for the bottom-effect correction (see :func:`fit_block`).
 
     Returns
     -------
@@ -115,7 +123,7 @@ def fit_map(
     results = []
     for start in range(0, force_map.n_curves, block_size):
         idx = np.arange(start, min(start + block_size, force_map.n_curves))
-        results.append(fit_block(force_map, idx, pre, fit, threads))
+        results.append(fit_block(force_map, idx, pre, fit, threads, sample_thickness_m))
         if progress is not None:
             progress(idx.size)
     return sort_by_curve(results)

@@ -16,14 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cellmech.config import Settings, merge_settings
 from cellmech.containers import FitResult, ForceMap
 from cellmech.fit import FitOptions
+from cellmech.io import read_fluorescence
 from cellmech.io.options import ImageOptions, ReadOptions
-from cellmech.measure import MeasureOptions
+from cellmech.mapfit import fit_map
+from cellmech.measure import MeasureOptions, assign_curves, measure_cells, sample_thickness_m
 from cellmech.preprocess import PreprocessOptions
+from cellmech.register import RegisterOptions, load_calibration, read_landmarks, register
 from cellmech.runtime import RunOptions
-from cellmech.segment import SegmentOptions
+from cellmech.segment import SegmentOptions, load_labels, project, segment
 
 __all__ = [
     "FIT_SECTIONS",
@@ -33,6 +38,7 @@ __all__ = [
     "SampleResult",
     "make_settings",
     "run_fit",
+    "run_sample",
 ]
 
 #: section -> options class, in config-file order
@@ -42,6 +48,7 @@ STAGES: dict[str, type] = {
     "fit": FitOptions,
     "image": ImageOptions,
     "segment": SegmentOptions,
+    "register": RegisterOptions,
     "measure": MeasureOptions,
     "run": RunOptions,
 }
@@ -107,6 +114,8 @@ class SampleResult:
         Wall-clock seconds per stage.
     warnings : tuple of str
         What a person should check (registration not accepted, few ok curves in a cell ...).
+    image : ndarray, shape (Y, X), or None
+        The z-reduced cell channel (or first channel): what overlays are drawn on.
     """
 
     force_map: ForceMap
@@ -120,6 +129,7 @@ class SampleResult:
     corrected_fit: FitResult | None = None
     timing_s: Mapping[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    image: Any = None
 
     @property
     def needs_review(self) -> bool:
@@ -175,6 +185,107 @@ def run_fit(
     return FitRun(force_map, result, timing)
 
 
+def run_sample(
+    afm_path: str | Path,
+    fluorescence_path: str | Path | None = None,
+    settings: Settings | None = None,
+    *,
+    labels: str | Path | None = None,
+    landmarks: str | Path | None = None,
+    calibration: str | Path | None = None,
+    progress: Callable[[str, float], object] | None = None,
+) -> SampleResult:
+    """Fit -> segment -> register -> measure one correlative sample.
+
+    Parameters
+    ----------
+    afm_path : path-like
+        The AFM map.
+    fluorescence_path : path-like, optional
+        The fluorescence stack of the same field; without it only the fit runs.
+    settings : Settings, optional
+        Options of every stage (:func:`make_settings`); defaults when None.
+    labels : path-like, optional
+        A label image made elsewhere, replacing the segmentation.
+    landmarks, calibration : path-like, optional
+        Point pairs (CSV) or a previous ``registration.json`` for the registration.
+    progress : callable, optional
+        ``progress(stage, fraction)`` with stage in "fit", "segment", "register", "measure".
+    """
+    settings = settings or make_settings()
+    report = progress or (lambda stage, fraction: None)
+    n_done = [0]
+
+    def fit_progress(n: int) -> None:
+        n_done[0] += n
+        report("fit", n_done[0] / max(total[0], 1))
+
+    total = [1]
+    fitted = run_fit(
+        afm_path,
+        settings,
+        progress=fit_progress,
+        on_read=lambda fm: total.__setitem__(0, fm.n_curves),
+    )
+    timing = dict(fitted.timing_s)
+    if fluorescence_path is None:
+        return SampleResult(fitted.force_map, fitted.result, settings, timing_s=timing)
+    clock = time.perf_counter()
+    stack = read_fluorescence(fluorescence_path, pixel_size_m=settings.image.pixel_size_m)
+    report("segment", 0.0)
+    seg = load_labels(labels, stack) if labels is not None else segment(stack, settings.segment)
+    timing["segment"], clock = time.perf_counter() - clock, time.perf_counter()
+    report("register", 0.0)
+    image = _cell_plane(stack, seg, settings.segment.plane)
+    reg = register(
+        fitted.force_map,
+        fitted.result,
+        seg,
+        settings.register,
+        landmarks=None if landmarks is None else read_landmarks(landmarks),
+        initial=None if calibration is None else load_calibration(calibration),
+        image=image,
+    )
+    timing["register"], clock = time.perf_counter() - clock, time.perf_counter()
+    report("measure", 0.0)
+    assignment = assign_curves(fitted.force_map, fitted.result, seg, reg, settings.measure)
+    corrected = _bottom_effect_refit(fitted, assignment, settings)
+    cells = measure_cells(
+        fitted.force_map, fitted.result, seg, reg, stack, settings.measure,
+        assignment=assignment, corrected=corrected,
+    )  # fmt: skip
+    timing["measure"] = time.perf_counter() - clock
+    report("measure", 1.0)
+    return SampleResult(
+        fitted.force_map, fitted.result, settings, stack, seg, reg, assignment, cells,
+        corrected, timing, tuple(cells.warnings), image,
+    )  # fmt: skip
+
+
+def _cell_plane(stack, seg, plane: str) -> np.ndarray:
+    """The z-reduced cell channel (or the first channel): the intensity image of the
+    registration's refinement and of the overlays."""
+    names = list(stack.channel_names)
+    channel = names.index(seg.cell_channel) if seg.cell_channel in names else 0
+    return project(np.asarray(stack.data[channel]), plane)
+
+
+def _bottom_effect_refit(fitted: FitRun, assignment, settings: Settings) -> FitResult | None:
+    """The refit with per-curve sample thickness (height above the substrate plane) when
+    ``[measure] bottom_effect`` is on, else None."""
+    if not settings.measure.bottom_effect:
+        return None
+    thickness = np.full(fitted.force_map.n_curves, np.nan)
+    thickness[assignment.curve_index] = sample_thickness_m(assignment)
+    return fit_map(
+        fitted.force_map,
+        preprocess_options=settings.preprocess,
+        fit_options=settings.fit,
+        threads=settings.run.thread_policy(),
+        sample_thickness_m=thickness,
+    )
+
+
 def write_fit_run(out_dir: str | Path, run: FitRun, settings: Settings) -> dict[str, Any]:
     """Write the outputs of :func:`run_fit` (tables, maps, ``run.json`` last) as one
     transaction (:func:`~cellmech.outputs.transaction.output_transaction`); returns the run
@@ -191,4 +302,16 @@ def write_fit_run(out_dir: str | Path, run: FitRun, settings: Settings) -> dict[
     )
     with output_transaction(out_dir) as staging:
         write_fit_outputs(staging, run.force_map, run.result, report)
+    return report
+
+
+def write_sample_run(out_dir: str | Path, result: SampleResult) -> dict[str, Any]:
+    """Write every output of :func:`run_sample` as one transaction; returns ``run.json``'s
+    content. An AFM-only result writes what ``cellmech fit`` writes plus the report."""
+    from cellmech.outputs.sample import sample_report, write_sample_outputs
+    from cellmech.outputs.transaction import output_transaction
+
+    report = sample_report(result)
+    with output_transaction(out_dir) as staging:
+        write_sample_outputs(staging, result, report)
     return report
