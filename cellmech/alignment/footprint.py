@@ -23,6 +23,7 @@ __all__ = [
     "FluoMask",
     "afm_footprint",
     "fluo_mask",
+    "height_above_substrate",
     "local_search",
     "mean_squares",
     "pose_matrix",
@@ -84,11 +85,10 @@ def afm_footprint(
         Footprint components smaller than this (isolated outlier curves) are dish; holes
         inside a footprint (curves without a height) are filled.
     """
-    finite = np.isfinite(heights_m)
-    level = float(np.percentile(heights_m[finite], level_percentile)) if finite.any() else 0.0
-    above = np.where(finite, heights_m - level, 0.0)
     pitch = float(np.sqrt(abs(np.linalg.det(px_to_m[:2, :2]))))
-    above = _clean(above, threshold_m, min_area_m2 / pitch**2)
+    above, level = height_above_substrate(
+        heights_m, threshold_m, level_percentile, min_area_m2 / pitch**2
+    )
     factor = max(1, int(np.ceil(pitch / fine_spacing_m)))
     rows, cols = heights_m.shape
     r = (np.arange(rows * factor) + 0.5) / factor - 0.5
@@ -107,15 +107,25 @@ def afm_footprint(
     )
 
 
-def _clean(above: np.ndarray, threshold_m: float, min_pixels: float) -> np.ndarray:
-    """Heights above the substrate with small components zeroed and holes raised."""
+def height_above_substrate(
+    heights_m: np.ndarray, threshold_m: float, level_percentile: float, min_pixels: float
+) -> tuple[np.ndarray, float]:
+    """Heights (rows, cols) above a robust substrate level, cleaned; and that level in m.
+
+    NaN counts as dish; footprint components (height > ``threshold_m``) of fewer than
+    ``min_pixels`` pixels are zeroed (isolated outlier curves) and holes inside a footprint
+    are raised to ``2 * threshold_m`` (curves without a height on a cell).
+    """
+    finite = np.isfinite(heights_m)
+    level = float(np.percentile(heights_m[finite], level_percentile)) if finite.any() else 0.0
+    above = np.where(finite, heights_m - level, 0.0)
     mask = above > threshold_m
     labels, n = ndimage.label(mask)
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     kept = (sizes >= min_pixels)[labels] & mask
     filled = ndimage.binary_fill_holes(kept)
     out = np.where(kept, above, 0.0)
-    return np.where(filled & ~kept, 2.0 * threshold_m, out)
+    return np.where(filled & ~kept, 2.0 * threshold_m, out), level
 
 
 @dataclass(frozen=True)
