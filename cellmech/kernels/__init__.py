@@ -30,8 +30,12 @@ def _choose_threading_layer() -> str:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when libgomp starts
     for layer, module in _LAYER_MODULES:
         try:
+            if layer == "tbb":  # numba loads the tbb package's libtbb before its pool module
+                from numba.np.ufunc.parallel import _check_tbb_version_compatible
+
+                _check_tbb_version_compatible()
             importlib.import_module(module)
-        except ImportError:
+        except Exception:  # ImportError, or a libtbb numba refuses: try the next layer
             continue
         numba.config.THREADING_LAYER = layer
         return layer
