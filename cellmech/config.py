@@ -41,6 +41,7 @@ __all__ = [
     "cli_flags",
     "coerce",
     "dump_defaults",
+    "dump_settings",
     "load_config",
     "merge_settings",
 ]
@@ -408,10 +409,26 @@ def dump_defaults(table: StageTable, presets: Mapping[str, Any] = ()) -> str:
     if presets:
         out += [f"# preset = one of: {' | '.join(presets)} (top-level key, before any section)"]
     for section, cls in table.items():
-        defaults = cls()
-        out += ["", f"[{section}]", *_field_lines(defaults)]
-        for name, sub in _subtables(cls).items():
-            out += _subtable_lines(section, name, sub, defaults)
+        out += _section_lines(section, cls())
+    return "\n".join(out) + "\n"
+
+
+def _section_lines(section: str, obj: Any) -> list[str]:
+    lines = ["", f"[{section}]", *_field_lines(obj)]
+    for name, sub in _subtables(type(obj)).items():
+        lines += _subtable_lines(section, name, sub, obj)
+    return lines
+
+
+def dump_settings(settings: Settings, title: str = "the options of a run") -> str:
+    """``settings`` as commented TOML that :func:`load_config` reads back to the same values
+    (e.g. the ``config.toml`` a batch leaves in its output folder)."""
+    out = [f"# cellmech configuration: {title}. SI units (m, N, Pa, s) unless a comment says"]
+    out.append("# otherwise. Commented-out keys are unset.")
+    if settings.preset is not None:
+        out.append(f"# built over preset {settings.preset!r} (every value is written below)")
+    for section, obj in settings.sections.items():
+        out += _section_lines(section, obj)
     return "\n".join(out) + "\n"
 
 

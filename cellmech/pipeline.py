@@ -305,13 +305,16 @@ def write_fit_run(out_dir: str | Path, run: FitRun, settings: Settings) -> dict[
     return report
 
 
-def write_sample_run(out_dir: str | Path, result: SampleResult) -> dict[str, Any]:
+def write_sample_run(
+    out_dir: str | Path, result: SampleResult, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Write every output of :func:`run_sample` as one transaction; returns ``run.json``'s
-    content. An AFM-only result writes what ``cellmech fit`` writes plus the report."""
+    content. An AFM-only result writes what ``cellmech fit`` writes plus the report.
+    ``extra`` entries are added to ``run.json`` (the batch stores its input key there)."""
     from cellmech.outputs.sample import sample_report, write_sample_outputs
     from cellmech.outputs.transaction import output_transaction
 
-    report = sample_report(result)
+    report = {**sample_report(result), **(extra or {})}
     with output_transaction(out_dir) as staging:
         write_sample_outputs(staging, result, report)
     return report
