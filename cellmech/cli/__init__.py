@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from cellmech import __version__
+from cellmech.cli.batch import add_batch
 from cellmech.cli.config import add_config
 from cellmech.cli.fit import add_fit
 from cellmech.cli.inspect import add_formats, add_info, add_models
@@ -42,6 +43,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_segment,
     add_run,
     add_demo,
+    add_batch,
     add_config,
     add_models,
 ]

@@ -1,0 +1,430 @@
+"""Many samples: per-sample fault isolation, resuming, and Dask over samples.
+
+:func:`run_batch` runs :func:`cellmech.pipeline.run_sample` on every pair of a
+:class:`~cellmech.pairing.Pairing`, each sample into ``OUT/<sample>/`` as one transaction
+(:func:`cellmech.pipeline.write_sample_run`), then writes the combined tables and the batch
+report (:mod:`cellmech.outputs.batch`).
+
+- **Fault isolation**: each sample runs inside :func:`process_sample`, which turns any error into
+  that sample's ``failed`` outcome (a :class:`~cellmech.errors.CellmechError` keeps its one-line
+  message, anything else becomes ``Type: message`` plus the traceback in the report). A worker
+  process that dies (killed, out of memory) is that sample's failure too: the scheduler gives
+  up on the task at once (``distributed.scheduler.allowed-failures`` = 0 on the local cluster)
+  and the ``KilledWorker`` lands on the sample's future.
+- **Resuming**: ``run.json`` of every sample stores an *input key*, the SHA-256 of the input
+  files' SHA-256, the options of every section but ``[run]`` (which never changes results) and
+  the cellmech version. A sample is skipped when its ``run.json`` holds the same key and every
+  file its ``sha256`` manifest lists is present with that hash; ``force`` recomputes.
+- **Dask**: the samples are the tasks. Default: a ``distributed.LocalCluster`` of worker
+  processes, one thread each, one worker per core; "threads" runs them as threads of one
+  in-process worker; "synchronous" a plain loop; an address (``tcp://host:8786``) uses that
+  cluster. Inside a sample the fit runs sequentially ("numpy") with the machine's cores shared
+  out as numba threads per worker, so the cores are never oversubscribed. At most
+  ``2 x workers`` samples are submitted ahead, so memory holds a few samples at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import dask
+
+from cellmech import __version__
+from cellmech.config import Settings
+from cellmech.errors import CellmechError, ConfigError
+from cellmech.outputs.files import file_sha256, json_ready
+from cellmech.pairing import Pair, Pairing
+from cellmech.runtime import RunOptions, available_cores
+
+__all__ = [
+    "BATCH_SCHEDULERS",
+    "BatchResult",
+    "SampleOutcome",
+    "completed_run",
+    "input_key",
+    "plan_batch",
+    "process_sample",
+    "run_batch",
+]
+
+log = logging.getLogger(__name__)
+
+#: batch schedulers besides a scheduler address
+BATCH_SCHEDULERS = ("processes", "threads", "synchronous")
+#: the ``run.json`` entry holding the batch bookkeeping
+RUN_JSON_KEY = "batch"
+#: samples submitted ahead per worker
+WINDOW_PER_WORKER = 2
+
+
+@dataclass(frozen=True)
+class SampleOutcome:
+    """What happened to one sample (a row of ``batch_report.json``).
+
+    Parameters
+    ----------
+    sample : str
+        Sample name.
+    status : {"ok", "needs_review", "failed", "skipped"}
+        ``skipped``: complete outputs with the same inputs and options were kept.
+    error : str
+        One-line error of a failed sample, else "".
+    timing_s : mapping
+        Wall-clock seconds per stage plus ``total``.
+    n_cells, n_curves, n_curves_ok : int or None
+        Cells measured, curves fitted and curves fitted ok (None when failed).
+    registration_accepted : bool or None
+        The registration verdict (None when failed).
+    needs_review : bool
+        True when the sample's outputs (new or kept) carry a registration not accepted.
+    detail : str
+        Traceback of an unexpected error (a bug to report), else "".
+    """
+
+    sample: str
+    status: str
+    error: str = ""
+    timing_s: Mapping[str, float] = field(default_factory=dict)
+    n_cells: int | None = None
+    n_curves: int | None = None
+    n_curves_ok: int | None = None
+    registration_accepted: bool | None = None
+    needs_review: bool = False
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return json_ready(asdict(self))
+
+
+def _from_report(sample: str, status: str, report: Mapping[str, Any], seconds: float):
+    reg = report.get("registration") or {}
+    accepted = reg.get("accepted")
+    return SampleOutcome(
+        sample,
+        status,
+        timing_s={**report.get("timing_s", {}), "total": seconds},
+        n_cells=report.get("n_cells"),
+        n_curves=(report.get("input") or {}).get("n_curves"),
+        n_curves_ok=(report.get("status_counts") or {}).get("ok"),
+        registration_accepted=accepted,
+        needs_review=accepted is False,
+    )
+
+
+def input_key(pair: Pair, settings: Settings, calibration: Path | None = None) -> str:
+    """SHA-256 (hex) of the sample's input files' SHA-256, the options of every section but
+    ``[run]`` and the cellmech version: equal keys mean equal results."""
+    files = {"afm": pair.afm, "fluorescence": pair.fluorescence, "labels": pair.labels}
+    files["calibration"] = calibration
+    content = {
+        "inputs": {role: file_sha256(p) for role, p in files.items() if p is not None},
+        "settings": {k: v for k, v in settings.to_dict().items() if k != "run"},
+        "cellmech": __version__,
+    }
+    text = json.dumps(json_ready(content), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def completed_run(sample_dir: Path, key: str) -> dict[str, Any] | None:
+    """The ``run.json`` of ``sample_dir`` if it was made from inputs with ``key`` and every
+    file of its manifest is present and intact; else None."""
+    try:
+        report = json.loads((sample_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sums = report.get("sha256") if isinstance(report, dict) else None
+    if not sums or (report.get(RUN_JSON_KEY) or {}).get("input_key") != key:
+        return None
+    for name, digest in sums.items():
+        path = sample_dir / name
+        if not path.is_file() or file_sha256(path) != digest:
+            return None
+    return report
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, CellmechError) else f"{type(exc).__name__}: {text}"
+
+
+def process_sample(
+    pair: Pair,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    force: bool = False,
+    calibration: Path | None = None,
+) -> SampleOutcome:
+    """Run one sample into ``out_dir/<sample>`` (or keep its complete outputs); never raises
+    for a bad sample: every error becomes the ``failed`` outcome."""
+    from cellmech.pipeline import run_sample, write_sample_run
+
+    t0 = time.perf_counter()
+    target = Path(out_dir) / pair.sample
+    try:
+        key = input_key(pair, settings, calibration)
+        if not force and (kept := completed_run(target, key)) is not None:
+            return _from_report(pair.sample, "skipped", kept, time.perf_counter() - t0)
+        result = run_sample(
+            pair.afm, pair.fluorescence, settings, labels=pair.labels, calibration=calibration
+        )
+        extra = {RUN_JSON_KEY: {"sample": pair.sample, "input_key": key}}
+        report = write_sample_run(target, result, extra=extra)
+    except Exception as exc:  # contained: this sample failed, the batch goes on
+        detail = "" if isinstance(exc, CellmechError) else traceback.format_exc()
+        seconds = {"total": time.perf_counter() - t0}
+        return SampleOutcome(pair.sample, "failed", _one_line(exc), seconds, detail=detail)
+    status = "needs_review" if result.needs_review else "ok"
+    return _from_report(pair.sample, status, report, time.perf_counter() - t0)
+
+
+def plan_batch(
+    pairing: Pairing,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    force: bool = False,
+    calibration: Path | None = None,
+) -> list[tuple[Pair, str]]:
+    """``(pair, "run" | "skip")`` for every sample: what a run would do (``--dry-run``)."""
+    plan = []
+    for pair in pairing.pairs:
+        try:
+            key = input_key(pair, settings, calibration)
+        except OSError:
+            plan.append((pair, "run"))
+            continue
+        done = not force and completed_run(Path(out_dir) / pair.sample, key) is not None
+        plan.append((pair, "skip" if done else "run"))
+    return plan
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A finished batch: one outcome per sample (pairing order) and the report written."""
+
+    outcomes: tuple[SampleOutcome, ...]
+    report: Mapping[str, Any]
+    exit_code: int
+
+
+def sample_settings(settings: Settings, threads_per_worker: int) -> Settings:
+    """``settings`` with the fit of a sample run sequentially on ``threads_per_worker`` numba
+    threads (the batch parallelises over samples)."""
+    run = RunOptions(
+        scheduler="numpy", chunks=settings.run.chunks, threads_per_worker=threads_per_worker
+    )
+    return replace(settings, sections={**settings.sections, "run": run})
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where the samples run: a ``distributed.Client`` (None = a loop in this process), how
+    many samples run at once, and the numba threads each may use."""
+
+    client: Any
+    n_workers: int
+    threads_per_worker: int
+    description: str
+
+
+@contextmanager
+def engine(
+    scheduler: str | None, workers: int | None, threads_per_worker: int | None, n_samples: int
+) -> Iterator[Engine]:
+    """Start (and stop) what runs the samples; see the module docstring for the choices."""
+    from cellmech.parallel import connect
+
+    scheduler = scheduler or "processes"
+    cores = available_cores()
+    if "://" in scheduler:
+        if workers is not None:
+            raise ConfigError(f"--workers applies to local runs; {scheduler} has its own workers")
+        client = connect(scheduler)
+        try:
+            n = max(1, len(client.scheduler_info().get("workers", {})))
+            yield Engine(client, n, threads_per_worker or 1, f"cluster at {scheduler}")
+        finally:
+            client.close()
+        return
+    if scheduler not in BATCH_SCHEDULERS:
+        raise ConfigError(
+            f"--scheduler {scheduler!r}: use {', '.join(BATCH_SCHEDULERS)} or a scheduler "
+            "address such as tcp://host:8786"
+        )
+    n = 1 if scheduler == "synchronous" else max(1, min(workers or cores, n_samples))
+    tpw = threads_per_worker or max(1, cores // n)
+    if scheduler == "synchronous":
+        yield Engine(None, 1, tpw, "this process, one sample at a time")
+        return
+    from distributed import Client, LocalCluster
+
+    processes = scheduler == "processes"
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            n_workers=n if processes else 1,
+            threads_per_worker=1 if processes else n,
+            processes=processes,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    kind = f"{n} worker processes" if processes else f"{n} threads"
+    try:
+        with Client(cluster) as client:
+            yield Engine(client, n, tpw, f"local cluster, {kind}, {tpw} numba thread(s) each")
+    finally:
+        cluster.close()
+
+
+def _worker_lost(exc: BaseException) -> str:
+    return (
+        f"the worker running this sample died ({type(exc).__name__}: {exc}); it was killed or "
+        "ran out of memory: give workers more memory or run fewer at once (--workers)"
+    )
+
+
+def run_on_client(
+    client,
+    pairs: list[Pair],
+    function: Callable[..., SampleOutcome],
+    args: tuple,
+    kwargs: Mapping[str, Any],
+    window: int,
+    done: Callable[[SampleOutcome], object],
+) -> None:
+    """Submit ``function(pair, *args, **kwargs)`` for every pair, at most ``window`` ahead, and
+    call ``done`` with each outcome as it finishes; a lost worker or cancelled task is that
+    sample's failure."""
+    from distributed import as_completed
+
+    tag = uuid.uuid4().hex[:8]
+    queue = iter(pairs)
+    owner = {}
+
+    def submit(pair: Pair):
+        fut = client.submit(
+            function, pair, *args, key=f"cellmech-{pair.sample}-{tag}", pure=False, **kwargs
+        )
+        owner[fut.key] = pair
+        return fut
+
+    running = as_completed([submit(p) for p in islice(queue, window)])
+    for fut in running:
+        pair = owner.pop(fut.key)
+        try:
+            outcome = fut.result()
+        except Exception as exc:  # KilledWorker, a cancelled future, a lost connection
+            outcome = SampleOutcome(pair.sample, "failed", _worker_lost(exc))
+        fut.release()
+        done(outcome)
+        nxt = next(queue, None)
+        if nxt is not None:
+            running.add(submit(nxt))
+
+
+def exit_code(outcomes: list[SampleOutcome], pairing: Pairing) -> int:
+    """4 when a sample failed; 3 when one needs review or an AFM file found no partner;
+    else 0 (the codes of :mod:`cellmech.cli`)."""
+    if any(o.status == "failed" for o in outcomes):
+        return 4
+    if any(o.needs_review for o in outcomes) or pairing.unpaired:
+        return 3
+    return 0
+
+
+def run_batch(
+    pairing: Pairing,
+    out_dir: str | Path,
+    settings: Settings,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    threads_per_worker: int | None = None,
+    force: bool = False,
+    calibration: str | Path | None = None,
+    progress: Callable[[SampleOutcome], object] | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> BatchResult:
+    """Run every sample of ``pairing`` into ``out_dir`` and write the combined outputs.
+
+    Parameters
+    ----------
+    pairing : Pairing
+        Samples and the files left out (:mod:`cellmech.pairing`).
+    out_dir : path-like
+        ``OUT``: ``OUT/<sample>/`` per sample, plus ``cells.csv``/``.parquet``,
+        ``curves.parquet``, ``batch_report.json``/``.html`` and ``config.toml``.
+    settings : Settings
+        Options of every stage; ``[run]`` only contributes ``chunks`` (see
+        :func:`sample_settings`).
+    scheduler : str, optional
+        "processes" (default), "threads", "synchronous" or a scheduler address.
+    workers : int, optional
+        Samples at once on this machine (default: one per core, at most one per sample).
+    threads_per_worker : int, optional
+        numba threads per sample (default: the cores shared among the workers; 1 on a
+        cluster).
+    force : bool
+        Recompute samples whose outputs are complete and up to date.
+    calibration : path-like, optional
+        A ``registration.json`` of the same setup, the initial transform of every sample.
+    progress : callable, optional
+        Called with each :class:`SampleOutcome` as it finishes.
+    meta : mapping, optional
+        More entries for ``batch_report.json`` (command line, input folder).
+
+    Returns
+    -------
+    BatchResult
+        Outcomes in pairing order, the report and the exit code.
+    """
+    from cellmech.outputs.batch import clear_batch_outputs, write_batch_outputs
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    clear_batch_outputs(out)  # a stale combined table never sits beside new samples
+    calibration = None if calibration is None else Path(calibration).resolve()
+    pairs = list(pairing.pairs)
+    found: dict[str, SampleOutcome] = {}
+    t0 = time.perf_counter()
+
+    def done(outcome: SampleOutcome) -> None:
+        found[outcome.sample] = outcome
+        log.info("%s: %s %s", outcome.sample, outcome.status, outcome.error)
+        if progress is not None:
+            progress(outcome)
+
+    with engine(scheduler, workers, threads_per_worker, max(1, len(pairs))) as eng:
+        per_sample = sample_settings(settings, eng.threads_per_worker)
+        kwargs = {"force": force, "calibration": calibration}
+        if eng.client is None:
+            for pair in pairs:
+                done(process_sample(pair, out.resolve(), per_sample, **kwargs))
+        else:
+            window = WINDOW_PER_WORKER * eng.n_workers
+            args = (out.resolve(), per_sample)
+            run_on_client(eng.client, pairs, process_sample, args, kwargs, window, done)
+    outcomes = [found[p.sample] for p in pairs]
+    code = exit_code(outcomes, pairing)
+    info = {
+        **(meta or {}),
+        "engine": eng.description,
+        "workers": eng.n_workers,
+        "threads_per_worker": eng.threads_per_worker,
+        "wall_s": time.perf_counter() - t0,
+        "exit_code": code,
+    }
+    report = write_batch_outputs(out, pairing, outcomes, settings, info)
+    return BatchResult(tuple(outcomes), report, code)
