@@ -120,7 +120,7 @@ def render_report(result: SampleResult, created: datetime | None = None) -> str:
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{created:%Y-%m-%d %H:%M %Z} · cellmech {escape(__version__)}</p>',
         _nav(),
-        _warnings_box(views.report_warnings(result)),
+        _warnings_box(views.report_warnings(result), result.needs_review),
         _summary(result),
         _overview(result),
         _maps(result),
@@ -157,12 +157,14 @@ def _nav() -> str:
     )
 
 
-def _warnings_box(warnings: list[str]) -> str:
+def _warnings_box(warnings: list[str], severe: bool) -> str:
+    """The warnings at the top of the page; red when the results need review."""
     if not warnings:
-        return '<div class="box fine">No warnings.</div>'
+        return '<div class="box fine" id="warnings">No warnings.</div>'
     items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
     head = f"<h2>⚠ Warnings ({len(warnings)})</h2>"
-    return f'<div class="box warn" id="warnings">{head}<ul>{items}</ul></div>'
+    kind = "warn severe" if severe else "warn"
+    return f'<div class="box {kind}" id="warnings">{head}<ul>{items}</ul></div>'
 
 
 # --------------------------------------------------------------------------- sections
@@ -171,17 +173,18 @@ def _warnings_box(warnings: list[str]) -> str:
 def _summary(result: SampleResult) -> str:
     fit = result.fit
     ok = fit.status == CurveStatus.OK
-    e_ok = fit.youngs_modulus_pa[ok]
+    e_ok = fit.youngs_modulus_pa[ok & views.in_cells(result)]
+    where = "inside cells" if result.assignment is not None else "over the map"
     items = [
         f"{fit.n_curves} curves, {int(ok.sum())} fitted ok ({100 * ok.mean():.0f} %)",
-        "median E of the ok curves: "
+        f"median E of the ok curves {where}: "
         + (f"{format_number(np.median(e_ok) / 1e3)} kPa" if e_ok.size else "–"),
     ]
     if result.cells is not None:
         items.append(f"{len(result.cells.to_frame())} cells in the table")
     if result.registration is not None:
         verdict = "accepted" if result.registration.accepted else "NOT accepted"
-        items.append(f"registration {verdict} ({escape(result.registration.method)})")
+        items.append(f"registration {verdict} (method: {result.registration.method})")
     if result.stack is None:
         items.append("AFM-only run: no fluorescence image, no cells")
     return "<ul>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ul>"
@@ -220,13 +223,14 @@ def _maps(result: SampleResult) -> str:
     uri = figures.maps_figure(
         modulus, height, grid.pixel_size_m, label, outlines, views.modulus_range(result)
     )
+    cells = result.assignment is not None
     caption = (
         "Left: Young's modulus E of every ok curve on a logarithmic colour scale spanning the "
-        "moduli measured in the cells (values beyond it take the end colours; grey: no ok fit, "
-        "e.g. the dish or failed curves). Right: zero-force height "
-        f"({escape(label.split(' (')[0])}) of the curves whose contact point is trusted. Both on "
-        f"the AFM grid (first scan line at the top, {grid.shape[0]} × {grid.shape[1]} "
-        "points); yellow: registered cell outlines."
+        f"moduli measured {'in the cells' if cells else 'over the map'} (values beyond it take "
+        "the end colours; grey: no ok fit, e.g. the dish or failed curves). Right: zero-force "
+        f"height ({escape(label.split(' (')[0])}) of the curves whose contact point is trusted. "
+        f"Both on the AFM grid (first scan line at the top, {grid.shape[0]} × {grid.shape[1]} "
+        "points)" + ("; yellow: registered cell outlines." if outlines else ".")
     )
     return section("maps", SECTIONS["maps"], figure(uri, caption, "maps"))
 

@@ -125,13 +125,11 @@ def _median(values: np.ndarray) -> float:
     return float(np.median(values)) if values.size else np.nan
 
 
-def build_result(seed: int) -> SampleResult:
-    """A full SampleResult of a small synthetic sample (24 x 24 map, 300-point approaches)."""
-    sample = generate_sample(
-        SampleOptions(
-            seed=seed, grid_shape=(24, 24), approach_points=300, retract_points=50, fluo_z_planes=3
-        )
-    )
+def build_result(seed: int, **options) -> SampleResult:
+    """A full SampleResult of a small synthetic sample (24 x 24 map, 300-point approaches;
+    ``options`` override these :class:`SampleOptions`)."""
+    defaults = dict(grid_shape=(24, 24), approach_points=300, retract_points=50, fluo_z_planes=3)
+    sample = generate_sample(SampleOptions(seed=seed, **(defaults | options)))
     settings = make_settings({"fit": {"geometry": {"tip_radius_m": 2.5e-6}, "weight_cp_m": 0}})
     fit = fit_map(sample.force_map, fit_options=settings.fit)
     seg = Segmentation(
