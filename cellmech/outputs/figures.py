@@ -161,7 +161,7 @@ def fluorescence_figure(
         ring = np.vstack([grid_corners_px, grid_corners_px[:1]])
         x, y = _to_um(ring[:, 0], ring[:, 1], pixel_size_m)
         ax.plot(x, y, color=GRID_COLOUR, linewidth=2.0, linestyle="--", label="AFM map")
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
     ax.set_title(title, fontsize=10)
     return data_uri(fig)
 
@@ -284,7 +284,7 @@ def curves_figure(panels: Sequence[CurvePanel]) -> str:
     """Example curves: force (nN) against indentation (µm), data and fitted model."""
     n_cols = min(2 if len(panels) <= 4 else 3, len(panels))
     n_rows = -(-len(panels) // n_cols)
-    fig = _figure(300 * n_cols, 250 * n_rows)
+    fig = _figure(300 * n_cols, 250 * n_rows + 30)
     axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
     for ax, panel in zip(axes, panels, strict=False):
         x = np.asarray(panel.indentation_m) / M_PER_UM
@@ -298,7 +298,11 @@ def curves_figure(panels: Sequence[CurvePanel]) -> str:
         ax.set_xlabel("indentation (µm)", fontsize=8)
         ax.set_ylabel("force (nN)", fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, loc="upper left")
     for ax in axes[len(panels) :]:
         ax.set_axis_off()
+    handles, labels = axes[0].get_legend_handles_labels()
+    if panels[0].fit_force_n is None:  # the legend entry of the model comes from a fitted panel
+        fitted = [ax for ax, p in zip(axes, panels, strict=False) if p.fit_force_n is not None]
+        handles, labels = fitted[0].get_legend_handles_labels() if fitted else (handles, labels)
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return data_uri(fig)

@@ -41,7 +41,8 @@ max-width:960px;margin:1.5em auto;padding:0 1em;line-height:1.45}
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ccc;
 padding-bottom:.2em;margin-top:1.8em}.meta{color:#555;font-size:.9em}
 .box{border-radius:6px;padding:.6em 1em;margin:1em 0}.warn{background:#fff3cd;
-border:2px solid #d39e00}.warn h2{border:0;margin:.2em 0;color:#8a5a00}.fine{background:#e8f5e9;
+border:2px solid #d39e00}.warn h2{border:0;margin:.2em 0;color:#8a5a00}
+.severe{background:#fdecea;border-color:#c62828}.severe h2{color:#b71c1c}.fine{background:#e8f5e9;
 border:1px solid #66bb6a}.note{color:#555;font-style:italic}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{border:1px solid #ccc;
 padding:.25em .5em;text-align:right}th{background:#f2f2f2}td.t,th.t{text-align:left}
