@@ -227,7 +227,8 @@ def _maps(result: SampleResult) -> str:
     caption = (
         "Left: Young's modulus E of every ok curve on a logarithmic colour scale spanning the "
         f"moduli measured {'in the cells' if cells else 'over the map'} (values beyond it take "
-        "the end colours; grey: no ok fit, e.g. the dish or failed curves). Right: zero-force "
+        "the end colours; grey: no curve or no ok fit, e.g. the dish or failed curves). "
+        "Right: zero-force "
         f"height ({escape(label.split(' (')[0])}) of the curves whose contact point is trusted. "
         f"Both on the AFM grid (first scan line at the top, {grid.shape[0]} × {grid.shape[1]} "
         "points)" + ("; yellow: registered cell outlines." if outlines else ".")
@@ -393,7 +394,7 @@ def _parameters(result: SampleResult) -> str:
     if result.segmentation is not None:
         rows.append(["segmentation", result.segmentation.method])
     timing = [[k, format_number(float(v))] for k, v in result.timing_s.items()]
-    if timing:
+    if timing and "total" not in result.timing_s:
         timing.append(["total", format_number(float(sum(result.timing_s.values())))])
     body = table(["parameter", "value"], rows, "parameters")
     body += table(["stage", "time (s)"], timing, "timings") if timing else note("No timings.")

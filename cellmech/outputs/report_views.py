@@ -57,8 +57,11 @@ def cell_image(stack, segmentation=None) -> tuple[np.ndarray, str]:
     names = stack.channel_names
     channel = getattr(segmentation, "cell_channel", None)
     channel = channel if channel in names else names[0]
-    image = np.asarray(stack.data[names.index(channel)], dtype=float).max(axis=0)
-    return image, channel
+    c = names.index(channel)
+    image = np.asarray(stack.data[c, 0])
+    for z in range(1, stack.shape[1]):  # plane by plane: a lazy stack is never loaded whole
+        image = np.maximum(image, np.asarray(stack.data[c, z]))
+    return image.astype(float), channel
 
 
 def _longest_contour(mask: np.ndarray) -> np.ndarray | None:

@@ -110,6 +110,11 @@ def test_registration_warning_when_not_accepted(rejected_result, page_text):
     assert "mask overlap 0.42 below 0.6" in box.group(2)
     checks = parse(text).tables["registration-checks"]
     assert ["mask_overlap", "0.42", "0.6", "FAILED"] in checks
+    frame = rejected_result.cells.to_frame()
+    frame["registration_accepted"] = np.arange(len(frame)) % 2 == 0
+    text = render_report(replace(rejected_result, cells=FakeCells(frame)))
+    table = re.search(r'<table id="cell-table">(.*?)</table>', text, re.S).group(1)
+    assert table.count('<tr class="bad">') == len(frame) // 2  # rows flagged in red
     assert "NOT accepted" not in page_text  # the accepted registration raises no warning
 
 
