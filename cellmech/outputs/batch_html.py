@@ -8,26 +8,21 @@ failures with their errors, and the files that found no partner.
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping, Sequence
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cellmech.outputs.figures import data_uri
 from cellmech.outputs.files import atomic_path
+from cellmech.outputs.htmltext import STYLE, escape, figure, format_number, section
 from cellmech.units import PA_PER_KPA
 
 __all__ = ["write_batch_html"]
 
-_STYLE = """
-body{font-family:sans-serif;margin:2em;max-width:70em}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-td:first-child,th:first-child{text-align:left}
-.failed{background:#fde8e8}.needs_review{background:#fff4d6}.skipped{color:#555}
-"""
+#: row colours by status, over the report's style sheet
+_STYLE = STYLE + "tr.failed td{background:#fdecea}tr.needs_review td{background:#fff3cd}"
 
 
 def _boxplot_png(groups: Mapping[str, np.ndarray], title: str) -> str:
@@ -47,38 +42,30 @@ def _boxplot_png(groups: Mapping[str, np.ndarray], title: str) -> str:
     ax.set_ylabel("Young's modulus (kPa)")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return data_uri(fig)
 
 
 def _figures(samples: Sequence[Mapping[str, Any]], moduli: Mapping[str, np.ndarray]) -> str:
     if not any(len(v) for v in moduli.values()):
         return "<p>No ok curve on a cell in any sample.</p>"
-    parts = [
-        f'<img alt="moduli per sample" src="{_boxplot_png(moduli, "per sample")}">'
-        "<p>Young's modulus of the ok curves on cells, per sample (box: quartiles, "
-        "whiskers: 1.5 IQR).</p>"
-    ]
+    caption = (
+        "Young's modulus of the ok curves on cells, per sample (box: quartiles, whiskers: "
+        "1.5 IQR, outliers not drawn)."
+    )
+    parts = [figure(_boxplot_png(moduli, "per sample"), caption, "moduli per sample")]
     conditions: dict[str, list[np.ndarray]] = {}
     for row in samples:
         if "condition" in row and row["sample"] in moduli:
             conditions.setdefault(str(row["condition"]), []).append(moduli[row["sample"]])
     if conditions:
         groups = {k: np.concatenate(v) for k, v in conditions.items()}
-        parts.append(
-            f'<img alt="moduli per condition" src="{_boxplot_png(groups, "per condition")}">'
-            "<p>The same curves pooled per condition.</p>"
-        )
+        uri = _boxplot_png(groups, "per condition")
+        parts.append(figure(uri, "The same curves pooled per condition.", "per condition"))
     return "\n".join(parts)
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return escape(str(value))
+    return "–" if value is None else escape(format_number(value))
 
 
 def _sample_table(samples: Sequence[Mapping[str, Any]], extra: Sequence[str]) -> str:
@@ -104,7 +91,7 @@ def _sample_table(samples: Sequence[Mapping[str, Any]], extra: Sequence[str]) ->
         ]
         row = "".join(f"<td>{c}</td>" for c in cells)
         rows.append(f'<tr class="{escape(s["status"])}">{row}</tr>')
-    return "<table>" + "\n".join(rows) + "</table>"
+    return '<div class="scroll"><table>' + "\n".join(rows) + "</table></div>"
 
 
 def _problems(report: Mapping[str, Any]) -> str:
@@ -114,14 +101,14 @@ def _problems(report: Mapping[str, Any]) -> str:
         items = "".join(
             f"<li><b>{escape(s['sample'])}</b>: {escape(s['error'])}</li>" for s in failed
         )
-        parts.append(f"<h2>Failures</h2><ul>{items}</ul>")
+        parts.append(section("failures", "Failures", f"<ul>{items}</ul>"))
     if report["unpaired"]:
         items = "".join(
             f"<li>{escape(u['path'])}: {escape(u['reason'])}</li>" for u in report["unpaired"]
         )
+        text = "Not run; rename them to pair by name or list them in a pairs CSV (--pairs)."
         parts.append(
-            "<h2>Files without a partner</h2><p>Not run; rename them to pair by name or list "
-            f"them in a pairs CSV (--pairs).</p><ul>{items}</ul>"
+            section("unpaired", "Files without a partner", f"<p>{text}</p><ul>{items}</ul>")
         )
     return "\n".join(parts)
 
@@ -134,11 +121,10 @@ def write_batch_html(
     counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report["counts"].items() if n)
     body = [
         "<h1>cellmech batch</h1>",
-        f"<p>{escape(counts or 'no samples')} · exit code {report.get('exit_code')} · "
+        f"<p class=meta>{escape(counts or 'no samples')} · exit code {report.get('exit_code')} · "
         f"{escape(str(report.get('engine', '')))} · cellmech {escape(report['cellmech'])}</p>",
         _sample_table(report["samples"], report["extra_columns"]),
-        "<h2>Young's modulus distributions</h2>",
-        _figures(report["samples"], moduli),
+        section("moduli", "Young's modulus distributions", _figures(report["samples"], moduli)),
         _problems(report),
         '<p>Combined tables: <a href="cells.csv">cells.csv</a>, cells.parquet, curves.parquet; '
         'options: <a href="config.toml">config.toml</a>.</p>',
