@@ -8,9 +8,13 @@ report (:mod:`cellmech.outputs.batch`).
 - **Fault isolation**: each sample runs inside :func:`process_sample`, which turns any error into
   that sample's ``failed`` outcome (a :class:`~cellmech.errors.CellmechError` keeps its one-line
   message, anything else becomes ``Type: message`` plus the traceback in the report). A worker
-  process that dies (killed, out of memory) is that sample's failure too: the scheduler gives
-  up on the task at once (``distributed.scheduler.allowed-failures`` = 0 on the local cluster)
-  and the ``KilledWorker`` lands on the sample's future.
+  process that dies (killed, out of memory) is that sample's failure too, not a hang: the
+  local cluster gives up on the tasks of a dead worker at once
+  (``distributed.scheduler.allowed-failures`` = 0) and the ``KilledWorker`` lands on their
+  futures. The scheduler blames every task the worker held (queued ones and one that finished
+  just before the death too), so those samples are run again one at a time after the others:
+  a sample whose worker dies then is the culprit and is reported failed. (A cluster started
+  elsewhere keeps its own settings: by default it retries a task on 3 workers first.)
 - **Resuming**: ``run.json`` of every sample stores an *input key*, the SHA-256 of the input
   files' SHA-256, the options of every section but ``[run]`` (which never changes results) and
   the cellmech version. A sample is skipped when its ``run.json`` holds the same key and every
@@ -66,6 +70,9 @@ BATCH_SCHEDULERS = ("processes", "threads", "synchronous")
 RUN_JSON_KEY = "batch"
 #: samples submitted ahead per worker
 WINDOW_PER_WORKER = 2
+#: a local cluster gives up on a task whose worker died (no retry that would kill another
+#: worker) and sends each worker one task at a time, so a death blames only the sample it ran
+_LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 0}
 
 
 @dataclass(frozen=True)
@@ -232,12 +239,14 @@ def sample_settings(settings: Settings, threads_per_worker: int) -> Settings:
 @dataclass(frozen=True)
 class Engine:
     """Where the samples run: a ``distributed.Client`` (None = a loop in this process), how
-    many samples run at once, and the numba threads each may use."""
+    many samples run at once, the numba threads each may use, and whether samples of a dead
+    worker are retried one by one (the local cluster: it does not retry them itself)."""
 
     client: Any
     n_workers: int
     threads_per_worker: int
     description: str
+    retry_lost: bool = False
 
 
 @contextmanager
@@ -272,7 +281,7 @@ def engine(
     from distributed import Client, LocalCluster
 
     processes = scheduler == "processes"
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    with dask.config.set(_LOCAL_CLUSTER_CONFIG):
         cluster = LocalCluster(
             n_workers=n if processes else 1,
             threads_per_worker=1 if processes else n,
@@ -283,7 +292,8 @@ def engine(
     kind = f"{n} worker processes" if processes else f"{n} threads"
     try:
         with Client(cluster) as client:
-            yield Engine(client, n, tpw, f"local cluster, {kind}, {tpw} numba thread(s) each")
+            description = f"local cluster, {kind}, {tpw} numba thread(s) each"
+            yield Engine(client, n, tpw, description, retry_lost=True)
     finally:
         cluster.close()
 
@@ -303,10 +313,12 @@ def run_on_client(
     kwargs: Mapping[str, Any],
     window: int,
     done: Callable[[SampleOutcome], object],
+    retry_lost: bool = False,
 ) -> None:
     """Submit ``function(pair, *args, **kwargs)`` for every pair, at most ``window`` ahead, and
     call ``done`` with each outcome as it finishes; a lost worker or cancelled task is that
-    sample's failure."""
+    sample's failure (with ``retry_lost``, after a second try alone: see the module
+    docstring)."""
     from distributed import as_completed
 
     tag = uuid.uuid4().hex[:8]
@@ -314,24 +326,33 @@ def run_on_client(
     owner = {}
 
     def submit(pair: Pair):
-        fut = client.submit(
-            function, pair, *args, key=f"cellmech-{pair.sample}-{tag}", pure=False, **kwargs
-        )
+        key = f"cellmech-{pair.sample}-{tag}-{len(owner)}"
+        fut = client.submit(function, pair, *args, key=key, pure=False, **kwargs)
         owner[fut.key] = pair
         return fut
 
+    def outcome_of(fut) -> SampleOutcome | None:
+        pair = owner[fut.key]
+        try:
+            return fut.result()
+        except Exception as exc:  # KilledWorker, a cancelled future, a lost connection
+            if retry_lost and pair not in suspects:
+                suspects.append(pair)
+                return None
+            return SampleOutcome(pair.sample, "failed", _worker_lost(exc))
+        finally:
+            fut.release()
+
+    suspects: list[Pair] = []
     running = as_completed([submit(p) for p in islice(queue, window)])
     for fut in running:
-        pair = owner.pop(fut.key)
-        try:
-            outcome = fut.result()
-        except Exception as exc:  # KilledWorker, a cancelled future, a lost connection
-            outcome = SampleOutcome(pair.sample, "failed", _worker_lost(exc))
-        fut.release()
-        done(outcome)
+        if (outcome := outcome_of(fut)) is not None:
+            done(outcome)
         nxt = next(queue, None)
         if nxt is not None:
             running.add(submit(nxt))
+    for pair in list(suspects):  # alone now: a worker that dies was killed by this sample
+        done(outcome_of(submit(pair)))
 
 
 def exit_code(outcomes: list[SampleOutcome], pairing: Pairing) -> int:
@@ -415,7 +436,9 @@ def run_batch(
         else:
             window = WINDOW_PER_WORKER * eng.n_workers
             args = (out.resolve(), per_sample)
-            run_on_client(eng.client, pairs, process_sample, args, kwargs, window, done)
+            run_on_client(
+                eng.client, pairs, process_sample, args, kwargs, window, done, eng.retry_lost
+            )
     outcomes = [found[p.sample] for p in pairs]
     code = exit_code(outcomes, pairing)
     info = {

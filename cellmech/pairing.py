@@ -257,10 +257,12 @@ def read_pairs_csv(csv_path: str | Path, base: str | Path) -> Pairing:
     listed = {p.afm.resolve() for p in pairs}
     unpaired, ignored = [], []
     for path in sorted(q for q in base.iterdir() if q.is_file() and not q.name.startswith(".")):
+        if path.resolve() == csv_path.resolve():
+            continue
         kind = classify(path)
         if kind == "afm" and path.resolve() not in listed:
             unpaired.append((path, "not listed in the pairs file"))
-        elif kind is None and path.resolve() != csv_path.resolve():
+        elif kind is None:
             ignored.append(path)
     return Pairing(tuple(pairs), tuple(unpaired), tuple(ignored))
 
