@@ -5,7 +5,8 @@
 (:func:`cellmech.pipeline.write_sample_run`), then writes the combined tables and the batch
 report (:mod:`cellmech.outputs.batch`).
 
-- **Fault isolation**: each sample runs inside :func:`process_sample`, which turns any error into
+- **Fault isolation**: each sample runs inside
+  :func:`~cellmech.batch_sample.process_sample`, which turns any error into
   that sample's ``failed`` outcome (a :class:`~cellmech.errors.CellmechError` keeps its one-line
   message, anything else becomes ``Type: message`` plus the traceback in the report). A worker
   process that dies (killed, out of memory) is that sample's failure too, not a hang: the
@@ -15,10 +16,8 @@ report (:mod:`cellmech.outputs.batch`).
   just before the death too), so those samples are run again one at a time after the others:
   a sample whose worker dies then is the culprit and is reported failed. (A cluster started
   elsewhere keeps its own settings: by default it retries a task on 3 workers first.)
-- **Resuming**: ``run.json`` of every sample stores an *input key*, the SHA-256 of the input
-  files' SHA-256, the options of every section but ``[run]`` (which never changes results) and
-  the cellmech version. A sample is skipped when its ``run.json`` holds the same key and every
-  file its ``sha256`` manifest lists is present with that hash; ``force`` recomputes.
+- **Resuming**: a sample whose outputs are complete and made from the same inputs and options
+  is skipped unless ``force`` (:mod:`cellmech.batch_sample`).
 - **Dask**: the samples are the tasks. Default: a ``distributed.LocalCluster`` of worker
   processes, one thread each, one worker per core; "threads" runs them as threads of one
   in-process worker; "synchronous" a plain loop; an address (``tcp://host:8786``) uses that
@@ -29,193 +28,42 @@ report (:mod:`cellmech.outputs.batch`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import dask
 
-from cellmech import __version__
+from cellmech.batch_sample import SampleOutcome, process_sample, sample_settings
 from cellmech.config import Settings
-from cellmech.errors import CellmechError, ConfigError
-from cellmech.outputs.files import file_sha256, json_ready
+from cellmech.errors import ConfigError
 from cellmech.pairing import Pair, Pairing
-from cellmech.runtime import RunOptions, available_cores
+from cellmech.runtime import available_cores
 
 __all__ = [
     "BATCH_SCHEDULERS",
     "BatchResult",
-    "SampleOutcome",
-    "completed_run",
-    "input_key",
-    "plan_batch",
-    "process_sample",
+    "Engine",
+    "engine",
+    "exit_code",
     "run_batch",
+    "run_on_client",
 ]
 
 log = logging.getLogger(__name__)
 
 #: batch schedulers besides a scheduler address
 BATCH_SCHEDULERS = ("processes", "threads", "synchronous")
-#: the ``run.json`` entry holding the batch bookkeeping
-RUN_JSON_KEY = "batch"
 #: samples submitted ahead per worker
 WINDOW_PER_WORKER = 2
-#: a local cluster gives up on a task whose worker died (no retry that would kill another
-#: worker) and sends each worker one task at a time, so a death blames only the sample it ran
+#: a local cluster gives up at once on the tasks of a dead worker (run_on_client retries them)
 _LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 0}
-
-
-@dataclass(frozen=True)
-class SampleOutcome:
-    """What happened to one sample (a row of ``batch_report.json``).
-
-    Parameters
-    ----------
-    sample : str
-        Sample name.
-    status : {"ok", "needs_review", "failed", "skipped"}
-        ``skipped``: complete outputs with the same inputs and options were kept.
-    error : str
-        One-line error of a failed sample, else "".
-    timing_s : mapping
-        Wall-clock seconds per stage plus ``total``.
-    n_cells, n_curves, n_curves_ok : int or None
-        Cells measured, curves fitted and curves fitted ok (None when failed).
-    registration_accepted : bool or None
-        The registration verdict (None when failed).
-    needs_review : bool
-        True when the sample's outputs (new or kept) carry a registration not accepted.
-    detail : str
-        Traceback of an unexpected error (a bug to report), else "".
-    """
-
-    sample: str
-    status: str
-    error: str = ""
-    timing_s: Mapping[str, float] = field(default_factory=dict)
-    n_cells: int | None = None
-    n_curves: int | None = None
-    n_curves_ok: int | None = None
-    registration_accepted: bool | None = None
-    needs_review: bool = False
-    detail: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields."""
-        return json_ready(asdict(self))
-
-
-def _from_report(sample: str, status: str, report: Mapping[str, Any], seconds: float):
-    reg = report.get("registration") or {}
-    accepted = reg.get("accepted")
-    return SampleOutcome(
-        sample,
-        status,
-        timing_s={**report.get("timing_s", {}), "total": seconds},
-        n_cells=report.get("n_cells"),
-        n_curves=(report.get("input") or {}).get("n_curves"),
-        n_curves_ok=(report.get("status_counts") or {}).get("ok"),
-        registration_accepted=accepted,
-        needs_review=accepted is False,
-    )
-
-
-def input_key(pair: Pair, settings: Settings, calibration: Path | None = None) -> str:
-    """SHA-256 (hex) of the sample's input files' SHA-256, the options of every section but
-    ``[run]`` and the cellmech version: equal keys mean equal results."""
-    files = {"afm": pair.afm, "fluorescence": pair.fluorescence, "labels": pair.labels}
-    files["calibration"] = calibration
-    content = {
-        "inputs": {role: file_sha256(p) for role, p in files.items() if p is not None},
-        "settings": {k: v for k, v in settings.to_dict().items() if k != "run"},
-        "cellmech": __version__,
-    }
-    text = json.dumps(json_ready(content), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def completed_run(sample_dir: Path, key: str) -> dict[str, Any] | None:
-    """The ``run.json`` of ``sample_dir`` if it was made from inputs with ``key`` and every
-    file of its manifest is present and intact; else None."""
-    try:
-        report = json.loads((sample_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    sums = report.get("sha256") if isinstance(report, dict) else None
-    if not sums or (report.get(RUN_JSON_KEY) or {}).get("input_key") != key:
-        return None
-    for name, digest in sums.items():
-        path = sample_dir / name
-        if not path.is_file() or file_sha256(path) != digest:
-            return None
-    return report
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if isinstance(exc, CellmechError) else f"{type(exc).__name__}: {text}"
-
-
-def process_sample(
-    pair: Pair,
-    out_dir: Path,
-    settings: Settings,
-    *,
-    force: bool = False,
-    calibration: Path | None = None,
-) -> SampleOutcome:
-    """Run one sample into ``out_dir/<sample>`` (or keep its complete outputs); never raises
-    for a bad sample: every error becomes the ``failed`` outcome."""
-    from cellmech.pipeline import run_sample, write_sample_run
-
-    t0 = time.perf_counter()
-    target = Path(out_dir) / pair.sample
-    try:
-        key = input_key(pair, settings, calibration)
-        if not force and (kept := completed_run(target, key)) is not None:
-            return _from_report(pair.sample, "skipped", kept, time.perf_counter() - t0)
-        result = run_sample(
-            pair.afm, pair.fluorescence, settings, labels=pair.labels, calibration=calibration
-        )
-        extra = {RUN_JSON_KEY: {"sample": pair.sample, "input_key": key}}
-        report = write_sample_run(target, result, extra=extra)
-    except Exception as exc:  # contained: this sample failed, the batch goes on
-        detail = "" if isinstance(exc, CellmechError) else traceback.format_exc()
-        seconds = {"total": time.perf_counter() - t0}
-        return SampleOutcome(pair.sample, "failed", _one_line(exc), seconds, detail=detail)
-    status = "needs_review" if result.needs_review else "ok"
-    return _from_report(pair.sample, status, report, time.perf_counter() - t0)
-
-
-def plan_batch(
-    pairing: Pairing,
-    out_dir: Path,
-    settings: Settings,
-    *,
-    force: bool = False,
-    calibration: Path | None = None,
-) -> list[tuple[Pair, str]]:
-    """``(pair, "run" | "skip")`` for every sample: what a run would do (``--dry-run``)."""
-    plan = []
-    for pair in pairing.pairs:
-        try:
-            key = input_key(pair, settings, calibration)
-        except OSError:
-            plan.append((pair, "run"))
-            continue
-        done = not force and completed_run(Path(out_dir) / pair.sample, key) is not None
-        plan.append((pair, "skip" if done else "run"))
-    return plan
 
 
 @dataclass(frozen=True)
@@ -225,15 +73,6 @@ class BatchResult:
     outcomes: tuple[SampleOutcome, ...]
     report: Mapping[str, Any]
     exit_code: int
-
-
-def sample_settings(settings: Settings, threads_per_worker: int) -> Settings:
-    """``settings`` with the fit of a sample run sequentially on ``threads_per_worker`` numba
-    threads (the batch parallelises over samples)."""
-    run = RunOptions(
-        scheduler="numpy", chunks=settings.run.chunks, threads_per_worker=threads_per_worker
-    )
-    return replace(settings, sections={**settings.sections, "run": run})
 
 
 @dataclass(frozen=True)
@@ -412,14 +251,38 @@ def run_batch(
         Outcomes in pairing order, the report and the exit code.
     """
     from cellmech.outputs.batch import clear_batch_outputs, write_batch_outputs
+    from cellmech.outputs.transaction import output_lock
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    clear_batch_outputs(out)  # a stale combined table never sits beside new samples
     calibration = None if calibration is None else Path(calibration).resolve()
-    pairs = list(pairing.pairs)
+    with output_lock(out):  # one batch at a time into OUT
+        out.mkdir(parents=True, exist_ok=True)
+        clear_batch_outputs(out)  # a stale combined table never sits beside new samples
+        t0 = time.perf_counter()
+        outcomes, info = _run_samples(
+            list(pairing.pairs), out.resolve(), settings, scheduler=scheduler, workers=workers,
+            threads_per_worker=threads_per_worker, progress=progress,
+            sample_kwargs={"force": force, "calibration": calibration},
+        )  # fmt: skip
+        code = exit_code(outcomes, pairing)
+        info = {**(meta or {}), **info, "wall_s": time.perf_counter() - t0, "exit_code": code}
+        report = write_batch_outputs(out, pairing, outcomes, settings, info)
+    return BatchResult(tuple(outcomes), report, code)
+
+
+def _run_samples(
+    pairs: list[Pair],
+    out: Path,
+    settings: Settings,
+    *,
+    scheduler: str | None,
+    workers: int | None,
+    threads_per_worker: int | None,
+    progress: Callable[[SampleOutcome], object] | None,
+    sample_kwargs: Mapping[str, Any],
+) -> tuple[list[SampleOutcome], dict[str, Any]]:
+    """Every sample's outcome (pairing order) and a description of the engine."""
     found: dict[str, SampleOutcome] = {}
-    t0 = time.perf_counter()
 
     def done(outcome: SampleOutcome) -> None:
         found[outcome.sample] = outcome
@@ -428,26 +291,19 @@ def run_batch(
             progress(outcome)
 
     with engine(scheduler, workers, threads_per_worker, max(1, len(pairs))) as eng:
-        per_sample = sample_settings(settings, eng.threads_per_worker)
-        kwargs = {"force": force, "calibration": calibration}
+        args = (out, sample_settings(settings, eng.threads_per_worker))
         if eng.client is None:
             for pair in pairs:
-                done(process_sample(pair, out.resolve(), per_sample, **kwargs))
+                done(process_sample(pair, *args, **sample_kwargs))
         else:
             window = WINDOW_PER_WORKER * eng.n_workers
-            args = (out.resolve(), per_sample)
             run_on_client(
-                eng.client, pairs, process_sample, args, kwargs, window, done, eng.retry_lost
-            )
-    outcomes = [found[p.sample] for p in pairs]
-    code = exit_code(outcomes, pairing)
+                eng.client, pairs, process_sample, args, sample_kwargs, window, done,
+                eng.retry_lost,
+            )  # fmt: skip
     info = {
-        **(meta or {}),
         "engine": eng.description,
         "workers": eng.n_workers,
         "threads_per_worker": eng.threads_per_worker,
-        "wall_s": time.perf_counter() - t0,
-        "exit_code": code,
     }
-    report = write_batch_outputs(out, pairing, outcomes, settings, info)
-    return BatchResult(tuple(outcomes), report, code)
+    return [found[p.sample] for p in pairs], info

@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cellmech.batch import SampleOutcome, engine, run_on_client
+from cellmech.batch import engine, run_on_client
+from cellmech.batch_sample import SampleOutcome
 from cellmech.cli import EXIT_BAD_INPUT, EXIT_NEEDS_REVIEW, EXIT_SOME_FAILED, main
 from cellmech.config import load_config
 from cellmech.errors import ConfigError

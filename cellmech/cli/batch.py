@@ -69,7 +69,8 @@ def _summary(result, out: Path, pairing) -> list[str]:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from cellmech.batch import plan_batch, run_batch
+    from cellmech.batch import run_batch
+    from cellmech.batch_sample import plan_batch
 
     if args.verbose:
         logging.basicConfig(

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from cellmech.errors import CellmechError
 
-__all__ = ["OutputBusyError", "output_transaction"]
+__all__ = ["OutputBusyError", "output_lock", "output_transaction"]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -83,6 +83,14 @@ def _locked(lock_path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def output_lock(out_dir: str | Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the lock of ``out_dir`` (the one :func:`output_transaction` takes) for a block, e.g.
+    while a batch writes into it; a second holder gets :class:`OutputBusyError`."""
+    out = Path(out_dir).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return _locked(out.parent / f".{out.name}.lock")
 
 
 def _remove_stale(out: Path) -> None:
