@@ -128,7 +128,7 @@ def engine(
             dashboard_address=None,
             silence_logs=logging.ERROR,
         )
-    kind = f"{n} worker processes" if processes else f"{n} threads"
+    kind = f"{n} worker process{'es' * (n > 1)}" if processes else f"{n} thread{'s' * (n > 1)}"
     try:
         with Client(cluster) as client:
             description = f"local cluster, {kind}, {tpw} numba thread(s) each"

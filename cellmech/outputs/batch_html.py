@@ -71,7 +71,7 @@ def _cell(value: Any) -> str:
 def _sample_table(samples: Sequence[Mapping[str, Any]], extra: Sequence[str]) -> str:
     head = ["sample", "status", *extra, "cells", "curves", "ok curves", "registration"]
     head += ["time (s)", "report"]
-    rows = ["<tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
+    rows = ["<tr>" + "".join(f"<th class=t>{escape(h)}</th>" for h in head) + "</tr>"]
     for s in samples:
         accepted = s.get("registration_accepted")
         reg = "–" if accepted is None else ("accepted" if accepted else "NOT accepted")
@@ -89,7 +89,7 @@ def _sample_table(samples: Sequence[Mapping[str, Any]], extra: Sequence[str]) ->
             _cell((s.get("timing_s") or {}).get("total")),
             link,
         ]
-        row = "".join(f"<td>{c}</td>" for c in cells)
+        row = "".join(f"<td{' class=t' if i < 2 else ''}>{c}</td>" for i, c in enumerate(cells))
         rows.append(f'<tr class="{escape(s["status"])}">{row}</tr>')
     return '<div class="scroll"><table>' + "\n".join(rows) + "</table></div>"
 
