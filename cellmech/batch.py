@@ -102,7 +102,8 @@ def engine(
             raise ConfigError(f"--workers applies to local runs; {scheduler} has its own workers")
         client = connect(scheduler)
         try:
-            n = max(1, len(client.scheduler_info().get("workers", {})))
+            workers_info = client.scheduler_info().get("workers", {}).values()
+            n = max(1, sum(w.get("nthreads", 1) for w in workers_info))  # samples at once
             yield Engine(client, n, threads_per_worker or 1, f"cluster at {scheduler}")
         finally:
             client.close()
@@ -154,8 +155,9 @@ def run_on_client(
     done: Callable[[SampleOutcome], object],
     retry_lost: bool = False,
 ) -> None:
-    """Submit ``function(pair, *args, **kwargs)`` for every pair, at most ``window`` ahead, and
-    call ``done`` with each outcome as it finishes; a lost worker or cancelled task is that
+    """Submit ``function(pair, *args, **kwargs)`` for every pair, at most ``window`` (or two
+    per worker thread, when more workers joined) ahead, and call ``done`` with each outcome as
+    it finishes; a lost worker or cancelled task is that
     sample's failure (with ``retry_lost``, after a second try alone: see the module
     docstring)."""
     from distributed import as_completed
@@ -187,9 +189,11 @@ def run_on_client(
     for fut in running:
         if (outcome := outcome_of(fut)) is not None:
             done(outcome)
-        nxt = next(queue, None)
-        if nxt is not None:
-            running.add(submit(nxt))
+        # top up to the window, grown when workers joined (a cluster scaling up)
+        threads = sum(client.nthreads().values())
+        target = max(window, WINDOW_PER_WORKER * threads)
+        for pair in islice(queue, max(1, target - running.count())):
+            running.add(submit(pair))
     for pair in list(suspects):  # alone now: a worker that dies was killed by this sample
         done(outcome_of(submit(pair)))
 
