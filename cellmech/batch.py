@@ -259,33 +259,38 @@ def run_batch(
 
     out = Path(out_dir)
     calibration = None if calibration is None else Path(calibration).resolve()
+    pairs = list(pairing.pairs)
     with output_lock(out):  # one batch at a time into OUT
-        out.mkdir(parents=True, exist_ok=True)
-        clear_batch_outputs(out)  # a stale combined table never sits beside new samples
-        t0 = time.perf_counter()
-        outcomes, info = _run_samples(
-            list(pairing.pairs), out.resolve(), settings, scheduler=scheduler, workers=workers,
-            threads_per_worker=threads_per_worker, progress=progress,
-            sample_kwargs={"force": force, "calibration": calibration},
-        )  # fmt: skip
+        with engine(scheduler, workers, threads_per_worker, max(1, len(pairs))) as eng:
+            out.mkdir(parents=True, exist_ok=True)
+            clear_batch_outputs(out)  # a stale combined table never sits beside new samples
+            t0 = time.perf_counter()
+            outcomes = _run_samples(
+                eng, pairs, out.resolve(), settings, progress,
+                {"force": force, "calibration": calibration},
+            )  # fmt: skip
         code = exit_code(outcomes, pairing)
-        info = {**(meta or {}), **info, "wall_s": time.perf_counter() - t0, "exit_code": code}
+        info = {
+            **(meta or {}),
+            "engine": eng.description,
+            "workers": eng.n_workers,
+            "threads_per_worker": eng.threads_per_worker,
+            "wall_s": time.perf_counter() - t0,
+            "exit_code": code,
+        }
         report = write_batch_outputs(out, pairing, outcomes, settings, info)
     return BatchResult(tuple(outcomes), report, code)
 
 
 def _run_samples(
+    eng: Engine,
     pairs: list[Pair],
     out: Path,
     settings: Settings,
-    *,
-    scheduler: str | None,
-    workers: int | None,
-    threads_per_worker: int | None,
     progress: Callable[[SampleOutcome], object] | None,
     sample_kwargs: Mapping[str, Any],
-) -> tuple[list[SampleOutcome], dict[str, Any]]:
-    """Every sample's outcome (pairing order) and a description of the engine."""
+) -> list[SampleOutcome]:
+    """Every sample's outcome, in pairing order."""
     found: dict[str, SampleOutcome] = {}
 
     def done(outcome: SampleOutcome) -> None:
@@ -294,20 +299,13 @@ def _run_samples(
         if progress is not None:
             progress(outcome)
 
-    with engine(scheduler, workers, threads_per_worker, max(1, len(pairs))) as eng:
-        args = (out, sample_settings(settings, eng.threads_per_worker))
-        if eng.client is None:
-            for pair in pairs:
-                done(process_sample(pair, *args, **sample_kwargs))
-        else:
-            window = WINDOW_PER_WORKER * eng.n_workers
-            run_on_client(
-                eng.client, pairs, process_sample, args, sample_kwargs, window, done,
-                eng.retry_lost,
-            )  # fmt: skip
-    info = {
-        "engine": eng.description,
-        "workers": eng.n_workers,
-        "threads_per_worker": eng.threads_per_worker,
-    }
-    return [found[p.sample] for p in pairs], info
+    args = (out, sample_settings(settings, eng.threads_per_worker))
+    if eng.client is None:
+        for pair in pairs:
+            done(process_sample(pair, *args, **sample_kwargs))
+    else:
+        window = WINDOW_PER_WORKER * eng.n_workers
+        run_on_client(
+            eng.client, pairs, process_sample, args, sample_kwargs, window, done, eng.retry_lost
+        )
+    return [found[p.sample] for p in pairs]

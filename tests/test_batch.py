@@ -445,3 +445,15 @@ def test_a_dead_worker_fails_its_sample_not_the_batch(tmp_path):
     got = {o.sample: o for o in seen}
     assert got["first"].status == got["last"].status == "ok"
     assert got["boom"].status == "failed" and "worker running this sample died" in got["boom"].error
+
+
+def test_a_bad_scheduler_keeps_the_previous_outputs(reference, batch_input, tmp_path, capsys):
+    ref, _ = reference
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    before = _mtimes(out) | {"report": (out / "batch_report.json").stat().st_mtime_ns}
+    assert _batch(batch_input, out, "--scheduler", "slurm") == EXIT_BAD_INPUT
+    assert _batch(batch_input, out, "--scheduler", "tcp://127.0.0.1:1", "--workers", "2") == 2
+    err = capsys.readouterr().err
+    assert "--scheduler 'slurm'" in err and "--workers applies to local runs" in err
+    assert _mtimes(out) | {"report": (out / "batch_report.json").stat().st_mtime_ns} == before
