@@ -101,8 +101,9 @@ def _flag_level(args: argparse.Namespace, table) -> dict:
     return level
 
 
-def settings_from_args(args: argparse.Namespace):
-    """Validated :class:`~cellmech.config.Settings`: defaults < preset < config < flags."""
+def settings_from_args(args: argparse.Namespace, base: dict | None = None):
+    """Validated :class:`~cellmech.config.Settings`: defaults < preset < ``base`` (a
+    command's own defaults, e.g. the demo sample's tip) < config < flags."""
     from cellmech.config import load_config, merge_settings
     from cellmech.pipeline import PRESETS, make_settings, stage_table
 
@@ -113,4 +114,4 @@ def settings_from_args(args: argparse.Namespace):
     level = _flag_level(args, table)
     if PRESET_KEY in level:
         check_preset(level[PRESET_KEY], PRESETS, "--preset")
-    return make_settings(*levels, level, sections=args.option_sections)
+    return make_settings(*([base] if base else []), *levels, level, sections=args.option_sections)
