@@ -64,7 +64,8 @@ def add_option_flags(
             spec.section, p.add_argument_group(f"[{spec.section}] options")
         )
         names = (spec.flag, *spec.aliases)
-        common = {"dest": spec.dest, "default": argparse.SUPPRESS, "help": spec.help}
+        help_text = spec.help.replace("%", "%%")  # argparse formats help with %
+        common = {"dest": spec.dest, "default": argparse.SUPPRESS, "help": help_text}
         if spec.is_bool:
             group.add_argument(*names, action=argparse.BooleanOptionalAction, **common)
             continue
