@@ -111,7 +111,8 @@ def settings_from_args(args: argparse.Namespace, base: dict | None = None):
     if args.option_table is not None:
         return merge_settings(args.option_table, _flag_level(args, args.option_table))
     table = stage_table(args.option_sections)
-    levels = [load_config(args.config, table, PRESETS)] if args.config else []
+    # a config file may hold every stage's section: all are checked, the command uses its own
+    levels = [load_config(args.config, stage_table(), PRESETS)] if args.config else []
     level = _flag_level(args, table)
     if PRESET_KEY in level:
         check_preset(level[PRESET_KEY], PRESETS, "--preset")
