@@ -9,9 +9,10 @@ these functions, so the sequence of stages lives here only.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,6 @@ import numpy as np
 
 from cellmech.config import Settings, merge_settings
 from cellmech.containers import FitResult, ForceMap
-from cellmech.fit import FitOptions
-from cellmech.io import read_fluorescence
-from cellmech.io.options import ImageOptions, ReadOptions
-from cellmech.mapfit import fit_map
-from cellmech.measure import MeasureOptions, assign_curves, measure_cells, sample_thickness_m
-from cellmech.preprocess import PreprocessOptions
-from cellmech.register import RegisterOptions, load_calibration, read_landmarks, register
-from cellmech.runtime import RunOptions
-from cellmech.segment import SegmentOptions, load_labels, project, segment
 
 __all__ = [
     "FIT_SECTIONS",
@@ -41,17 +33,38 @@ __all__ = [
     "run_sample",
 ]
 
+
+class _StageTable(Mapping):
+    """Section -> options class, importing a stage module only when its class is asked for
+    (so ``cellmech fit`` never loads the segmentation or registration libraries)."""
+
+    def __init__(self, paths: Mapping[str, str]):
+        self._paths = dict(paths)
+
+    def __getitem__(self, section: str) -> type:
+        module, name = self._paths[section].split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
 #: section -> options class, in config-file order
-STAGES: dict[str, type] = {
-    "read": ReadOptions,
-    "preprocess": PreprocessOptions,
-    "fit": FitOptions,
-    "image": ImageOptions,
-    "segment": SegmentOptions,
-    "register": RegisterOptions,
-    "measure": MeasureOptions,
-    "run": RunOptions,
-}
+STAGES: Mapping[str, type] = _StageTable(
+    {
+        "read": "cellmech.io.options:ReadOptions",
+        "preprocess": "cellmech.preprocess:PreprocessOptions",
+        "fit": "cellmech.fit:FitOptions",
+        "image": "cellmech.io.options:ImageOptions",
+        "segment": "cellmech.segment:SegmentOptions",
+        "register": "cellmech.register:RegisterOptions",
+        "measure": "cellmech.measure:MeasureOptions",
+        "run": "cellmech.runtime:RunOptions",
+    }
+)
 #: the sections a map fit uses (``cellmech fit``)
 FIT_SECTIONS = ("read", "preprocess", "fit", "run")
 #: named sets of section values applied over the defaults (``--preset``, ``preset = ...``)
@@ -212,6 +225,11 @@ def run_sample(
     progress : callable, optional
         ``progress(stage, fraction)`` with stage in "fit", "segment", "register", "measure".
     """
+    from cellmech.io import read_fluorescence
+    from cellmech.measure import assign_curves, measure_cells
+    from cellmech.register import load_calibration, read_landmarks, register
+    from cellmech.segment import load_labels, segment
+
     settings = settings or make_settings()
     report = progress or (lambda stage, fraction: None)
     n_done = [0]
@@ -265,6 +283,8 @@ def run_sample(
 def cell_plane(stack, seg, plane: str) -> np.ndarray:
     """The z-reduced cell channel (or the first channel): the intensity image of the
     registration's refinement and of the overlays."""
+    from cellmech.segment import project
+
     names = list(stack.channel_names)
     channel = names.index(seg.cell_channel) if seg.cell_channel in names else 0
     return project(np.asarray(stack.data[channel]), plane)
@@ -273,6 +293,9 @@ def cell_plane(stack, seg, plane: str) -> np.ndarray:
 def _bottom_effect_refit(fitted: FitRun, assignment, settings: Settings) -> FitResult | None:
     """The refit with per-curve sample thickness (height above the substrate plane) when
     ``[measure] bottom_effect`` is on, else None."""
+    from cellmech.mapfit import fit_map
+    from cellmech.measure import sample_thickness_m
+
     if not settings.measure.bottom_effect:
         return None
     thickness = np.full(fitted.force_map.n_curves, np.nan)

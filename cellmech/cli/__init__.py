@@ -19,6 +19,7 @@ from cellmech import __version__
 from cellmech.cli.config import add_config
 from cellmech.cli.fit import add_fit
 from cellmech.cli.inspect import add_formats, add_info, add_models
+from cellmech.cli.options import materialise_flags
 from cellmech.cli.register import add_register
 from cellmech.cli.run import add_demo, add_run
 from cellmech.cli.segment import add_segment
@@ -62,12 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS:
         add(sub)
+    parser.set_defaults(commands=sub.choices)
     return parser
+
+
+def _command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The sub-command parser named in ``argv`` (the first word that is not a top-level
+    option), or the top-level parser."""
+    commands = parser.get_default("commands")
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return commands.get(word, parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    materialise_flags(_command(parser, argv))  # only the command being run imports its stages
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
