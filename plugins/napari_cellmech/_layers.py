@@ -214,6 +214,7 @@ def modulus_layer(
         "name": name,
         "colormap": "viridis",
         "contrast_limits": limits,
+        "opacity": 0.7,  # the fluorescence under it stays visible
         "metadata": meta,
         **placement(afm_to_world(force_map.grid, afm_m_to_world_m)),
     }
