@@ -1,17 +1,16 @@
-"""Configuration: one source of truth for every parameter.
+"""Configuration: TOML load / merge / dump and command-line flags over a stage table.
 
-The options dataclasses of the stages (:class:`~cellmech.preprocess.PreprocessOptions`,
-:class:`~cellmech.fit.FitOptions`) and the two defined here (:class:`ReadOptions`,
-:class:`RunOptions`) are the only place where a parameter, its type, default, unit and help
-live. Everything else is derived from their ``dataclasses.fields``:
+Every function here is generic: it takes a **stage table** ``{section: OptionsClass}`` (the
+one table is :data:`cellmech.pipeline.STAGES`; a command uses the sections it needs) and reads
+everything else from the options dataclasses' fields (type, default, and the ``help``,
+``unit`` and ``choices`` metadata of :func:`cellmech.options.option`). A field declared with a
+:class:`~cellmech.options.SubTable` (the contact model's ``[fit.geometry]``) is a nested table
+whose valid keys depend on another field. So adding a stage is one options dataclass plus one
+table entry: its TOML section, ``cellmech config dump`` lines and CLI flags follow.
 
-- the TOML sections ``[read]``, ``[preprocess]``, ``[fit]``, ``[fit.geometry]`` (the contact
-  model's :class:`~cellmech.models.ParameterSpec` list) and ``[run]``;
-- ``cellmech config dump`` (the defaults, commented with help and units);
-- the ``cellmech fit`` command-line flags (:func:`cli_flags`).
-
-Precedence is defaults < config file < command-line flags. Unknown keys fail with a
-:class:`~cellmech.errors.ConfigError` listing the valid ones.
+Precedence is defaults < preset < config file < command-line flags. A top-level ``preset``
+key (or ``--preset``) names a set of section values applied over the defaults. Unknown keys
+fail with a :class:`~cellmech.errors.ConfigError` listing the valid ones.
 """
 
 from __future__ import annotations
@@ -19,22 +18,24 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import os
+import stat
 import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cellmech.containers import FrozenMapping
 from cellmech.errors import ConfigError
-from cellmech.models import available_models, get_model
+from cellmech.options import SubTable
 
 __all__ = [
-    "SECTIONS",
+    "MAX_CONFIG_BYTES",
+    "PRESET_KEY",
     "FlagSpec",
-    "ReadOptions",
-    "RunOptions",
     "Settings",
     "check_section",
     "cli_flags",
@@ -44,119 +45,43 @@ __all__ = [
     "merge_settings",
 ]
 
+StageTable = Mapping[str, type]
+
+#: top-level key naming a preset
+PRESET_KEY = "preset"
+#: config files above this size are refused (a config is a few kB; this guards /dev/zero)
+MAX_CONFIG_BYTES = 1 << 20
 #: suffixes naming a unit; stripped from a field name to make its command-line flag
-_UNIT_SUFFIXES = ("_n_per_m", "_m_per_v", "_deg", "_pa", "_m", "_n", "_s")
+_UNIT_SUFFIXES = ("_n_per_m", "_m_per_v", "_deg", "_pa", "_m2", "_m", "_n", "_s")
 #: extra spellings of derived flags, (section, field) -> aliases
 _FLAG_ALIASES = {("preprocess", "contact_method"): ("--contact-point",)}
 
 
-def _meta(help: str, unit: str = "") -> dict[str, str]:
-    return {"help": help, "unit": unit}
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read the AFM file (``[read]`` section).
-
-    Parameters
-    ----------
-    reader : str or None
-        Reader name (see ``cellmech formats``); None picks the first that recognises the file.
-    spring_constant_n_per_m : float or None
-        Cantilever spring constant k in N/m, overriding (or supplying) the file's value.
-    sensitivity_m_per_v : float or None
-        Deflection sensitivity in m/V, overriding (or supplying) the file's value.
-    """
-
-    reader: str | None = field(
-        default=None, metadata=_meta("reader name (see `cellmech formats`); unset = automatic")
-    )
-    spring_constant_n_per_m: float | None = field(
-        default=None, metadata=_meta("spring constant, overrides the file; unset = file", "N/m")
-    )
-    sensitivity_m_per_v: float | None = field(
-        default=None, metadata=_meta("deflection sensitivity, overrides the file", "m/V")
-    )
-
-    def __post_init__(self) -> None:
-        for name in ("spring_constant_n_per_m", "sensitivity_m_per_v"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ConfigError(f"[read] {name} must be > 0, got {value!r}")
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run the fit (``[run]`` section).
-
-    Parameters
-    ----------
-    scheduler : str
-        "threads", "processes", "synchronous", "numpy" (plain sequential loop, no Dask) or the
-        address of a Dask distributed scheduler ("tcp://host:8786").
-    workers : int or None
-        Worker threads/processes for the local schedulers; None = one per core.
-    chunks : (int, int) or None
-        Grid chunk ``(rows, cols)`` processed by one task; None = whole grid rows, about 64
-        curves per chunk.
-    """
-
-    scheduler: str = field(
-        default="threads",
-        metadata=_meta("threads | processes | synchronous | numpy | tcp://scheduler-address"),
-    )
-    workers: int | None = field(
-        default=None, metadata=_meta("workers of the local scheduler; unset = one per core")
-    )
-    chunks: tuple[int, int] | None = field(
-        default=None,
-        metadata=_meta("grid chunk (rows, cols) per task; unset = whole rows, ~64 curves"),
-    )
-
-    LOCAL = ("threads", "processes", "synchronous", "numpy")
-
-    def __post_init__(self) -> None:
-        if self.scheduler not in self.LOCAL and "://" not in self.scheduler:
-            raise ConfigError(
-                f"[run] scheduler={self.scheduler!r}: use one of {', '.join(self.LOCAL)} "
-                "or a scheduler address such as tcp://host:8786"
-            )
-        if self.workers is not None and self.workers < 1:
-            raise ConfigError(f"[run] workers must be >= 1, got {self.workers}")
-        if self.chunks is not None and (len(self.chunks) != 2 or min(self.chunks) < 1):
-            raise ConfigError(f"[run] chunks must be two positive integers, got {self.chunks}")
-
-
-def _stage_classes() -> dict[str, type]:
-    """Section name -> options dataclass (stage modules imported lazily)."""
-    from cellmech.fit import FitOptions
-    from cellmech.preprocess import PreprocessOptions
-
-    return {
-        "read": ReadOptions,
-        "preprocess": PreprocessOptions,
-        "fit": FitOptions,
-        "run": RunOptions,
-    }
-
-
-#: section names in file order; ``[fit.geometry]`` is nested under ``[fit]``
-SECTIONS = ("read", "preprocess", "fit", "run")
-GEOMETRY_FIELD = "geometry"
-
-
 @dataclass(frozen=True)
 class Settings:
-    """Every option of a ``cellmech fit`` run, one dataclass per section."""
+    """Every option of a run: one options object per section of the stage table.
 
-    read: Any
-    preprocess: Any
-    fit: Any
-    run: RunOptions
+    Sections are attributes (``settings.fit``); :meth:`to_dict` gives plain JSON-ready data.
+    """
 
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        """JSON-ready ``{section: {key: value}}``."""
-        return {name: _as_plain(getattr(self, name)) for name in SECTIONS}
+    sections: Mapping[str, Any]
+    preset: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sections", FrozenMapping(self.sections))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["sections"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{section: {key: value}}`` (plus ``preset`` when one was used)."""
+        out: dict[str, Any] = {name: _as_plain(obj) for name, obj in self.sections.items()}
+        if self.preset is not None:
+            out[PRESET_KEY] = self.preset
+        return out
 
 
 def _as_plain(obj: Any) -> Any:
@@ -209,6 +134,8 @@ def _coerce_scalar(tp: Any, value: Any, choices: tuple[Any, ...] | None = None) 
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("must be a number")
+        if math.isnan(value):
+            raise ValueError("must be a number, not NaN")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -242,17 +169,15 @@ def coerce(tp: Any, value: Any, choices: tuple[Any, ...] | None = None) -> Any:
 
 
 def _option_fields(cls: type) -> list[dataclasses.Field]:
-    """The configurable fields of an options dataclass (the geometry mapping is separate)."""
-    return [f for f in dataclasses.fields(cls) if f.init and f.name != GEOMETRY_FIELD]
+    """The scalar configurable fields of an options dataclass (sub-tables excluded)."""
+    return [f for f in dataclasses.fields(cls) if f.init and "subtable" not in f.metadata]
 
 
-def _geometry_specs() -> dict[str, Any]:
-    """Every model's geometry :class:`~cellmech.models.ParameterSpec`, by key."""
-    specs: dict[str, Any] = {}
-    for model in available_models():
-        for spec in model.PARAMETERS:
-            specs.setdefault(spec.key, spec)
-    return specs
+def _subtables(cls: type) -> dict[str, SubTable]:
+    """Field name -> :class:`SubTable` of the nested tables of an options dataclass."""
+    return {
+        f.name: f.metadata["subtable"] for f in dataclasses.fields(cls) if "subtable" in f.metadata
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,13 +191,17 @@ def _fail_unknown(where: str, unknown: set[str], valid: list[str]) -> None:
         )
 
 
-def check_section(section: str, values: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Validate and convert the keys of one section (``geometry`` handled for ``fit``).
+def check_section(
+    table: StageTable, section: str, values: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """Validate and convert the keys of one section (nested sub-tables included).
 
     Parameters
     ----------
+    table : mapping
+        The stage table ``{section: OptionsClass}``.
     section : str
-        One of :data:`SECTIONS`.
+        A key of ``table``.
     values : mapping
         Raw key -> value (TOML types or command-line values).
     where : str
@@ -281,17 +210,18 @@ def check_section(section: str, values: Mapping[str, Any], where: str) -> dict[s
     Returns
     -------
     dict
-        Converted values; ``fit`` may hold a ``geometry`` dict.
+        Converted values; a sub-table key holds a dict.
     """
-    cls = _stage_classes()[section]
+    cls = table[section]
     fields = {f.name: f for f in _option_fields(cls)}
-    allowed = list(fields) + ([GEOMETRY_FIELD] if section == "fit" else [])
+    subtables = _subtables(cls)
+    allowed = list(fields) + list(subtables)
     _fail_unknown(f"{where} [{section}]", set(values) - set(allowed), allowed)
     hints = typing.get_type_hints(cls)
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if key == GEOMETRY_FIELD:
-            out[key] = _check_geometry(value, where)
+        if key in subtables:
+            out[key] = _check_subtable(subtables[key], value, f"{where} [{section}.{key}]")
             continue
         try:
             out[key] = coerce(hints[key], value, fields[key].metadata.get("choices"))
@@ -300,91 +230,123 @@ def check_section(section: str, values: Mapping[str, Any], where: str) -> dict[s
     return out
 
 
-def _check_geometry(values: Any, where: str) -> dict[str, float]:
+def _check_subtable(sub: SubTable, values: Any, where: str) -> dict[str, float]:
     if not isinstance(values, Mapping):
-        raise ConfigError(f"{where} [fit.geometry] must be a table of model parameters")
-    specs = _geometry_specs()
-    _fail_unknown(f"{where} [fit.geometry]", set(values) - set(specs), list(specs))
+        raise ConfigError(f"{where} must be a table of key = value lines")
+    specs = sub.specs()
+    _fail_unknown(where, set(values) - set(specs), list(specs))
     try:
         return {k: specs[k].validate(v) for k, v in values.items()}
     except (ConfigError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{where} [fit.geometry] {exc}") from None
+        raise ConfigError(f"{where} {exc}") from None
 
 
-def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
+def _read_config_text(p: Path) -> str:
+    """The file's text, refusing what is not a small regular file (FIFO, device, directory)."""
+    try:
+        info = os.stat(p)
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found; check the path") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config file ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{p}: not a regular file; give a TOML config file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{p}: {info.st_size} bytes is too large for a config file "
+            f"(at most {MAX_CONFIG_BYTES} bytes); check the path"
+        )
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not a valid TOML file ({exc}); fix the encoding") from None
+
+
+def load_config(path: str | Path, table: StageTable, presets: Mapping[str, Any] = ()) -> dict:
     """Read a TOML config file into validated ``{section: {key: value}}``.
+
+    A top-level ``preset = "NAME"`` is kept under ``"preset"`` (checked against ``presets``).
 
     Raises
     ------
     ConfigError
-        If the file is missing or not TOML, or holds an unknown section or key.
+        If the file is missing, unreadable, not a regular file, too large or not TOML, or
+        holds an unknown section, key or preset.
     """
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found; check the path") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raw = tomllib.loads(_read_config_text(p))
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not a valid TOML file ({exc}); fix the syntax") from None
-    _fail_unknown(str(p), set(raw) - set(SECTIONS), list(SECTIONS))
-    out = {}
+    valid = list(table) + ([PRESET_KEY] if presets else [])
+    _fail_unknown(str(p), set(raw) - set(valid), valid)
+    out: dict[str, Any] = {}
     for section, values in raw.items():
+        if section == PRESET_KEY:
+            out[PRESET_KEY] = check_preset(values, presets, str(p))
+            continue
         if not isinstance(values, Mapping):
             raise ConfigError(f"{p}: [{section}] must be a table of key = value lines")
-        out[section] = check_section(section, values, str(p))
+        out[section] = check_section(table, section, values, str(p))
     return out
 
 
-def _merge_fit(defaults: Any, levels: list[Mapping[str, Any]]) -> Any:
-    """Build the fit options; geometry keys of a lower level that a model chosen at a higher
-    level does not take are dropped (so ``--model`` works with a config file written for
-    another tip)."""
-    cls = type(defaults)
+def check_preset(name: Any, presets: Mapping[str, Any], where: str) -> str:
+    """``name`` if it is a known preset, else a :class:`ConfigError` listing them."""
+    if name not in presets:
+        raise ConfigError(
+            f"{where}: unknown preset {name!r}; valid presets: {', '.join(presets) or 'none'}"
+        )
+    return name
+
+
+def _merge_section(cls: type, levels: list[Mapping[str, Any]], section: str) -> Any:
+    """Build one section's options; sub-table keys of a lower level that a selector value
+    chosen at a higher level does not accept are dropped (so ``--model`` works with a config
+    file written for another tip)."""
+    subtables = _subtables(cls)
     kwargs: dict[str, Any] = {}
-    geometry: dict[str, float] = {}
+    nested: dict[str, dict[str, float]] = {name: {} for name in subtables}
     for level in levels:
-        if "model" in level:
-            takes = {p.key for p in get_model(level["model"]).PARAMETERS}
-            geometry = {k: v for k, v in geometry.items() if k in takes}
-        kwargs.update({k: v for k, v in level.items() if k != GEOMETRY_FIELD})
-        geometry.update(level.get(GEOMETRY_FIELD, {}))
-    return _build(cls, {**kwargs, GEOMETRY_FIELD: geometry}, "fit")
-
-
-def _build(cls: type, kwargs: Mapping[str, Any], section: str) -> Any:
+        for name, sub in subtables.items():
+            if sub.selector in level:
+                takes = sub.accepts(level[sub.selector])
+                nested[name] = {k: v for k, v in nested[name].items() if k in takes}
+            nested[name].update(level.get(name, {}))
+        kwargs.update({k: v for k, v in level.items() if k not in subtables})
     try:
-        return cls(**kwargs)
+        return cls(**kwargs, **nested)
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[{section}] {exc}") from None
 
 
-def merge_settings(*levels: Mapping[str, Mapping[str, Any]]) -> Settings:
-    """Combine validated ``{section: {key: value}}`` levels, later ones winning, over defaults.
+def merge_settings(
+    table: StageTable, *levels: Mapping[str, Any], presets: Mapping[str, Any] = ()
+) -> Settings:
+    """Combine validated levels, later ones winning, over defaults (and a preset).
 
     Parameters
     ----------
+    table : mapping
+        The stage table ``{section: OptionsClass}``.
     *levels : mapping
-        E.g. ``load_config(file)`` then the command-line values, each already checked with
-        :func:`check_section` / :func:`load_config`.
-
-    Returns
-    -------
-    Settings
+        E.g. ``load_config(file, table)`` then the command-line values, each already checked
+        with :func:`check_section` / :func:`load_config`; a level may name a ``preset``.
+    presets : mapping
+        Preset name -> ``{section: {key: value}}``; the last level naming one wins, and its
+        values sit between the defaults and the levels.
     """
-    classes = _stage_classes()
-    built = {}
-    for section in SECTIONS:
-        given = [lvl.get(section, {}) for lvl in levels]
-        if section == "fit":
-            built[section] = _merge_fit(classes[section](), given)
-        else:
-            merged: dict[str, Any] = {}
-            for g in given:
-                merged.update(g)
-            built[section] = _build(classes[section], merged, section)
-    return Settings(**built)
+    preset = next((lvl[PRESET_KEY] for lvl in reversed(levels) if PRESET_KEY in lvl), None)
+    stack = ([presets[preset]] if preset is not None else []) + list(levels)
+    built = {
+        section: _merge_section(cls, [lvl.get(section, {}) for lvl in stack], section)
+        for section, cls in table.items()
+    }
+    return Settings(built, preset)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,32 +386,33 @@ def _field_lines(obj: Any) -> list[str]:
     return lines
 
 
-def dump_defaults() -> str:
-    """The default configuration as commented TOML text (what ``cellmech config dump`` writes)."""
-    classes = _stage_classes()
+def _subtable_lines(section: str, name: str, sub: SubTable, defaults: Any) -> list[str]:
+    selector = getattr(defaults, sub.selector)
+    specs = sub.specs()
+    lines = ["", f"[{section}.{name}]", f"# {sub.help} ({sub.selector} = {selector} here):"]
+    for key, value in dict(getattr(defaults, name)).items():
+        lines += [
+            _comment(specs[key].description, specs[key].unit),
+            f"{key} = {_toml_value(value)}",
+        ]
+    return lines + [f"# {line}" for line in sub.notes(selector)]
+
+
+def dump_defaults(table: StageTable, presets: Mapping[str, Any] = ()) -> str:
+    """The default configuration as commented TOML (what ``cellmech config dump`` writes)."""
     out = [
         "# cellmech configuration: defaults. SI units (m, N, Pa, s) unless a comment says",
-        "# otherwise. Commented-out keys are unset. Precedence: defaults < this file < flags.",
+        "# otherwise. Commented-out keys are unset. Precedence: defaults < preset < this file",
+        "# < command-line flags.",
     ]
-    for section in SECTIONS:
-        defaults = classes[section]()
+    if presets:
+        out += [f"# preset = one of: {' | '.join(presets)} (top-level key, before any section)"]
+    for section, cls in table.items():
+        defaults = cls()
         out += ["", f"[{section}]", *_field_lines(defaults)]
-        if section == "fit":
-            out += _geometry_lines(defaults)
+        for name, sub in _subtables(cls).items():
+            out += _subtable_lines(section, name, sub, defaults)
     return "\n".join(out) + "\n"
-
-
-def _geometry_lines(fit_defaults: Any) -> list[str]:
-    model = fit_defaults.model
-    lines = ["", "[fit.geometry]", f"# parameters of the contact model ({model} here):"]
-    for key, value in dict(getattr(fit_defaults, GEOMETRY_FIELD)).items():
-        spec = next(p for p in get_model(model).PARAMETERS if p.key == key)
-        lines += [_comment(spec.description, spec.unit), f"{key} = {_toml_value(value)}"]
-    for other in available_models():
-        if model != other.KEY and other.PARAMETERS:
-            keys = ", ".join(f"{p.key} [{p.unit}]" for p in other.PARAMETERS)
-            lines.append(f"# model {other.KEY} takes: {keys}")
-    return lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,7 +430,7 @@ class FlagSpec:
     section : str
         Config section the value belongs to ("fit", "preprocess", ...).
     key : str
-        Field name (``tip_radius_m``); ``geometry`` parameters live in ``fit.geometry``.
+        Field name (``tip_radius_m``); sub-table keys live in ``section.<subtable>``.
     type : Any
         The field type (inner type for optionals).
     optional : bool
@@ -480,8 +443,8 @@ class FlagSpec:
         Valid values.
     is_bool : bool
         Boolean switch (``--x`` / ``--no-x``).
-    geometry : bool
-        True for contact-model geometry parameters.
+    subtable : str or None
+        Name of the sub-table field (``geometry``) for nested keys, else None.
     aliases : tuple of str
         Other spellings of the flag.
     unit : str
@@ -497,9 +460,14 @@ class FlagSpec:
     nargs: int | None = None
     choices: tuple[Any, ...] | None = None
     is_bool: bool = False
-    geometry: bool = False
+    subtable: str | None = None
     aliases: tuple[str, ...] = ()
     unit: str = ""
+
+    @property
+    def geometry(self) -> bool:
+        """True for a nested (sub-table) key such as a contact-model geometry parameter."""
+        return self.subtable is not None
 
     @property
     def dest(self) -> str:
@@ -520,62 +488,62 @@ def _flag_name(key: str, taken: set[str], section: str) -> str:
 
 
 def _help(text: str, unit: str, default: Any) -> str:
-    unit_txt = f" [{unit}{', SI' if unit in ('m', 'N', 'Pa', 's', 'N/m', 'm/V') else ''}]"
+    unit_txt = f" [{unit}{', SI' if unit in ('m', 'N', 'Pa', 's', 'N/m', 'm/V', 'm2') else ''}]"
     return f"{text}{unit_txt if unit not in ('', '1') else ''} (default: {default})"
 
 
-def cli_flags(reserved: set[str] = frozenset()) -> list[FlagSpec]:
-    """One :class:`FlagSpec` per option field and geometry parameter.
+def _field_flag(section: str, f: dataclasses.Field, hint: Any, default: Any, flag: str):
+    inner, optional = _unwrap_optional(hint)
+    is_tuple = typing.get_origin(inner) is tuple
+    return FlagSpec(
+        flag=flag,
+        section=section,
+        key=f.name,
+        type=typing.get_args(inner)[0] if is_tuple else inner,
+        optional=optional,
+        help=_help(f.metadata.get("help", ""), f.metadata.get("unit", ""), default),
+        nargs=len(typing.get_args(inner)) if is_tuple else None,
+        choices=f.metadata.get("choices") or _choices(inner),
+        is_bool=inner is bool,
+        aliases=_FLAG_ALIASES.get((section, f.name), ()),
+        unit=f.metadata.get("unit", ""),
+    )
+
+
+def cli_flags(table: StageTable, reserved: set[str] = frozenset()) -> list[FlagSpec]:
+    """One :class:`FlagSpec` per option field and sub-table key of every section.
 
     Parameters
     ----------
+    table : mapping
+        The stage table ``{section: OptionsClass}``.
     reserved : set of str
         Flags already used by the command (never reused).
     """
     taken = set(reserved)
     specs = []
-    for section, cls in _stage_classes().items():
+    for section, cls in table.items():
         hints = typing.get_type_hints(cls)
         defaults = cls()
         for f in _option_fields(cls):
-            inner, optional = _unwrap_optional(hints[f.name])
             flag = _flag_name(f.name, taken, section)
             taken.update((flag, *_FLAG_ALIASES.get((section, f.name), ())))
-            is_tuple = typing.get_origin(inner) is tuple
-            elem = typing.get_args(inner)[0] if is_tuple else inner
-            specs.append(
-                FlagSpec(
-                    flag=flag,
-                    section=section,
-                    key=f.name,
-                    type=elem,
-                    optional=optional,
-                    help=_help(
-                        f.metadata.get("help", ""),
-                        f.metadata.get("unit", ""),
-                        getattr(defaults, f.name),
-                    ),
-                    nargs=len(typing.get_args(inner)) if is_tuple else None,
-                    choices=f.metadata.get("choices") or _choices(inner),
-                    is_bool=inner is bool,
-                    aliases=_FLAG_ALIASES.get((section, f.name), ()),
-                    unit=f.metadata.get("unit", ""),
+            specs.append(_field_flag(section, f, hints[f.name], getattr(defaults, f.name), flag))
+        for name, sub in _subtables(cls).items():
+            for key, spec in sub.specs().items():
+                flag = _flag_name(key, taken, name)
+                taken.add(flag)
+                text = f"{spec.description} ({sub.help}; only where it applies)"
+                specs.append(
+                    FlagSpec(
+                        flag,
+                        section,
+                        key,
+                        float,
+                        False,
+                        _help(text, spec.unit, spec.default),
+                        subtable=name,
+                        unit=spec.unit,
+                    )
                 )
-            )
-    for key, spec in _geometry_specs().items():
-        flag = _flag_name(key, taken, "geometry")
-        taken.add(flag)
-        text = f"{spec.description} (contact-model geometry; only models that take {key})"
-        specs.append(
-            FlagSpec(
-                flag,
-                "fit",
-                key,
-                float,
-                False,
-                _help(text, spec.unit, spec.default),
-                geometry=True,
-                unit=spec.unit,
-            )
-        )
     return specs

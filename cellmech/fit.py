@@ -16,9 +16,10 @@ approach segment, ``weight_cp = 1 µm``, E >= 0.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,9 @@ import numpy as np
 from cellmech import models
 from cellmech.containers import CurveStatus, FitResult, FrozenMapping, IndentationCurves
 from cellmech.errors import ConfigError
+from cellmech.kernels import THREADSAFE
 from cellmech.kernels.fitcore import MIN_FIT_POINTS, fit_block
+from cellmech.options import SubTable, option
 
 __all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
 
@@ -43,13 +46,40 @@ TABLE_POINTS = 2048
 TABLE_DELTA_MAX_M = 1e-3
 #: fits with a moving fit range (indentation, force) are repeated this often, as nanite does
 RANGE_ITERATIONS = 3
-#: one compiled fit at a time: each already uses every core, and numba's default "workqueue"
-#: threading layer aborts when parallel kernels are launched from several threads at once
-_KERNEL_LOCK = threading.Lock()
+#: serialises kernel launches only where numba's threading layer is not thread-safe (the
+#: "workqueue" fallback aborts when parallel kernels start from several threads at once)
+_KERNEL_LOCK = contextlib.nullcontext() if THREADSAFE else threading.Lock()
 
 
-def _opt(default: Any, help_: str, unit: str = "1", **extra: Any) -> Any:
-    return field(default=default, metadata={"help": help_, "unit": unit, **extra})
+def _geometry_specs() -> dict[str, Any]:
+    """Every model's geometry :class:`~cellmech.models.ParameterSpec`, by key."""
+    specs: dict[str, Any] = {}
+    for model in models.available_models():
+        for spec in model.PARAMETERS:
+            specs.setdefault(spec.key, spec)
+    return specs
+
+
+def _geometry_keys(model: str) -> set[str]:
+    return {p.key for p in models.get_model(model).PARAMETERS}
+
+
+def _geometry_notes(model: str) -> list[str]:
+    return [
+        f"model {other.KEY} takes: " + ", ".join(f"{p.key} [{p.unit}]" for p in other.PARAMETERS)
+        for other in models.available_models()
+        if model != other.KEY and other.PARAMETERS
+    ]
+
+
+#: the ``[fit.geometry]`` table: its keys depend on the model
+GEOMETRY = SubTable(
+    specs=_geometry_specs,
+    selector="model",
+    accepts=_geometry_keys,
+    help="parameters of the contact model",
+    notes=_geometry_notes,
+)
 
 
 @dataclass(frozen=True)
@@ -86,22 +116,24 @@ class FitOptions:
         Fits with fewer fitted points in contact are NO_CONTACT.
     """
 
-    model: str = _opt("hertz_paraboloidal", "contact model", choices=models.MODEL_KEYS)
-    poisson_ratio: float = _opt(0.5, "Poisson ratio of the sample")
-    geometry: Mapping[str, float] = field(
+    model: str = option("hertz_paraboloidal", "contact model", choices=models.MODEL_KEYS)
+    poisson_ratio: float = option(0.5, "Poisson ratio of the sample")
+    geometry: Mapping[str, float] = option(
+        help="model geometry, e.g. tip_radius_m (model defaults)",
+        unit="m",
         default_factory=dict,
-        metadata={"help": "model geometry, e.g. tip_radius_m (model defaults)", "unit": "m"},
+        subtable=GEOMETRY,
     )
-    fit_range: str = _opt("approach", "which points to fit", choices=tuple(FIT_RANGES))
-    range_min_m: float = _opt(-np.inf, "lower bound of the tip-position/indentation window", "m")
-    range_max_m: float = _opt(np.inf, "upper bound of the tip-position/indentation window", "m")
-    force_max_n: float = _opt(np.inf, "force above baseline ending the 'force' range", "N")
-    weight_cp_m: float = _opt(1e-6, "contact-point weighting distance (0 = off)", "m")
-    bonded: bool = _opt(True, "finite-thickness correction for a bonded sample")
-    min_r_squared: float = _opt(0.5, "R² below which a fit is poor_fit")
-    min_modulus_pa: float = _opt(1.0, "moduli below are poor_fit", "Pa")
-    max_modulus_pa: float = _opt(1e9, "moduli above are poor_fit", "Pa")
-    min_contact_points: int = _opt(3, "fewer fitted points in contact give no_contact")
+    fit_range: str = option("approach", "which points to fit", choices=tuple(FIT_RANGES))
+    range_min_m: float = option(-np.inf, "lower bound of the tip-position/indentation window", "m")
+    range_max_m: float = option(np.inf, "upper bound of the tip-position/indentation window", "m")
+    force_max_n: float = option(np.inf, "force above baseline ending the 'force' range", "N")
+    weight_cp_m: float = option(1e-6, "contact-point weighting distance (0 = off)", "m")
+    bonded: bool = option(True, "finite-thickness correction for a bonded sample")
+    min_r_squared: float = option(0.5, "R² below which a fit is poor_fit")
+    min_modulus_pa: float = option(1.0, "moduli below are poor_fit", "Pa")
+    max_modulus_pa: float = option(1e9, "moduli above are poor_fit", "Pa")
+    min_contact_points: int = option(3, "fewer fitted points in contact give no_contact")
 
     def __post_init__(self) -> None:
         if self.model not in models.MODEL_KEYS:

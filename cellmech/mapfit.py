@@ -1,8 +1,9 @@
-"""Composition of the stages: plain NumPy, no Dask.
+"""The map fit, block by block: plain NumPy, no Dask.
 
 ``fit_block`` is the unit of work (load curves -> preprocess -> fit) that both the sequential
 :func:`fit_map` and the Dask wrapper :func:`cellmech.parallel.fit_force_map` run, so the two
-paths share every line of science.
+paths share every line of science. A :class:`~cellmech.runtime.ThreadPolicy` says how many
+decoder and numba threads the block may use (set on the calling thread only).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cellmech.containers import FitResult, ForceMap
 from cellmech.errors import NoCurvesError
 from cellmech.fit import FitOptions, fit_curves
 from cellmech.preprocess import PreprocessOptions, preprocess, required_fields
+from cellmech.runtime import ThreadPolicy, using_threads
 
 __all__ = ["DEFAULT_BLOCK_CURVES", "fit_block", "fit_map", "require_curves", "sort_by_curve"]
 
@@ -29,6 +31,8 @@ def fit_block(
     indices: np.ndarray,
     preprocess_options: PreprocessOptions,
     fit_options: FitOptions,
+    threads: ThreadPolicy | None = None,
+    sample_thickness_m: np.ndarray | None = None,
 ) -> FitResult:
     """Load, preprocess and fit the curves ``indices`` of ``force_map``.
 
@@ -40,6 +44,11 @@ def fit_block(
         Positions in the map's curve list.
     preprocess_options, fit_options
         Stage options.
+    threads : ThreadPolicy, optional
+        Decoder and numba threads for this block (None: the libraries' defaults).
+    sample_thickness_m : ndarray, shape (n_curves_of_map,), optional
+        Sample thickness under every curve of the map (NaN: half-space), for the
+        finite-thickness (bottom-effect) correction; indexed by curve index.
 
     Returns
     -------
@@ -47,9 +56,12 @@ def fit_block(
         Aligned with ``indices``.
     """
     fields = required_fields(preprocess_options, force_map.has_measured_height)
-    block = force_map.curves(indices, fields=fields)
-    curves = preprocess(block, force_map.spring_constant_n_per_m, preprocess_options)
-    return fit_curves(curves, fit_options)
+    decoder = None if threads is None else threads.decoder_threads
+    block = force_map.curves(indices, fields=fields, threads=decoder)
+    with using_threads(threads):
+        curves = preprocess(block, force_map.spring_constant_n_per_m, preprocess_options)
+        thickness = None if sample_thickness_m is None else sample_thickness_m[indices]
+        return fit_curves(curves, fit_options, sample_thickness_m=thickness)
 
 
 def require_curves(force_map: ForceMap) -> None:
@@ -78,6 +90,8 @@ def fit_map(
     fit_options: FitOptions | None = None,
     block_size: int = DEFAULT_BLOCK_CURVES,
     progress: Callable[[int], object] | None = None,
+    threads: ThreadPolicy | None = None,
+    sample_thickness_m: np.ndarray | None = None,
 ) -> FitResult:
     """Fit every curve of ``force_map`` in a sequential loop over blocks of curves.
 
@@ -91,6 +105,10 @@ def fit_map(
         Curves per block.
     progress : callable, optional
         Called with the number of curves finished after each block (e.g. ``tqdm.update``).
+    threads : ThreadPolicy, optional
+        Decoder and numba threads (None: the libraries' defaults, every core).
+    sample_thickness_m : ndarray, shape (n_curves,), optional
+        Per-curve sample thickness for the bottom-effect correction (see :func:`fit_block`).
 
     Returns
     -------
@@ -105,7 +123,7 @@ def fit_map(
     results = []
     for start in range(0, force_map.n_curves, block_size):
         idx = np.arange(start, min(start + block_size, force_map.n_curves))
-        results.append(fit_block(force_map, idx, pre, fit))
+        results.append(fit_block(force_map, idx, pre, fit, threads, sample_thickness_m))
         if progress is not None:
             progress(idx.size)
     return sort_by_curve(results)

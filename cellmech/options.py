@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cellmech.errors import ConfigError
 
-__all__ = ["check_choices", "check_range", "option"]
+__all__ = ["SubTable", "check_choices", "check_range", "option"]
 
 
 def option(
@@ -92,3 +94,33 @@ def check_range(
         hi = ")" if high_open else "]"
         kind = "an integer" if integer else "a number"
         raise ConfigError(f"[{section}] {name}={value!r} must be {kind} in {lo}{low}, {high}{hi}")
+
+
+@dataclass(frozen=True)
+class SubTable:
+    """A nested table of an options dataclass whose valid keys depend on another field.
+
+    The contact model's geometry is one: ``[fit.geometry]`` takes ``tip_radius_m`` for a
+    sphere and ``half_angle_deg`` for a cone. Declare the field with
+    ``option(..., subtable=SubTable(...))``; the config, flags and dump handle it generically.
+
+    Parameters
+    ----------
+    specs : callable
+        ``specs() -> {key: spec}`` of every key any selector value takes; a spec has
+        ``description``, ``unit``, ``default`` and ``validate(value) -> float``.
+    selector : str
+        The field whose value decides which keys apply (``"model"``).
+    accepts : callable
+        ``accepts(selector_value) -> set of keys``.
+    help : str
+        One line describing the table.
+    notes : callable
+        ``notes(selector_value) -> list of str``: comment lines for ``config dump``.
+    """
+
+    specs: Callable[[], Mapping[str, Any]]
+    selector: str
+    accepts: Callable[[Any], set[str]]
+    help: str
+    notes: Callable[[Any], list[str]] = lambda value: []

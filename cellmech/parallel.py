@@ -24,15 +24,14 @@ import numpy as np
 from dask.callbacks import Callback
 
 from cellmech.containers import FitResult, ForceMap
-from cellmech.errors import ConfigError
+from cellmech.errors import CellmechError, ConfigError
 from cellmech.fit import FitOptions
 from cellmech.io import read_force_map
 from cellmech.mapfit import DEFAULT_BLOCK_CURVES, fit_block, require_curves, sort_by_curve
 from cellmech.preprocess import PreprocessOptions
+from cellmech.runtime import LOCAL_SCHEDULERS, ThreadPolicy
 
 __all__ = ["MapSource", "chunk_indices", "fit_force_map"]
-
-LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "numpy")
 
 
 @dataclass(frozen=True)
@@ -89,9 +88,10 @@ def _fit_chunk(
     indices: np.ndarray,
     preprocess_options: PreprocessOptions,
     fit_options: FitOptions,
+    threads: ThreadPolicy | None,
 ) -> FitResult:
     force_map = source if isinstance(source, ForceMap) else source.open()
-    return fit_block(force_map, indices, preprocess_options, fit_options)
+    return fit_block(force_map, indices, preprocess_options, fit_options, threads)
 
 
 def chunk_indices(force_map: ForceMap, chunks: int | tuple[int, int] | None) -> list[np.ndarray]:
@@ -145,12 +145,30 @@ def _is_distributed(scheduler: Any) -> bool:
     return not isinstance(scheduler, str) or "://" in scheduler
 
 
+#: seconds to wait for a distributed scheduler before giving up
+CONNECT_TIMEOUT_S = 10
+
+
+def connect(address: str):
+    """A ``distributed.Client`` for ``address``, or a one-line :class:`CellmechError` when no
+    scheduler answers within :data:`CONNECT_TIMEOUT_S`."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise CellmechError(
+            f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT_S} s "
+            f"({type(exc).__name__}); start one (`dask scheduler`) or check the address"
+        ) from None
+
+
 def _compute_distributed(
     tasks: list, scheduler: Any, progress: Callable[[int], object] | None
 ) -> list[FitResult]:
     from distributed import Client, as_completed
 
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    client = scheduler if isinstance(scheduler, Client) else connect(scheduler)
     try:
         futures = client.compute(tasks)
         for fut in as_completed(futures):
@@ -183,6 +201,7 @@ def fit_force_map(
     spring_constant_n_per_m: float | None = None,
     sensitivity_m_per_v: float | None = None,
     progress: Callable[[int], object] | None = None,
+    threads: ThreadPolicy | None = None,
 ) -> FitResult:
     """Fit every curve of a force map in parallel chunks with Dask.
 
@@ -205,6 +224,9 @@ def fit_force_map(
         Reader options when a path is given (see :func:`cellmech.io.read_force_map`).
     progress : callable, optional
         Called with the number of curves finished after each chunk (e.g. ``tqdm.update``).
+    threads : ThreadPolicy, optional
+        Decoder and numba threads each task may use (see
+        :meth:`cellmech.runtime.RunOptions.thread_policy`); None = the libraries' defaults.
 
     Returns
     -------
@@ -241,18 +263,18 @@ def fit_force_map(
     if scheduler == "numpy":
         results = []
         for idx in parts:
-            results.append(_fit_chunk(source, idx, pre, fit))
+            results.append(_fit_chunk(source, idx, pre, fit, threads))
             if progress is not None:
                 progress(idx.size)
         return sort_by_curve(results)
     tag = uuid.uuid4().hex
     shared = [
         dask.delayed(obj, name=f"cellmech-{name}-{tag}", traverse=False)
-        for name, obj in (("map", source), ("preprocess", pre), ("fit", fit))
+        for name, obj in (("map", source), ("preprocess", pre), ("fit", fit), ("threads", threads))
     ]
     tasks = [
         dask.delayed(_fit_chunk, pure=False)(
-            shared[0], idx, shared[1], shared[2], dask_key_name=f"cellmech-chunk-{i}-{tag}"
+            shared[0], idx, *shared[1:], dask_key_name=f"cellmech-chunk-{i}-{tag}"
         )
         for i, idx in enumerate(parts)
     ]

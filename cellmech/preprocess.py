@@ -23,7 +23,7 @@ exception.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from cellmech.kernels.precore import (
     piecewise_linear_contact,
     subtract_line,
 )
+from cellmech.options import check_choices, option
 
 __all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess", "required_fields"]
 
@@ -55,13 +56,6 @@ MIN_POINTS = 5
 #: estimate are refined in turn
 TILT_SHARE = 0.8
 TILT_PASSES = 2
-
-
-def _opt(default, help_: str, unit: str = "1", choices: tuple = ()):
-    meta = {"help": help_, "unit": unit}
-    if choices:
-        meta["choices"] = choices
-    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -95,26 +89,20 @@ class PreprocessOptions:
         Moving-average window in points applied to the force (1 = no smoothing).
     """
 
-    height_source: str = _opt("auto", "height for the tip position", choices=HEIGHT_SOURCES)
-    compute_tip_position: bool = _opt(True, "tip position = height + force / k")
-    contact_method: str = _opt(
+    height_source: str = option("auto", "height for the tip position", choices=HEIGHT_SOURCES)
+    compute_tip_position: bool = option(True, "tip position = height + force / k")
+    contact_method: str = option(
         "deviation_from_baseline", "contact-point estimator", choices=tuple(CONTACT_METHODS)
     )
-    baseline_fraction: float = _opt(0.1, "leading fraction of the approach used as baseline")
-    correct_force_offset: bool = _opt(True, "subtract the mean force before contact")
-    tilt_axis: str = _opt("none", "remove a linear baseline tilt versus", choices=TILT_AXES)
-    correct_tip_offset: bool = _opt(True, "put the estimated contact point at 0 m")
-    split_at_turning_point: bool = _opt(True, "re-split approach/retract at deepest indentation")
-    smooth_window: int = _opt(1, "moving-average window of the force in points (1 = off)")
+    baseline_fraction: float = option(0.1, "leading fraction of the approach used as baseline")
+    correct_force_offset: bool = option(True, "subtract the mean force before contact")
+    tilt_axis: str = option("none", "remove a linear baseline tilt versus", choices=TILT_AXES)
+    correct_tip_offset: bool = option(True, "put the estimated contact point at 0 m")
+    split_at_turning_point: bool = option(True, "re-split approach/retract at deepest indentation")
+    smooth_window: int = option(1, "moving-average window of the force in points (1 = off)")
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ConfigError(
-                    f"preprocess option {f.name}={getattr(self, f.name)!r} is invalid; "
-                    f"valid values: {', '.join(choices)}"
-                )
+        check_choices(self, "preprocess")
         if not 0.0 < self.baseline_fraction < 1.0:
             raise ConfigError(
                 f"preprocess option baseline_fraction={self.baseline_fraction!r} must lie in (0, 1)"

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from cellmech.cli import EXIT_ERROR, main
+from cellmech.cli import EXIT_BAD_INPUT, main
 from cellmech.errors import MissingFileError
 from cellmech.io import readers
 from tests.conftest import real_afm_file
@@ -77,7 +77,7 @@ def test_info_ome_tiff(capsys, ome_tiff):
 def test_info_missing_pixel_size_then_override(capsys, tmp_path):
     path = tmp_path / "nocal.ome.tif"
     tifffile.imwrite(path, np.zeros((4, 5), np.uint8), metadata={"axes": "YX"})
-    assert main(["info", str(path)]) == EXIT_ERROR
+    assert main(["info", str(path)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.startswith("cellmech: error:") and "PhysicalSizeX" in err and "--pixel-size" in err
     assert main(["info", str(path), "--pixel-size", "2e-7"]) == 0
@@ -134,7 +134,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
 )
 def test_errors_print_one_line_and_exit_2(capsys, tmp_path, case):
     path = _bad_inputs(tmp_path)[case]
-    assert main(["info", str(path)]) == EXIT_ERROR
+    assert main(["info", str(path)]) == EXIT_BAD_INPUT
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert len(lines) == 1, captured.err
@@ -156,11 +156,11 @@ def test_subprocess_exit_codes(tmp_path):
 
     missing = tmp_path / "missing.jpk-force"
     bad = _run_module("info", str(missing))
-    assert bad.returncode == EXIT_ERROR
+    assert bad.returncode == EXIT_BAD_INPUT
     assert bad.stdout == ""
     assert bad.stderr.splitlines() == [f"cellmech: error: {missing}: no such file; check the path"]
 
     debug = _run_module("--debug", "info", str(missing))
-    assert debug.returncode not in (0, EXIT_ERROR)
+    assert debug.returncode not in (0, EXIT_BAD_INPUT)
     assert "Traceback (most recent call last)" in debug.stderr
     assert "MissingFileError" in debug.stderr

@@ -7,19 +7,16 @@ import tomllib
 
 import pytest
 
-from cellmech.config import (
-    SECTIONS,
-    ReadOptions,
-    RunOptions,
-    check_section,
-    cli_flags,
-    dump_defaults,
-    load_config,
-    merge_settings,
-)
+from cellmech.config import check_section, cli_flags, dump_defaults, load_config, merge_settings
 from cellmech.errors import ConfigError
 from cellmech.fit import FitOptions
+from cellmech.io.options import ReadOptions
+from cellmech.pipeline import FIT_SECTIONS as SECTIONS
+from cellmech.pipeline import stage_table
 from cellmech.preprocess import PreprocessOptions
+from cellmech.runtime import RunOptions
+
+TABLE = stage_table(SECTIONS)
 
 CLASSES = {
     "read": ReadOptions,
@@ -40,7 +37,7 @@ def _write(tmp_path, text: str):
 
 
 def test_dump_holds_every_field_with_its_default_and_help():
-    text = dump_defaults()
+    text = dump_defaults(TABLE)
     data = tomllib.loads(text)
     assert set(data) == set(SECTIONS)
     for section, cls in CLASSES.items():
@@ -60,8 +57,8 @@ def test_dump_holds_every_field_with_its_default_and_help():
 
 
 def test_dump_round_trips_to_the_defaults(tmp_path):
-    settings = merge_settings(load_config(_write(tmp_path, dump_defaults())))
-    assert settings == merge_settings()
+    settings = merge_settings(TABLE, load_config(_write(tmp_path, dump_defaults(TABLE)), TABLE))
+    assert settings == merge_settings(TABLE)
     assert settings.fit == FitOptions() and settings.preprocess == PreprocessOptions()
 
 
@@ -69,7 +66,7 @@ def test_dump_round_trips_to_the_defaults(tmp_path):
 def test_unknown_key_fails_listing_the_valid_ones(tmp_path, section):
     path = _write(tmp_path, f"[{section}]\nnot_a_key = 1\n")
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        load_config(path, TABLE)
     msg = str(err.value)
     assert str(path) in msg and "not_a_key" in msg
     assert all(name in msg for name in _fields(CLASSES[section]))
@@ -77,22 +74,22 @@ def test_unknown_key_fails_listing_the_valid_ones(tmp_path, section):
 
 def test_unknown_section_and_geometry_key_fail(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key\(s\) fitting.*valid keys: read"):
-        load_config(_write(tmp_path, "[fitting]\nmodel = 'x'\n"))
+        load_config(_write(tmp_path, "[fitting]\nmodel = 'x'\n"), TABLE)
     with pytest.raises(ConfigError, match=r"tip_radius_um.*valid keys:.*tip_radius_m"):
-        load_config(_write(tmp_path, "[fit.geometry]\ntip_radius_um = 10\n"))
+        load_config(_write(tmp_path, "[fit.geometry]\ntip_radius_um = 10\n"), TABLE)
 
 
 def test_wrong_types_and_values_fail_naming_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"\[preprocess\] smooth_window='3': must be an int"):
-        load_config(_write(tmp_path, "[preprocess]\nsmooth_window = '3'\n"))
+        load_config(_write(tmp_path, "[preprocess]\nsmooth_window = '3'\n"), TABLE)
     with pytest.raises(ConfigError, match="contact_method"):
-        load_config(_write(tmp_path, "[preprocess]\ncontact_method = 'guess'\n"))
+        load_config(_write(tmp_path, "[preprocess]\ncontact_method = 'guess'\n"), TABLE)
     with pytest.raises(ConfigError, match=r"c.toml \[fit.geometry\] tip_radius_m=-1.*outside"):
-        load_config(_write(tmp_path, "[fit.geometry]\ntip_radius_m = -1.0\n"))
+        load_config(_write(tmp_path, "[fit.geometry]\ntip_radius_m = -1.0\n"), TABLE)
     with pytest.raises(ConfigError, match="not a valid TOML"):
-        load_config(_write(tmp_path, "[fit\n"))
+        load_config(_write(tmp_path, "[fit\n"), TABLE)
     with pytest.raises(ConfigError, match="not found"):
-        load_config(tmp_path / "missing.toml")
+        load_config(tmp_path / "missing.toml", TABLE)
 
 
 def test_precedence_defaults_file_flags(tmp_path):
@@ -101,16 +98,16 @@ def test_precedence_defaults_file_flags(tmp_path):
         "[fit]\npoisson_ratio = 0.3\n[fit.geometry]\ntip_radius_m = 5e-6\n"
         "[run]\nworkers = 3\nchunks = [4, 8]\n",
     )
-    from_file = merge_settings(load_config(path))
+    from_file = merge_settings(TABLE, load_config(path, TABLE))
     assert from_file.fit.poisson_ratio == 0.3
     assert from_file.fit.geometry["tip_radius_m"] == 5e-6
     assert from_file.run == RunOptions(workers=3, chunks=(4, 8))
     assert from_file.preprocess == PreprocessOptions()  # untouched section keeps defaults
     cli = {
-        "fit": check_section("fit", {"geometry": {"tip_radius_m": 2e-6}}, "command line"),
+        "fit": check_section(TABLE, "fit", {"geometry": {"tip_radius_m": 2e-6}}, "command line"),
         "run": {"workers": 1},
     }
-    both = merge_settings(load_config(path), cli)
+    both = merge_settings(TABLE, load_config(path, TABLE), cli)
     assert both.fit.geometry["tip_radius_m"] == 2e-6  # flag beats file
     assert both.fit.poisson_ratio == 0.3  # file beats default
     assert both.run.workers == 1 and both.run.chunks == (4, 8)
@@ -120,11 +117,11 @@ def test_model_change_drops_geometry_the_new_model_does_not_take(tmp_path):
     path = _write(
         tmp_path, "[fit]\nmodel = 'hertz_paraboloidal'\n[fit.geometry]\ntip_radius_m = 5e-6\n"
     )
-    cli = {"fit": check_section("fit", {"model": "hertz_conical"}, "command line")}
-    settings = merge_settings(load_config(path), cli)
+    cli = {"fit": check_section(TABLE, "fit", {"model": "hertz_conical"}, "command line")}
+    settings = merge_settings(TABLE, load_config(path, TABLE), cli)
     assert settings.fit.model == "hertz_conical"
     assert "tip_radius_m" not in settings.fit.geometry
-    same = merge_settings(load_config(path))
+    same = merge_settings(TABLE, load_config(path, TABLE))
     assert same.fit.geometry["tip_radius_m"] == 5e-6
 
 
@@ -141,7 +138,7 @@ def test_run_and_read_options_validate():
 
 
 def test_cli_flags_cover_every_field_once():
-    specs = cli_flags(reserved={"--config"})
+    specs = cli_flags(TABLE, reserved={"--config"})
     keys = {(s.section, s.key) for s in specs if not s.geometry}
     for section, cls in CLASSES.items():
         assert {(section, k) for k in _fields(cls)} <= keys
@@ -160,8 +157,13 @@ def test_cli_flags_cover_every_field_once():
 
 
 def test_settings_to_dict_is_plain():
-    d = merge_settings().to_dict()
+    d = merge_settings(TABLE).to_dict()
     assert set(d) == set(SECTIONS)
     assert d["fit"]["model"] == FitOptions().model
     assert d["fit"]["geometry"] == {"tip_radius_m": 10e-6}
-    assert d["run"] == {"scheduler": "threads", "workers": None, "chunks": None}
+    assert d["run"] == {
+        "scheduler": "threads",
+        "workers": None,
+        "chunks": None,
+        "threads_per_worker": None,
+    }

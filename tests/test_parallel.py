@@ -147,3 +147,12 @@ def test_empty_map_is_a_named_error(small_map):
         fit_map(empty)
     with pytest.raises(NoCurvesError, match="no force curve"):
         fit_force_map(empty)
+
+
+def test_unreachable_scheduler_is_one_clean_error(small_map, monkeypatch):
+    import cellmech.parallel as parallel
+    from cellmech.errors import CellmechError
+
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(CellmechError, match=r"no Dask scheduler answered at tcp://127.0.0.1:9"):
+        fit_force_map(small_map, scheduler="tcp://127.0.0.1:9")

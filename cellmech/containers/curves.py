@@ -273,17 +273,20 @@ class CurveBlock:
         )
 
 
-#: Signature of a curve loader: ``loader(indices, fields)`` -> a CurveBlock in ``indices``
-#: order. ``fields`` (a frozenset of :attr:`CurveSegment.OPTIONAL_FIELDS`, or None for everything
-#: recorded) says which optional channels the caller needs; a loader may return more.
-CurveLoader = Callable[[np.ndarray, frozenset[str] | None], CurveBlock]
+#: Signature of a curve loader: ``loader(indices, fields, threads)`` -> a CurveBlock in
+#: ``indices`` order. ``fields`` (a frozenset of :attr:`CurveSegment.OPTIONAL_FIELDS`, or None
+#: for everything recorded) says which optional channels the caller needs; a loader may return
+#: more. ``threads`` (an int, or None for the loader's default) bounds the decoding threads.
+CurveLoader = Callable[[np.ndarray, frozenset[str] | None, int | None], CurveBlock]
 
 
 def in_memory_loader(block: CurveBlock) -> CurveLoader:
     """A :data:`CurveLoader` serving curves from an in-memory block covering the whole map."""
     position = {int(c): i for i, c in enumerate(block.curve_index)}
 
-    def load(indices: np.ndarray, fields: frozenset[str] | None = None) -> CurveBlock:
+    def load(
+        indices: np.ndarray, fields: frozenset[str] | None = None, threads: int | None = None
+    ) -> CurveBlock:
         return block.take([position[int(i)] for i in np.asarray(indices)])
 
     return load
@@ -377,12 +380,14 @@ class ForceMap:
         indices: Sequence[int] | np.ndarray | None = None,
         *,
         fields: Iterable[str] | None = None,
+        threads: int | None = None,
     ) -> CurveBlock:
         """Load curves ``indices`` (all when None) into memory as one padded block.
 
         ``fields`` names the optional :class:`CurveSegment` channels needed (a subset of
         :attr:`CurveSegment.OPTIONAL_FIELDS`; None = everything recorded). Loaders may skip the
-        others (the fast JPK reader then inflates less) or return them anyway.
+        others (the fast JPK reader then inflates less) or return them anyway. ``threads``
+        bounds the decoding threads (None = the loader's default).
         """
         idx = np.arange(self.n_curves) if indices is None else np.asarray(indices, np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n_curves):
@@ -392,7 +397,7 @@ class ForceMap:
             raise ValueError(
                 f"fields must be among {CurveSegment.OPTIONAL_FIELDS}, got {sorted(wanted)}"
             )
-        return self.loader(idx, wanted)
+        return self.loader(idx, wanted, threads)
 
     def iter_blocks(self, block_size: int = 256) -> Iterator[CurveBlock]:
         """Yield the map's curves in consecutive blocks of at most ``block_size`` curves."""

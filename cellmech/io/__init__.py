@@ -11,10 +11,34 @@ from pathlib import Path
 from typing import Any
 
 from cellmech.containers import FluorescenceStack, ForceMap
-from cellmech.errors import CellmechError, CorruptFileError
+from cellmech.errors import CellmechError, CorruptFileError, UnsupportedFormatError
 from cellmech.io.registry import ReaderSpec, check_input_file, find_reader, readers
 
-__all__ = ["ReaderSpec", "read_fluorescence", "read_force_map", "readers"]
+__all__ = ["ReaderSpec", "identify", "read_fluorescence", "read_force_map", "readers"]
+
+
+def identify(path: str | Path) -> str:
+    """``"afm"`` or ``"fluorescence"``: which kind of reader takes the file.
+
+    Raises
+    ------
+    MissingFileError
+        If ``path`` does not exist or is not a file.
+    UnsupportedFormatError
+        If no reader takes it (the message lists every reader and suffix tried).
+    """
+    p = check_input_file(path)
+    try:
+        find_reader(p, "afm")
+        return "afm"
+    except UnsupportedFormatError as afm_error:
+        try:
+            find_reader(p, "fluorescence")
+        except UnsupportedFormatError as fluo_error:  # report every reader and suffix asked
+            raise UnsupportedFormatError(
+                p, afm_error.tried + fluo_error.tried, afm_error.suffixes + fluo_error.suffixes
+            ) from None
+        return "fluorescence"
 
 
 def _read(path: str | Path, kind: str, reader: str | None, options: dict[str, Any]) -> Any:

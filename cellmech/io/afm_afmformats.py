@@ -24,12 +24,9 @@ whose curves have no retract points (e.g. approach-only Igor files) has ``retrac
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
 import os
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +41,7 @@ from cellmech.errors import (
 )
 from cellmech.io.jpk import properties as jp
 from cellmech.io.jpk.reader import CALIBRATION_HINT
+from cellmech.logs import quiet
 
 __all__ = ["can_read", "read"]
 
@@ -51,16 +49,10 @@ _JPK_SUFFIXES = (".jpk-force", ".jpk-force-map", ".jpk-qi-data", ".jpk-qi-series
 _KEYS = {"spring constant": "spring_constant_n_per_m", "sensitivity": "sensitivity_m_per_v"}
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence afmformats' logged tracebacks; its failures are re-raised as cellmech errors."""
-    logger = logging.getLogger("afmformats.formats")
-    previous = logger.disabled
-    logger.disabled = True
-    try:
-        yield
-    finally:
-        logger.disabled = previous
+def _quiet():
+    """Silence afmformats' logged tracebacks on this thread; its failures are re-raised as
+    cellmech errors."""
+    return quiet("afmformats")
 
 
 def can_read(path: str | os.PathLike) -> bool:
@@ -188,7 +180,9 @@ def _curve_dicts(curve: Any, force_factor: float) -> tuple[dict, dict]:
 
 
 def _loader(path: Path, curves: list, force_factor: float):
-    def load(indices: np.ndarray, fields: frozenset[str] | None = None) -> CurveBlock:
+    def load(
+        indices: np.ndarray, fields: frozenset[str] | None = None, threads: int | None = None
+    ) -> CurveBlock:
         try:
             with _quiet():
                 parts = [_curve_dicts(curves[int(i)], force_factor) for i in indices]

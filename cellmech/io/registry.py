@@ -11,6 +11,7 @@ when a reader is used, so listing formats stays cheap.
 from __future__ import annotations
 
 import importlib
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -18,7 +19,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
-from cellmech.errors import CorruptFileError, MissingFileError, UnsupportedFormatError
+from cellmech.errors import (
+    ConfigError,
+    CorruptFileError,
+    MissingFileError,
+    UnsupportedFormatError,
+)
 
 __all__ = ["BUILTIN_READERS", "ReaderSpec", "check_input_file", "find_reader", "readers"]
 
@@ -71,19 +77,21 @@ BUILTIN_READERS: tuple[ReaderSpec, ...] = (
     ReaderSpec(
         name="afmformats",
         kind="afm",
+        # exactly afmformats.formats.supported_extensions (a test keeps them equal)
         suffixes=(
             ".jpk-force-map",
             ".jpk-qi-data",
+            ".jpk-qi-series",
             ".jpk-force",
             ".ibw",
             ".csv",
+            ".tab",
             ".txt",
             ".h5",
-            ".hdf5",
-            ".mdt",
+            ".zip",
         ),
         description="every force-distance format afmformats reads (Asylum .ibw, "
-        "AFM Workshop .csv, NT-MDT .txt/.mdt, afmformats HDF5, JPK)",
+        "AFM Workshop .csv, NT-MDT .txt, afmformats HDF5 .h5, .tab, zipped exports, JPK)",
         module="cellmech.io.afm_afmformats",
     ),
     ReaderSpec(
@@ -100,7 +108,16 @@ BUILTIN_READERS: tuple[ReaderSpec, ...] = (
 def _plugin_readers() -> tuple[ReaderSpec, ...]:
     found = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        spec = ep.load()
+        try:
+            spec = ep.load()
+        except Exception as exc:  # a broken plugin must not break every read
+            warnings.warn(
+                f"cellmech reader plugin {ep.name!r} ({ep.value}) failed to load and is "
+                f"ignored: {type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
         if isinstance(spec, ReaderSpec):
             found.append(spec)
     return tuple(found)
@@ -147,7 +164,7 @@ def find_reader(path: Path, kind: str, name: str | None = None) -> ReaderSpec:
         chosen = [r for r in candidates if r.name == name]
         if not chosen:
             valid = ", ".join(r.name for r in candidates)
-            raise UnsupportedFormatError(path, [name], [f"(valid readers: {valid})"])
+            raise ConfigError(f"unknown {kind} reader {name!r}; valid readers: {valid}")
         return chosen[0]
     ordered = sorted(candidates, key=lambda r: not r.matches_suffix(path))
     tried = []

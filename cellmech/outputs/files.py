@@ -24,6 +24,7 @@ __all__ = [
     "atomic_path",
     "file_sha256",
     "json_ready",
+    "manifest",
     "write_json",
     "write_ome_tiff",
     "write_table_pair",
@@ -72,6 +73,14 @@ def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
         while block := fh.read(chunk_bytes):
             digest.update(block)
     return digest.hexdigest()
+
+
+def manifest(paths: Sequence[str | Path], root: str | Path | None = None) -> dict[str, str]:
+    """``{relative name: sha256}`` of written files (run.json lists the set it describes)."""
+    base = Path(root) if root is not None else None
+    return {
+        (str(Path(p).relative_to(base)) if base else Path(p).name): file_sha256(p) for p in paths
+    }
 
 
 def json_ready(obj: Any) -> Any:

@@ -16,7 +16,13 @@ import pandas as pd
 from cellmech import __version__
 from cellmech.containers import CurveStatus, FitResult, ForceMap
 from cellmech.gridmaps import MAP_QUANTITIES, fit_maps
-from cellmech.outputs.files import file_sha256, write_json, write_ome_tiff, write_table_pair
+from cellmech.outputs.files import (
+    file_sha256,
+    manifest,
+    write_json,
+    write_ome_tiff,
+    write_table_pair,
+)
 from cellmech.units import M_PER_UM, PA_PER_KPA
 
 __all__ = [
@@ -177,7 +183,6 @@ def write_fit_outputs(
     paths.append(write_maps(out_dir, force_map, result))
     timing = {**report.get("timing_s", {}), "write": time.perf_counter() - t0}
     outputs = [p.name for p in paths] + ["run.json"]
-    paths.append(
-        write_json(out_dir / "run.json", {**report, "timing_s": timing, "outputs": outputs})
-    )
+    report = {**report, "timing_s": timing, "outputs": outputs, "sha256": manifest(paths)}
+    paths.append(write_json(out_dir / "run.json", report))
     return paths

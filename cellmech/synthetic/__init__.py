@@ -5,6 +5,7 @@ Modules: :mod:`.options` (what to generate), :mod:`.scene` (adherent cells), :mo
 tables) and :mod:`.dataset` (the whole sample: generate and write).
 """
 
+from cellmech.synthetic.bundled import sample_data_dir
 from cellmech.synthetic.dataset import (
     FILE_NAMES,
     SAMPLE_DATA_OPTIONS,
@@ -22,5 +23,6 @@ __all__ = [
     "SampleOptions",
     "generate_sample",
     "make_sample_data",
+    "sample_data_dir",
     "write_sample",
 ]

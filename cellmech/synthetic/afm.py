@@ -13,7 +13,9 @@ the undeflected cantilever = ``z - piezo_offset``):
   ``k d = E g(δ)`` (``g = F/E`` of the contact model), which is monotonic in ``δ`` and is
   solved by vectorised bisection to machine precision. The touched material is treated as
   a half-space (the model's own assumption; no bottom effect), so a fit with the same model
-  recovers the true modulus exactly on noise-free curves.
+  recovers the true modulus exactly on noise-free curves; optionally (``thickness_m``) as a
+  layer bonded to the dish (:mod:`cellmech.models.finite_thickness`), which a half-space fit
+  overestimates.
 * **Setpoint.** The approach stops at the first sample whose force reaches the setpoint, so
   curves differ in length; the retract runs back up over the full z range. No adhesion.
 * **Artefacts** (added to the deflection signal): baseline offset, baseline tilt (per curve,
@@ -174,6 +176,7 @@ def solve_indentation(
     *,
     poisson_ratio: float,
     geometry: Mapping[str, float],
+    thickness_m: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indentation δ for piezo travel past contact ``Δ``: ``k (Δ - δ) = E g(δ)``.
 
@@ -190,6 +193,9 @@ def solve_indentation(
     poisson_ratio : float
     geometry : mapping
         Model geometry keywords.
+    thickness_m : ndarray, optional
+        Sample thickness h in m, broadcastable to ``travel_m``: the bonded finite-thickness
+        force law (:mod:`cellmech.models.finite_thickness`); None or inf = half-space.
 
     Returns
     -------
@@ -199,28 +205,38 @@ def solve_indentation(
     k = float(spring_constant_n_per_m)
     travel = np.clip(np.asarray(travel_m, float), 0.0, None)
     e = np.broadcast_to(youngs_modulus_pa, travel.shape)
+    law = _force_law(model, poisson_ratio, geometry, thickness_m, travel.shape)
 
     def load(delta: np.ndarray) -> np.ndarray:
-        force = model_force(model, delta, e, poisson_ratio=poisson_ratio, **geometry)
-        return force + k * delta
+        return law(delta, e) + k * delta
 
     return _bisect(load, k * travel, np.zeros_like(travel), travel)
 
 
-def _setpoint_travel(e, setpoint_n, k, model, poisson_ratio, geometry) -> np.ndarray:
+def _force_law(model, poisson_ratio, geometry, thickness_m, shape):
+    """``F(δ, E)`` of the model, half-space or bonded finite thickness (broadcast to shape)."""
+    if thickness_m is None:
+        return lambda delta, e: model_force(
+            model, delta, e, poisson_ratio=poisson_ratio, **geometry
+        )
+    h = np.broadcast_to(np.asarray(thickness_m, float), shape)
+    return lambda delta, e: model_force(
+        model, delta, e, poisson_ratio=poisson_ratio, thickness_m=h, bonded=True, **geometry
+    )
+
+
+def _setpoint_travel(e, setpoint_n, k, model, poisson_ratio, geometry, thickness_m=None):
     """Piezo travel past contact at which the force reaches the setpoint, m, shape of ``e``."""
     e = np.asarray(e, float)
+    force = _force_law(model, poisson_ratio, geometry, thickness_m, e.shape)
     hi = np.full(e.shape, 1e-9)
     for _ in range(60):  # grow the bracket until E g(hi) >= setpoint
-        short = model_force(model, hi, e, poisson_ratio=poisson_ratio, **geometry) < setpoint_n
+        short = force(hi, e) < setpoint_n
         if not short.any():
             break
         hi = np.where(short, 2 * hi, hi)
 
-    def force(delta):
-        return model_force(model, delta, e, poisson_ratio=poisson_ratio, **geometry)
-
-    delta = _bisect(force, np.full(e.shape, setpoint_n), np.zeros_like(hi), hi)
+    delta = _bisect(lambda d: force(d, e), np.full(e.shape, setpoint_n), np.zeros_like(hi), hi)
     return delta + setpoint_n / k
 
 
@@ -240,6 +256,7 @@ def simulate_curves(
     artefacts: Artefacts,
     spiky: np.ndarray,
     measured_height: bool = True,
+    thickness_m: np.ndarray | None = None,
 ) -> CurveSet:
     """Approach and retract curves for ``n`` contact heights and moduli.
 
@@ -268,6 +285,9 @@ def simulate_curves(
         Curves that get spikes.
     measured_height : bool
         Also return the heights as ``measured_height_m`` (an ideal height sensor).
+    thickness_m : ndarray, shape (n,), optional
+        Sample thickness under each curve, m (inf = half-space): curves follow the bonded
+        finite-thickness force law (bottom effect) instead of the half-space one.
 
     Returns
     -------
@@ -276,7 +296,7 @@ def simulate_curves(
     k = float(spring_constant_n_per_m)
     zc = np.asarray(contact_piezo_height_m, float)
     e = np.asarray(youngs_modulus_pa, float)
-    travel_sp = _setpoint_travel(e, setpoint_n, k, model, poisson_ratio, geometry)
+    travel_sp = _setpoint_travel(e, setpoint_n, k, model, poisson_ratio, geometry, thickness_m)
     top_m = np.nanmax(zc) + margin_m[0]
     z_length_m = top_m - (np.nanmin(zc - travel_sp) - margin_m[1])
     step = z_length_m / (approach_points - 1)
@@ -287,7 +307,9 @@ def simulate_curves(
     app_h = np.where(np.arange(approach_points) < n_app[:, None], heights, np.nan)
     turn = app_h[np.arange(zc.size), n_app - 1]
     ret_h = turn[:, None] + np.linspace(0.0, z_length_m, retract_points)
-    forces = [_force(h, zc, e, k, model, poisson_ratio, geometry) for h in (app_h, ret_h)]
+    forces = [
+        _force(h, zc, e, k, model, poisson_ratio, geometry, thickness_m) for h in (app_h, ret_h)
+    ]
     forces = _add_artefacts(rng, (app_h, ret_h), forces, k, top_m, artefacts, spiky)
     segs = [
         CurveSegment(
@@ -301,7 +323,7 @@ def simulate_curves(
     return CurveSet(segs[0], segs[1], zc, reached, float(top_m), float(z_length_m))
 
 
-def _force(heights, zc, e, k, model, poisson_ratio, geometry) -> np.ndarray:
+def _force(heights, zc, e, k, model, poisson_ratio, geometry, thickness_m=None) -> np.ndarray:
     """Cantilever force in N for piezo ``heights`` (n, m); NaN stays NaN.
 
     The series problem is solved only at points in contact (travel past contact > 0).
@@ -310,7 +332,13 @@ def _force(heights, zc, e, k, model, poisson_ratio, geometry) -> np.ndarray:
     contact = np.nan_to_num(travel, nan=-1.0) > 0
     rows = np.nonzero(contact)[0]
     delta = solve_indentation(
-        travel[contact], e[rows], k, model, poisson_ratio=poisson_ratio, geometry=geometry
+        travel[contact],
+        e[rows],
+        k,
+        model,
+        poisson_ratio=poisson_ratio,
+        geometry=geometry,
+        thickness_m=None if thickness_m is None else np.asarray(thickness_m, float)[rows],
     )
     force = np.where(np.isnan(heights), np.nan, 0.0)
     force[contact] = k * (travel[contact] - delta)

@@ -166,7 +166,7 @@ def _scene(rng: np.random.Generator, opt: SampleOptions, frames: dict) -> Scene:
     inner = Box(map_box.center_m, tuple(h - margin for h in map_box.half_size_m), map_box.angle_rad)
     for attempt in range(_SCENE_ATTEMPTS):
         try:
-            cells = place_cells(rng, opt.n_cells, inner)
+            cells = place_cells(rng, opt.n_cells, inner, gap_m=opt.min_cell_gap_m)
             cells += place_cells(
                 rng,
                 opt.n_cells_outside,
@@ -174,6 +174,7 @@ def _scene(rng: np.random.Generator, opt: SampleOptions, frames: dict) -> Scene:
                 outside=map_box,
                 existing=cells,
                 first_label=opt.n_cells + 1,
+                gap_m=opt.min_cell_gap_m,
                 length_range_m=(12e-6, 20e-6),
             )
             break
@@ -211,6 +212,8 @@ def _afm(rng: np.random.Generator, opt: SampleOptions, frames: dict, scene: Scen
     under = scene.fields(sx, sy)
     reason = _bad_curves(rng, n, opt)
     zc = np.where(reason == "no_contact", np.nan, apex + _PIEZO_OFFSET_M)
+    layer = touched["cell_height_m"]
+    thickness = np.where(layer > 0, layer, np.inf) if opt.finite_thickness else None
     curves = simulate_curves(
         rng,
         zc,
@@ -225,6 +228,7 @@ def _afm(rng: np.random.Generator, opt: SampleOptions, frames: dict, scene: Scen
         artefacts=opt.artefacts,
         spiky=reason == "spikes",
         measured_height=opt.measured_height,
+        thickness_m=thickness,
     )
     return {
         "position_index": position_index,
@@ -309,6 +313,11 @@ def _truth_json(opt, frames, scene, afm, matrices, stack) -> dict:
     grid = frames["grid"]
     options = asdict(opt)
     options["geometry"] = dict(opt.geometry)
+    if opt.min_cell_gap_m == SampleOptions.min_cell_gap_m:
+        # recorded only when changed, so datasets made before the option existed stay identical
+        del options["min_cell_gap_m"]
+    if not opt.finite_thickness:  # absent = off: truths written before the option stay equal
+        del options["finite_thickness"]
     return {
         "generator": "cellmech.synthetic",
         "cellmech_version": __version__,

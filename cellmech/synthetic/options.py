@@ -67,6 +67,14 @@ class SampleOptions:
         Add the stiffness-correlated third channel.
     measured_height : bool
         Record the sensor height channel (equal to the piezo height: an ideal sensor).
+    min_cell_gap_m : float
+        Smallest clearance between cell footprints, m (default 2 µm). 0 lets cells touch; a
+        negative value lets footprints overlap by up to its magnitude (crowded fields, where the
+        cell drawn later covers the one drawn earlier, so the truth labels stay exact). The
+        clearance from the map and field edges stays at least 0.
+    finite_thickness : bool
+        Curves over cells follow the bonded finite-thickness force law (bottom effect) with
+        the cell height at the touched point as thickness, instead of the half-space law.
     """
 
     seed: int = 0
@@ -98,6 +106,8 @@ class SampleOptions:
     fluo_fov_factor: float = 1.5
     marker: bool = True
     measured_height: bool = True
+    min_cell_gap_m: float = 2e-6
+    finite_thickness: bool = False
 
     def __post_init__(self) -> None:
         rows, cols = (int(v) for v in self.grid_shape)
@@ -112,6 +122,7 @@ class SampleOptions:
             "bad_fraction": 0 <= self.bad_fraction <= 0.5,
             "fluo_fov_factor": self.fluo_fov_factor >= 1.1,
             "fluo_z_planes": self.fluo_z_planes >= 1,
+            "min_cell_gap_m": -10e-6 <= self.min_cell_gap_m <= 20e-6,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:

@@ -119,7 +119,8 @@ class Scene:
     Parameters
     ----------
     cells : tuple of Cell
-        Non-overlapping cells.
+        Cells; where footprints overlap, the later cell covers the earlier one (label, height,
+        nucleus and modulus all come from the later cell).
     substrate_origin_m : (float, float)
         Point ``(x, y)`` where the substrate plane is at height 0, m.
     substrate_slope : (float, float)
@@ -169,7 +170,7 @@ class Scene:
             in_nuc = inside & (rn < 1.0)
             h = np.where(inside, cell.height_m(xs, ys), 0.0)
             label[near] = np.where(inside, cell.label, label[near])
-            nucleus[near] |= in_nuc
+            nucleus[near] = np.where(inside, in_nuc, nucleus[near])
             height[near] = np.where(inside, h, height[near])
             nuc_top[near] = np.where(in_nuc, _nucleus_top(h, rn), nuc_top[near])
             e = np.where(in_nuc, cell.nucleus_modulus_pa, cell.cytoplasm_modulus_pa)
@@ -293,7 +294,8 @@ def place_cells(
     first_label : int
         Label of the first new cell.
     gap_m : float
-        Smallest clearance between footprints and from the box edges, m.
+        Smallest clearance between footprints, m: 0 lets them touch, a negative value lets them
+        overlap by up to its magnitude. The clearance from the box edges is ``max(gap_m, 0)``.
     tries : int
         Attempts per cell before giving up (its shape is redrawn every 100 attempts).
     **ranges
@@ -344,12 +346,14 @@ def outline_points(cell: Cell, grow_m: float = 0.0, n: int = 96) -> tuple[np.nda
 
 
 def _fits(cell: Cell, others: Sequence[Cell], inside: Box, outside: Box | None, gap_m) -> bool:
-    """True if ``cell`` grown by ``gap_m`` lies in ``inside``, off ``outside``, clear of others."""
-    x, y = outline_points(cell, gap_m)
+    """True if ``cell`` grown by ``gap_m`` (by at least 0 for the boxes) lies in ``inside``, off
+    ``outside``, and clear of others."""
+    x, y = outline_points(cell, max(gap_m, 0.0))
     if not np.all(inside.contains(x, y)):
         return False
     if outside is not None and _overlaps_box(cell, x, y, outside):
         return False
+    x, y = outline_points(cell, gap_m)
     for other in others:
         d = np.hypot(cell.center_m[0] - other.center_m[0], cell.center_m[1] - other.center_m[1])
         if d > cell.bounding_radius_m + other.bounding_radius_m + gap_m:

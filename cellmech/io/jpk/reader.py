@@ -42,6 +42,7 @@ from cellmech.containers import CurveBlock, CurveSegment, ForceMap
 from cellmech.errors import CorruptFileError, MissingMetadataError, NoCurvesError
 from cellmech.io.jpk import properties as jp
 from cellmech.io.jpk.archive import Archive
+from cellmech.runtime import available_cores
 
 __all__ = ["SUFFIXES", "can_read", "read"]
 
@@ -284,20 +285,21 @@ class _Reader:
         self,
         indices: np.ndarray,
         fields: frozenset[str] | None = None,
-        n_threads: int | None = None,
+        threads: int | None = None,
     ) -> CurveBlock:
         """Load curves ``indices`` (positions in the curve list) as a padded block.
 
         ``fields`` (see :meth:`ForceMap.curves`) lets channels nobody needs stay deflated:
         the piezo height when only the measured height is asked for, the time axes unless
-        ``time_s`` is. ``n_threads`` (default: every core) decode chunks of curves concurrently.
+        ``time_s`` is. ``threads`` (default: every core) decode chunks of curves concurrently, in a
+        pool owned by this call.
         """
         idx = np.asarray(indices, dtype=np.int64)
         n_seg = len(self.curves[0]) if self.curves else 2
         quantities = ["force", *self._heights(fields)]
         want_time = fields is None or "time_s" in fields
         npts, outs, times, jobs = [], [], [], []
-        workers = max(1, min(n_threads or _n_cores(), idx.size))
+        workers = max(1, min(threads or available_cores(), idx.size))
         bounds = np.linspace(0, idx.size, min(idx.size, workers * 4) + 1).astype(int)
         for s in range(n_seg):
             n = np.array([self.curves[c][s][2] for c in idx], dtype=np.int64)
@@ -315,8 +317,9 @@ class _Reader:
             for job in jobs:
                 self._decode(*job)
         else:
-            for future in [_executor().submit(self._decode, *job) for job in jobs]:
-                future.result()
+            with ThreadPoolExecutor(workers, thread_name_prefix="cellmech-jpk") as pool:
+                for future in [pool.submit(self._decode, *job) for job in jobs]:
+                    future.result()
         for array in [*(a for out in outs for a in out.values()), *times]:
             if array is not None:
                 array.flags.writeable = False  # handed over: the containers adopt, not copy
@@ -352,20 +355,6 @@ def _template(text: str) -> tuple[str, ...]:
 @functools.cache
 def _itemsize(dtype: str) -> int:
     return np.dtype(dtype).itemsize
-
-
-@functools.cache
-def _executor() -> ThreadPoolExecutor:
-    """The decode threads shared by every open map (one per core)."""
-    return ThreadPoolExecutor(_n_cores(), thread_name_prefix="cellmech-jpk")
-
-
-def _n_cores() -> int:
-    """Cores this process may run on (its CPU affinity, e.g. under taskset or a scheduler)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _match_float(regex: re.Pattern, text: str) -> float | None:

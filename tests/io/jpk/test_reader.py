@@ -107,7 +107,7 @@ def test_blocks_in_any_order_and_threads_agree():
     np.testing.assert_array_equal(part.approach.force_n, whole.take([3, 1]).approach.force_n)
     np.testing.assert_array_equal(part.retract.time_s, whole.take([3, 1]).retract.time_s)
     assert part.approach.height_m.shape[1] == max(whole.approach.n_points[[3, 1]])
-    serial = fm.loader.__self__.load(np.array([3, 1]), n_threads=1)
+    serial = fm.loader.__self__.load(np.array([3, 1]), threads=1)
     for seg in ("approach", "retract"):
         for field in ("height_m", "force_n", "measured_height_m", "time_s"):
             np.testing.assert_array_equal(

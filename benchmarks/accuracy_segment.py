@@ -1,0 +1,156 @@
+"""Accuracy of :func:`cellmech.segment.segment` with its defaults, on synthetic and real images.
+
+Synthetic: the sample generator (:mod:`cellmech.synthetic`) over several seeds, in a normal
+field (4 cells in the map + 2 outside, 2 µm apart) and a crowded one (7 + 2 cells whose
+footprints may overlap by 1.5 µm, so many touch); scored against the exact truth labels. Also
+the same score for each plane reduction (the justification of the default ``plane``).
+
+Real: the images in ``../shared/data/real-fluo`` (see its README) with the pixel sizes below
+(files without a usable one get an assumed one, stated in the table); nuclei only, against the
+weak (workflow-made) or sparse (hand-drawn, some nuclei unlabelled: recall only) labels.
+Then the same at 0.75x and 1.33x the assumed pixel size, to show how much the µm defaults
+depend on it.
+
+Objects are matched one-to-one (Hungarian on IoU, match at IoU >= 0.5) by
+``tests/segment_scoring.py``, which does not use cellmech's segmentation code.
+
+Run: ``python benchmarks/accuracy_segment.py [--seeds 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+from cellmech.io import read_fluorescence  # noqa: E402
+from cellmech.segment import SegmentOptions, segment  # noqa: E402
+from cellmech.synthetic import SampleOptions, generate_sample  # noqa: E402
+from tests.segment_scoring import match_labels  # noqa: E402
+
+REAL = ROOT.parent / "shared" / "data" / "real-fluo"
+#: small stacks: the AFM part is irrelevant here, keep it cheap
+BASE = SampleOptions(grid_shape=(4, 4), approach_points=20, retract_points=2, fluo_z_planes=6)
+FIELDS = {
+    "normal": {"n_cells": 4, "n_cells_outside": 2},
+    "crowded": {"n_cells": 7, "n_cells_outside": 2, "min_cell_gap_m": -1.5e-6},
+}
+#: image set -> (files, label suffix, nucleus channel, pixel size m, why that size, sparse)
+REAL_SETS = {
+    "bbbc007": (
+        "bbbc007_*_D_1UL.tif", "_sparse_nuclei_labels.tif", "0", 0.5e-6,
+        "assumed (none in file)", True,
+    ),
+    "mitocheck": (
+        "neubias_mitocheck_incenp_t1.tif", "_labels.tif", "0", 0.5e-6,
+        "assumed (file: 0.1 um, implausible for HeLa nuclei ~30 px)", False,
+    ),
+    "neubias_tubulin": (
+        "neubias_xyc_16bit__nuclei_tubulin.tif", None, "1", 0.35e-6,
+        "assumed (none in file)", False,
+    ),
+}  # fmt: skip
+
+
+def synthetic(field: str, seed: int):
+    return generate_sample(replace(BASE, seed=seed, **FIELDS[field]))
+
+
+def synthetic_table(seeds: int) -> None:
+    print("## Synthetic (defaults)\n")
+    print("| field | seed | cells true/found | cell F1 | cell median IoU "
+          "| nuclei true/found | nucleus F1 | nucleus median IoU |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for field in FIELDS:
+        for seed in range(seeds):
+            s = synthetic(field, seed)
+            seg = segment(s.stack)
+            c = match_labels(s.labels[0], seg.cell_labels)
+            n = match_labels(s.labels[1], seg.nucleus_labels)
+            print(
+                f"| {field} | {seed} | {c['n_true']}/{c['n_pred']} | {c['f1']:.3f} "
+                f"| {c['median_iou']:.3f} | {n['n_true']}/{n['n_pred']} | {n['f1']:.3f} "
+                f"| {n['median_iou']:.3f} |"
+            )
+
+
+def plane_table(seeds: int) -> None:
+    print("\n## Plane reduction (all seeds, both fields; min over images / median)\n")
+    print("| plane | cell F1 min | cell median IoU min | nucleus F1 min | nucleus IoU median |")
+    print("| --- | --- | --- | --- | --- |")
+    samples = [synthetic(f, s) for f in FIELDS for s in range(seeds)]
+    for plane in ("max", "mean", "best_focus", "0", "2"):
+        scores = []
+        for s in samples:
+            seg = segment(s.stack, SegmentOptions(plane=plane))
+            c = match_labels(s.labels[0], seg.cell_labels)
+            n = match_labels(s.labels[1], seg.nucleus_labels)
+            scores.append((c["f1"], c["median_iou"], n["f1"], n["median_iou"]))
+        a = np.array(scores)
+        print(
+            f"| {plane} | {a[:, 0].min():.3f} | {a[:, 1].min():.3f} | {a[:, 2].min():.3f} "
+            f"| {np.median(a[:, 3]):.3f} |"
+        )
+
+
+def real_scores(name: str, factor: float = 1.0) -> dict:
+    pattern, suffix, channel, pixel, _, sparse = REAL_SETS[name]
+    totals = {"n_true": 0, "n_pred": 0, "tp": 0}
+    ious = []
+    for path in sorted(REAL.glob(pattern)):
+        label_path = (
+            REAL / "neubias_xy_8bit_labels__nuclei.tif"
+            if suffix is None
+            else path.with_name(path.name.replace(".tif", suffix))
+        )
+        stack = read_fluorescence(path, pixel_size_m=pixel * factor)
+        seg = segment(stack, SegmentOptions(nucleus_channel=channel))
+        score = match_labels(tifffile.imread(label_path), seg.nucleus_labels, sparse=sparse)
+        for key in totals:
+            totals[key] += score[key]
+        ious.append(score["median_iou"])
+    recall = totals["tp"] / totals["n_true"]
+    f1 = np.nan if sparse else 2 * totals["tp"] / (totals["n_true"] + totals["n_pred"])
+    return {**totals, "recall": recall, "f1": f1, "median_iou": float(np.median(ious))}
+
+
+def real_table() -> None:
+    if not REAL.is_dir():
+        print(f"\n(real images not available: {REAL})")
+        return
+    print("\n## Real nuclei (defaults; F1 n/a where labels are sparse)\n")
+    print("| image set | pixel size | labelled/found | recall | F1 | median IoU |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, spec in REAL_SETS.items():
+        r = real_scores(name)
+        print(
+            f"| {name} | {spec[3] * 1e6:.2f} µm {spec[4]} | {r['n_true']}/{r['n_pred']} "
+            f"| {r['recall']:.2f} | {r['f1']:.2f} | {r['median_iou']:.2f} |"
+        )
+    print("\n## Real nuclei vs assumed pixel size (recall / F1 / median IoU)\n")
+    print("| image set | 0.75x | 1x | 1.33x |")
+    print("| --- | --- | --- | --- |")
+    for name in REAL_SETS:
+        cells = [real_scores(name, f) for f in (0.75, 1.0, 4 / 3)]
+        text = [f"{r['recall']:.2f} / {r['f1']:.2f} / {r['median_iou']:.2f}" for r in cells]
+        print(f"| {name} | {' | '.join(text)} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    synthetic_table(args.seeds)
+    plane_table(args.seeds)
+    real_table()
+
+
+if __name__ == "__main__":
+    main()

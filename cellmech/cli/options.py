@@ -1,0 +1,107 @@
+"""Command-line flags derived from the stage table (one flag per option field).
+
+Values are SI; lengths, forces, moduli and times also take a unit suffix (``5um``,
+``20nm``, ``4kPa``). Precedence: defaults < preset < ``--config`` file < flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from cellmech.config import PRESET_KEY, FlagSpec, check_preset, check_section, cli_flags
+from cellmech.units import QUANTITY_SUFFIXES, parse_quantity
+
+__all__ = ["add_option_flags", "settings_from_args"]
+
+_UNIT_METAVARS = {"m": "M", "N": "N", "Pa": "PA", "deg": "DEG", "N/m": "N_PER_M", "m/V": "M_PER_V"}
+
+
+def _flag_parser(spec: FlagSpec):
+    """argparse ``type`` for a derived flag; "none" unsets optional values."""
+
+    def parse(text: str):
+        if spec.optional and text.lower() == "none":
+            return None
+        try:
+            if spec.type is float and spec.unit in QUANTITY_SUFFIXES:
+                return parse_quantity(text, spec.unit)
+            return spec.type(text)
+        except ValueError as exc:
+            detail = exc if spec.type is float and spec.unit in QUANTITY_SUFFIXES else ""
+            raise argparse.ArgumentTypeError(
+                f"{spec.flag} expects {spec.type.__name__}, got {text!r} {detail}".rstrip()
+            ) from None
+
+    return parse
+
+
+def add_option_flags(
+    p: argparse.ArgumentParser, sections: tuple[str, ...], reserved: set[str]
+) -> list[FlagSpec]:
+    """Add ``--config``, ``--preset`` and one flag per option of ``sections``; returns their
+    specs (keep them for :func:`settings_from_args`)."""
+    from cellmech.pipeline import PRESETS, stage_table
+
+    p.add_argument("--config", metavar="FILE.toml", help="TOML configuration file")
+    if PRESETS:
+        p.add_argument(
+            "--preset",
+            choices=sorted(PRESETS),
+            default=None,
+            help="a named set of options applied over the defaults (config and flags win)",
+        )
+    specs = cli_flags(stage_table(sections), reserved | {"--config", "--preset"})
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for spec in specs:
+        group = groups.get(spec.section) or groups.setdefault(
+            spec.section, p.add_argument_group(f"[{spec.section}] options")
+        )
+        names = (spec.flag, *spec.aliases)
+        common = {"dest": spec.dest, "default": argparse.SUPPRESS, "help": spec.help}
+        if spec.is_bool:
+            group.add_argument(*names, action=argparse.BooleanOptionalAction, **common)
+            continue
+        metavar = _UNIT_METAVARS.get(spec.unit, spec.type.__name__.upper())
+        group.add_argument(
+            *names,
+            type=_flag_parser(spec),
+            nargs=spec.nargs,
+            choices=spec.choices,
+            metavar=None if spec.choices else metavar,
+            **common,
+        )
+    p.set_defaults(option_specs=specs, option_sections=sections)
+    return specs
+
+
+def _flag_level(args: argparse.Namespace, table) -> dict:
+    """The option values given on the command line, as checked config sections."""
+    given: dict[str, dict] = {}
+    for spec in args.option_specs:
+        if hasattr(args, spec.dest):
+            value = getattr(args, spec.dest)
+            value = tuple(value) if spec.nargs and value is not None else value
+            section = given.setdefault(spec.section, {})
+            if spec.subtable:
+                section.setdefault(spec.subtable, {})[spec.key] = value
+            else:
+                section[spec.key] = value
+    level = {
+        name: check_section(table, name, values, "command line") for name, values in given.items()
+    }
+    if getattr(args, "preset", None) is not None:
+        level[PRESET_KEY] = args.preset
+    return level
+
+
+def settings_from_args(args: argparse.Namespace):
+    """Validated :class:`~cellmech.config.Settings`: defaults < preset < config < flags."""
+    from cellmech.config import load_config
+    from cellmech.pipeline import PRESETS, make_settings, stage_table
+
+    table = stage_table(args.option_sections)
+    levels = [load_config(args.config, table, PRESETS)] if args.config else []
+    level = _flag_level(args, table)
+    if PRESET_KEY in level:
+        check_preset(level[PRESET_KEY], PRESETS, "--preset")
+    return make_settings(*levels, level, sections=args.option_sections)

@@ -1,0 +1,360 @@
+"""Cell and nucleus segmentation of a fluorescence stack (stage ``segment``).
+
+:func:`segment` turns a :class:`~cellmech.containers.FluorescenceStack` into a
+:class:`~cellmech.containers.Segmentation`; :func:`load_labels` reads a label image made
+elsewhere (Cellpose, StarDist, a napari annotation) instead. Every length is given in m and
+converted to pixels with the stack's pixel size, so one set of defaults serves every
+magnification.
+
+Method
+------
+1. **Channel roles** (:func:`channel_roles`): the nucleus and cell channels are given by name or
+   index, or recognised from dye names; a channel named only by its position is never guessed.
+2. **Plane** (:func:`project`): max or mean projection over z, the best-focus plane (largest
+   variance of the Laplacian, Pertuz et al., Pattern Recognit. 46, 1415 (2013)) or a plane index.
+3. **Nuclei** (:func:`segment_nuclei`): Gaussian smoothing; a local threshold (default: the
+   Gaussian-weighted mean over about four nucleus diameters plus half the noise level, and
+   above the image's triangle threshold, so uneven brightness and dim nuclei next to bright
+   ones are handled) or a global one (Otsu, Li); opening and hole filling; then a
+   marker-controlled watershed on the distance transform splits touching nuclei: markers are the
+   distance maxima at least half a nucleus diameter apart and at least ``nucleus_split_depth_m``
+   higher than the saddle to a neighbouring maximum (h-maxima; Soille, *Morphological Image
+   Analysis*, 2003, §6.3.4).
+4. **Cells** (:func:`segment_cells`): a foreground mask of the smoothed cell channel (Otsu, Li or
+   triangle threshold) plus the nuclei; a watershed of the inverted cell intensity seeded by the
+   nuclei (as CellProfiler's IdentifySecondaryObjects, Carpenter et al., Genome Biol. 7, R100
+   (2006)) splits touching cells along their dimmest line; foreground regions that no nucleus
+   reaches become cells without a nucleus. With no cell channel the cells are the nuclei grown
+   by ``nucleus_grow_m`` (method ``"nuclei_grown"``).
+5. Nuclei, then cells, outside their area limits are removed (with a cell its nucleus); a
+   nucleus carries its cell's id and ids are consecutive from 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from skimage import feature, filters, measure, morphology, segmentation
+
+from cellmech.containers import FluorescenceStack, Segmentation
+from cellmech.errors import ConfigError
+from cellmech.options import check_choices, check_range, option
+from cellmech.segment_labels import load_labels
+
+__all__ = [
+    "SECTION",
+    "SegmentOptions",
+    "channel_roles",
+    "load_labels",
+    "project",
+    "segment",
+    "segment_cells",
+    "segment_nuclei",
+]
+
+SECTION = "segment"
+#: case-insensitive substrings of channel names that identify a role
+NUCLEUS_DYES = ("dapi", "hoechst", "draq5", "nucle", "dna", "h2b")
+CELL_DYES = (
+    "cellmask", "membrane", "wga", "phalloidin", "actin", "tubulin", "cytoplasm", "cyto",
+)  # fmt: skip
+_FLAGS = "--cell-channel and --nucleus-channel ([segment] cell_channel, nucleus_channel)"
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """Options of :func:`segment` (section ``[segment]``; lengths in m, areas in m²)."""
+
+    cell_channel: str | None = option(
+        None, "cell (cytoplasm/membrane) channel, name or index; none: recognise the dye", ""
+    )
+    nucleus_channel: str | None = option(
+        None, "nucleus channel, name or index; none: recognise the dye", ""
+    )
+    plane: str = option(
+        "max", "z reduction: max, mean, best_focus or a plane index (0 = first)", ""
+    )
+    nucleus_diameter_m: float = option(
+        6e-6, "smallest typical nucleus diameter; split markers are >= half of it apart", "m"
+    )
+    nucleus_smoothing_m: float = option(0.5e-6, "Gaussian sigma before the nucleus threshold", "m")
+    nucleus_threshold: str = option(
+        "local", "nucleus threshold", "", choices=("local", "otsu", "li")
+    )
+    nucleus_split_depth_m: float = option(
+        0.5e-6, "a nucleus is split where its width narrows by at least this much", "m"
+    )
+    cell_smoothing_m: float = option(1e-6, "Gaussian sigma of the cell channel", "m")
+    cell_threshold: str = option(
+        "li", "cell foreground threshold", "", choices=("otsu", "li", "triangle")
+    )
+    nucleus_grow_m: float = option(
+        5e-6, "nuclei-only stacks: cells are the nuclei grown by this distance", "m"
+    )
+    min_nucleus_area_m2: float = option(8e-12, "smaller nuclei are removed", "m2")
+    max_nucleus_area_m2: float = option(800e-12, "larger nuclei are removed", "m2")
+    min_cell_area_m2: float = option(30e-12, "smaller cells are removed", "m2")
+    max_cell_area_m2: float = option(20000e-12, "larger cells are removed", "m2")
+
+    def __post_init__(self) -> None:
+        for name in ("cell_channel", "nucleus_channel"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, str(value).strip() or None)
+        object.__setattr__(self, "plane", str(self.plane).strip().lower())
+        if self.plane not in ("max", "mean", "best_focus") and not self.plane.isdigit():
+            raise ConfigError(
+                f"[{SECTION}] plane={self.plane!r} is invalid; valid values: max, mean, "
+                "best_focus or a plane index >= 0"
+            )
+        check_choices(self, SECTION)
+        for name in (
+            "nucleus_diameter_m",
+            "nucleus_smoothing_m",
+            "nucleus_split_depth_m",
+            "cell_smoothing_m",
+            "nucleus_grow_m",
+        ):
+            check_range(SECTION, name, getattr(self, name), low=0, high=1e-3)
+        check_range(SECTION, "nucleus_diameter_m", self.nucleus_diameter_m, low=0, low_open=True)
+        for kind in ("nucleus", "cell"):
+            lo, hi = f"min_{kind}_area_m2", f"max_{kind}_area_m2"
+            check_range(SECTION, lo, getattr(self, lo), low=0, high=1e-6)
+            check_range(SECTION, hi, getattr(self, hi), low=getattr(self, lo), high=1e-6)
+
+    def to_dict(self) -> dict:
+        """The options as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+def channel_roles(
+    names: tuple[str, ...], cell: str | None = None, nucleus: str | None = None
+) -> tuple[int | None, int | None]:
+    """Indices ``(cell, nucleus)`` of the channel roles (cell None: nuclei only).
+
+    A role given by name or index is taken as is; a role not given is recognised from dye names
+    (:data:`NUCLEUS_DYES`, :data:`CELL_DYES`, case-insensitive substrings) among the other
+    channels. A channel named only by its position (``ch0``, ``Channel:0``) is never guessed.
+    Without a recognised cell channel the stack is nuclei-only when the nucleus channel was
+    given or is the only channel.
+
+    Raises
+    ------
+    ConfigError
+        A given channel does not exist, the nucleus channel cannot be identified, other
+        channels leave the cell channel in doubt, or a dye name fits several channels; the
+        message lists the channels and the two options.
+    """
+    listing = ", ".join(f"{i}: {n!r}" for i, n in enumerate(names))
+    cell_i = None if cell is None else _find_channel(names, cell, listing)
+    if nucleus is None:
+        nuc_i = _recognise(names, NUCLEUS_DYES, cell_i, "nucleus", listing)
+    else:
+        nuc_i = _find_channel(names, nucleus, listing)
+    if nuc_i is None:
+        raise ConfigError(
+            f"cannot tell which channel shows the nuclei (channels {listing}); name the roles "
+            f"with {_FLAGS}, by name or index"
+        )
+    if cell is None:
+        cell_i = _recognise(names, CELL_DYES, nuc_i, "cell", listing)
+        if cell_i is None and nucleus is None and len(names) > 1:
+            raise ConfigError(
+                f"cannot tell which channel shows the cells (channels {listing}); name it with "
+                "--cell-channel ([segment] cell_channel), or give --nucleus-channel alone to "
+                "segment nuclei only"
+            )
+    if cell_i == nuc_i:
+        raise ConfigError(f"the cell and nucleus channels are the same ({names[nuc_i]!r})")
+    return cell_i, nuc_i
+
+
+def _find_channel(names: tuple[str, ...], wanted: str, listing: str) -> int:
+    """Index of the channel named ``wanted`` (exact, then case-insensitive) or at that index."""
+    for match in (lambda n: n == wanted, lambda n: n.lower() == wanted.lower()):
+        hits = [i for i, n in enumerate(names) if match(n)]
+        if hits:
+            return hits[0]
+    if re.fullmatch(r"\d+", wanted) and int(wanted) < len(names):
+        return int(wanted)
+    raise ConfigError(f"no channel {wanted!r} in this stack (channels {listing}); {_FLAGS}")
+
+
+def _recognise(names, dyes, exclude, role, listing) -> int | None:
+    """Index of the one channel (other than ``exclude``) whose name holds a dye of ``dyes``."""
+    hits = [i for i, n in enumerate(names) if i != exclude and any(d in n.lower() for d in dyes)]
+    if len(hits) > 1:
+        raise ConfigError(
+            f"several channels look like the {role} channel (channels {listing}); choose one "
+            f"with {_FLAGS}"
+        )
+    return hits[0] if hits else None
+
+
+def project(volume: np.ndarray, plane: str) -> np.ndarray:
+    """Reduce one channel (Z, Y, X) to a float64 (Y, X) image.
+
+    Parameters
+    ----------
+    volume : array_like, shape (Z, Y, X)
+    plane : str
+        ``"max"``, ``"mean"``, ``"best_focus"`` (the plane with the largest variance of the
+        Laplacian) or a plane index.
+    """
+    vol = np.asarray(volume, dtype=np.float64)
+    if plane == "max":
+        return vol.max(axis=0)
+    if plane == "mean":
+        return vol.mean(axis=0)
+    if plane == "best_focus":
+        focus = [ndimage.laplace(ndimage.gaussian_filter(p, 1.0)).var() for p in vol]
+        return vol[int(np.argmax(focus))]
+    index = int(plane)
+    if index >= vol.shape[0]:
+        raise ConfigError(f"[{SECTION}] plane={index} but the stack has {vol.shape[0]} planes")
+    return vol[index]
+
+
+def _px(length_m: float, pixel_size_m: tuple[float, float]) -> float:
+    return float(length_m / np.sqrt(pixel_size_m[0] * pixel_size_m[1]))
+
+
+def segment_nuclei(
+    image: np.ndarray, pixel_size_m: tuple[float, float], options: SegmentOptions
+) -> np.ndarray:
+    """Nucleus instance labels (int32, (Y, X), consecutive from 1) of one nucleus image."""
+    smooth = filters.gaussian(image, _px(options.nucleus_smoothing_m, pixel_size_m))
+    if options.nucleus_threshold == "local":
+        block = 2 * round(2 * _px(options.nucleus_diameter_m, pixel_size_m)) + 1
+        mask = smooth > filters.threshold_local(smooth, block) + 0.5 * _noise(smooth)
+        mask &= smooth > filters.threshold_triangle(smooth)
+    else:
+        method = {"otsu": filters.threshold_otsu, "li": filters.threshold_li}
+        mask = smooth > method[options.nucleus_threshold](smooth)
+    mask = ndimage.binary_fill_holes(ndimage.binary_opening(mask, iterations=1))
+    dist = ndimage.distance_transform_edt(mask, sampling=pixel_size_m)
+    labels = _split(dist, mask, pixel_size_m, options)
+    return _size_filter(labels, options.min_nucleus_area_m2, options.max_nucleus_area_m2,
+                        pixel_size_m)  # fmt: skip
+
+
+def _noise(image: np.ndarray) -> float:
+    """Robust noise level: median absolute deviation of the high-pass image."""
+    high = image - ndimage.uniform_filter(image, 3)
+    return float(1.4826 * np.median(np.abs(high - np.median(high))))
+
+
+def _split(dist, mask, pixel_size_m, options) -> np.ndarray:
+    """Marker-controlled watershed of the distance map ``dist`` (m) inside ``mask``."""
+    dist = ndimage.gaussian_filter(dist, 1.0)
+    deep = morphology.h_maxima(dist, options.nucleus_split_depth_m) > 0
+    min_distance = max(1, round(_px(options.nucleus_diameter_m / 2, pixel_size_m)))
+    comps = measure.label(mask)
+    peaks = feature.peak_local_max(
+        np.where(deep, dist, 0.0), min_distance=min_distance, labels=comps, exclude_border=False
+    )
+    markers = np.zeros(mask.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    unmarked = np.setdiff1d(np.unique(comps[mask]), comps[tuple(peaks.T)])
+    for comp in unmarked:  # a component whose maxima are all flat still gets one marker
+        r, c = np.unravel_index(np.argmax(np.where(comps == comp, dist, -1)), dist.shape)
+        markers[r, c] = markers.max() + 1
+    return segmentation.watershed(-dist, markers, mask=mask).astype(np.int32)
+
+
+def _size_filter(labels, min_m2, max_m2, pixel_size_m) -> np.ndarray:
+    """Remove objects outside ``[min_m2, max_m2]``; relabel consecutively from 1."""
+    areas = np.bincount(labels.ravel()) * pixel_size_m[0] * pixel_size_m[1]
+    keep = (areas >= min_m2) & (areas <= max_m2)
+    keep[0] = False
+    lut = np.zeros(areas.size, np.int32)
+    lut[keep] = np.arange(1, keep.sum() + 1)
+    return lut[labels]
+
+
+def segment_cells(
+    image: np.ndarray, nuclei: np.ndarray, pixel_size_m: tuple[float, float], options
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cell labels seeded by ``nuclei`` on the cell image; returns ``(cells, nuclei)``.
+
+    Both (Y, X) int32; a nucleus carries its cell's id; cells without a nucleus follow.
+    """
+    smooth = filters.gaussian(image, _px(options.cell_smoothing_m, pixel_size_m))
+    method = {
+        "otsu": filters.threshold_otsu,
+        "li": filters.threshold_li,
+        "triangle": filters.threshold_triangle,
+    }[options.cell_threshold]
+    mask = ndimage.binary_fill_holes((smooth > method(smooth)) | (nuclei > 0))
+    cells = segmentation.watershed(-smooth, nuclei, mask=mask)
+    orphans = measure.label(mask & (cells == 0))
+    cells = np.where(orphans > 0, orphans + nuclei.max(), cells)
+    return _consistent(cells, nuclei, options, pixel_size_m)
+
+
+def _consistent(cells, nuclei, options, pixel_size_m) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the cell area limits, drop nuclei of removed cells, relabel consecutively."""
+    areas = np.bincount(cells.ravel()) * pixel_size_m[0] * pixel_size_m[1]
+    keep = (areas >= options.min_cell_area_m2) & (areas <= options.max_cell_area_m2)
+    keep[0] = False
+    lut = np.zeros(areas.size, np.int32)
+    lut[keep] = np.arange(1, keep.sum() + 1)
+    cells = lut[cells]
+    nuclei = np.where(cells > 0, lut[np.clip(nuclei, 0, areas.size - 1)], 0)
+    return cells.astype(np.int32), nuclei.astype(np.int32)
+
+
+def segment(stack: FluorescenceStack, options: SegmentOptions | None = None) -> Segmentation:
+    """Segment cells and nuclei of a fluorescence stack.
+
+    Parameters
+    ----------
+    stack : FluorescenceStack
+        (C, Z, Y, X) stack with its pixel size in m.
+    options : SegmentOptions, optional
+        Channel roles, plane, lengths (m) and area limits (m²); defaults when omitted.
+
+    Returns
+    -------
+    Segmentation
+        Cell and nucleus labels (Y, X) on the stack's pixel grid; ``method`` is
+        ``"watershed"`` (cells from the cell channel) or ``"nuclei_grown"`` (no cell channel);
+        ``parameters`` holds the options and the plane used.
+
+    Raises
+    ------
+    ConfigError
+        The channel roles cannot be identified (see :func:`channel_roles`) or an option is
+        invalid for this stack.
+    """
+    options = options or SegmentOptions()
+    names = stack.channel_names
+    cell_i, nuc_i = channel_roles(names, options.cell_channel, options.nucleus_channel)
+    px = stack.pixel_size_m
+    nuclei = segment_nuclei(project(stack.data[nuc_i], options.plane), px, options)
+    if cell_i is None:
+        grown = segmentation.expand_labels(nuclei, _px(options.nucleus_grow_m, px))
+        cells, nuclei = _consistent(grown, nuclei, options, px)
+        method = "nuclei_grown"
+    else:
+        cell_image = project(stack.data[cell_i], options.plane)
+        cells, nuclei = segment_cells(cell_image, nuclei, px, options)
+        method = "watershed"
+    origin = stack.stage_position_m
+    if origin is None or not np.all(np.isfinite(origin)):
+        origin = (0.0, 0.0)
+    return Segmentation(
+        cell_labels=cells,
+        nucleus_labels=nuclei,
+        pixel_size_m=px,
+        origin_m=origin,
+        method=method,
+        cell_channel=None if cell_i is None else names[cell_i],
+        nucleus_channel=names[nuc_i],
+        parameters=options.to_dict(),
+        source=str(stack.source),
+    )

@@ -1,0 +1,50 @@
+"""`cellmech segment` end to end on the bundled sample: files, columns, units, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tifffile
+
+from cellmech.cli import EXIT_BAD_INPUT, main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def test_segment_writes_labels_table_overlay_and_run_json(tmp_path, capsys):
+    out = tmp_path / "seg"
+    assert main(["segment", str(SAMPLE / "sample.ome.tif"), "-o", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} == {
+        "labels.ome.tif",
+        "labels.csv",
+        "overlay.png",
+        "run.json",
+    }
+    table = pd.read_csv(out / "labels.csv")
+    truth = pd.read_csv(SAMPLE / "truth_cells.csv")
+    assert len(table) == len(truth)  # every cell of the field, inside the map or not
+    assert {"cell_id", "area_m2", "centroid_x_m", "has_nucleus", "touches_border"} <= set(table)
+    assert table["has_nucleus"].all()
+    true_area = np.sort(truth["area_m2"].to_numpy())
+    np.testing.assert_allclose(
+        np.sort(table["area_m2"].to_numpy()), true_area, rtol=0.2
+    )  # blur widens outlines
+    labels = tifffile.imread(out / "labels.ome.tif")
+    assert labels.shape[0] == 2 and set(np.unique(labels[0])) - {0} == set(table["cell_id"])
+    report = json.loads((out / "run.json").read_text())
+    assert report["parameters"]["segment"]["plane"] == "max"
+    assert "4 cells" in capsys.readouterr().out
+
+
+def test_segment_unnamed_channels_are_a_one_line_error(tmp_path, capsys):
+    path = tmp_path / "two.ome.tif"
+    data = np.zeros((2, 32, 32), np.uint16)
+    tifffile.imwrite(path, data, ome=True, metadata={"axes": "CYX", "PhysicalSizeX": 0.5,
+                                                     "PhysicalSizeY": 0.5})  # fmt: skip
+    assert main(["segment", str(path), "-o", str(tmp_path / "o")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--cell-channel" in err[0] and "--nucleus-channel" in err[0]
+    assert not (tmp_path / "o").exists()
