@@ -238,15 +238,21 @@ def fit_layers(
     ]
 
 
-def fluorescence_layers(stack: Any) -> list[LayerData]:
+def fluorescence_layers(
+    stack: Any,
+    pixel_size_m: Sequence[float] | None = None,
+    origin_m: Sequence[float] | None = None,
+) -> list[LayerData]:
     """One image layer per channel of a :class:`~cellmech.containers.FluorescenceStack`.
 
     The data keep their (Z, Y, X) pixels (loaded into memory); the z axis is placed at the
-    plane step in µm, y/x at the stage position of pixel (0, 0) (0 when unrecorded).
+    plane step in µm, y/x at ``origin_m``, the stage ``(x, y)`` of pixel (0, 0) (default: the
+    stack's stage position, 0 when unrecorded), with ``pixel_size_m`` ``(y, x)`` (default:
+    the stack's). A run passes its segmentation's, so channels and labels share one frame.
     """
     data = np.asarray(stack.data)
-    origin = stack.stage_position_m or (0.0, 0.0)
-    plane = pixel_to_world(stack.pixel_size_m, origin)
+    origin = origin_m if origin_m is not None else (stack.stage_position_m or (0.0, 0.0))
+    plane = pixel_to_world(pixel_size_m or stack.pixel_size_m, origin)
     z_um = stack.z_step_m / M_PER_UM if np.isfinite(stack.z_step_m) else 1.0
     colormaps = ("green", "magenta", "cyan", "yellow", "red", "blue")
     layers = []
@@ -289,8 +295,9 @@ def labels_layer(
     """
     kwargs: dict[str, Any] = {
         "name": name,
-        "opacity": 0.5,
-        "metadata": {"cellmech": {"kind": "labels"}},
+        "opacity": 0.7,
+        # drawn as outlines this many pixels wide (napari's Labels.contour, set after creation)
+        "metadata": {"cellmech": {"kind": "labels", "contour": 2}},
         **placement(pixel_to_world(pixel_size_m, origin_m)),
     }
     if features is not None and id_column in features:

@@ -36,6 +36,7 @@ KEY_OPTIONS: dict[str, tuple[str, ...]] = {
         "force_max_n",
         "weight_cp_m",
     ),
+    "register": ("method",),
 }
 
 

@@ -2,7 +2,9 @@
 
 Long work runs in a napari ``thread_worker`` (``threaded=False`` runs it in the calling thread,
 for tests and scripts); the worker never touches layers: results are added in the main thread
-when it returns. Errors become napari notifications.
+when it returns. Errors become napari notifications. A click in the viewer shows the curve
+under it (curve inspector) and selects the cell under it (linked to the per-cell table);
+the landmark panel re-registers the map from point pairs.
 """
 
 from __future__ import annotations
@@ -26,19 +28,20 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from cellmech.config import _stage_classes, merge_settings
 from cellmech.errors import CellmechError
 from cellmech.models import get_model
+from cellmech.pipeline import STAGES, make_settings
 from napari_cellmech import _layers
+from napari_cellmech._cell_table import CellTableView
 from napari_cellmech._inspect import curve_at, curve_view, plot_curve
+from napari_cellmech._landmark_panel import LandmarkPanel
 from napari_cellmech._options_form import KEY_OPTIONS, FormField, form_fields, parse_value, shown
-from napari_cellmech._worker import Analysis, AnalysisCancelled, run_analysis
+from napari_cellmech._result import CELLS_LAYER, FOOTPRINT_LAYER, footprint_layer, result_layers
+from napari_cellmech._worker import AnalysisCancelled, run_analysis
 
 __all__ = ["CellmechWidget"]
 
@@ -61,13 +64,15 @@ class CellmechWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.threaded = threaded
-        self.analysis: Analysis | None = None
+        #: the last run's :class:`cellmech.pipeline.SampleResult`
+        self.result: Any = None
+        #: AFM m -> world m of the AFM layers shown (the registration; None = scanner frame)
+        self.afm_m_to_world: np.ndarray | None = None
         self.worker: Any = None
         self._cancel = False
         self._relay = _Relay()
         self._relay.progressed.connect(self._on_progress)
         self._fields: dict[tuple[str, str], tuple[FormField, QWidget]] = {}
-        self._map_layers: list[Any] = []
         self._build()
         self.viewer.layers.events.inserted.connect(self._refresh_sources)
         self.viewer.layers.events.removed.connect(self._refresh_sources)
@@ -91,9 +96,8 @@ class CellmechWidget(QWidget):
             row.addWidget(line)
             row.addWidget(button)
             form.addRow("  file", row)
-        classes = _stage_classes()
         for section, names in KEY_OPTIONS.items():
-            for f in form_fields(section, classes[section], names):
+            for f in form_fields(section, STAGES[section], names):
                 control = self._control(f)
                 control.setToolTip(f.help)
                 form.addRow(f.label, control)
@@ -121,10 +125,11 @@ class CellmechWidget(QWidget):
         self.progress.setRange(0, 1000)
         self.status = QLabel("")
         self.legend = QLabel("")
-        self.table = QTableWidget()
+        self.table = CellTableView()
+        self.landmarks = LandmarkPanel(self)
         self.figure = Figure(figsize=(5, 2.6))
         self.canvas = FigureCanvasQTAgg(self.figure)
-        for w in (self.progress, self.status, self.legend, self.table, self.canvas):
+        for w in (self.progress, self.status, self.legend, self.table, self.landmarks, self.canvas):
             layout.addWidget(w)
         self._update_geometry(self._fields[("fit", "model")][1].currentText())
 
@@ -186,7 +191,7 @@ class CellmechWidget(QWidget):
                 text = FormField("fit.geometry", p.key, p.key, "float", 0, "", unit_factor, "")
                 geometry[p.key] = parse_value(text, line.text())
         levels["fit"]["geometry"] = geometry
-        return merge_settings(levels)
+        return make_settings(levels)
 
     def inputs(self) -> tuple[Path, Path | None]:
         """The AFM file and the fluorescence file (None for an AFM-only run)."""
@@ -226,10 +231,16 @@ class CellmechWidget(QWidget):
             show_error(str(exc))
             return
         self._cancel = False
+        landmarks = self.landmarks.csv_path if fluo is not None else None
 
-        def job() -> Analysis:
+        def job() -> Any:
             return run_analysis(
-                afm, fluo, settings, progress=self._relay.progressed.emit, cancel=self._cancelled
+                afm,
+                fluo,
+                settings,
+                landmarks=landmarks,
+                progress=self._relay.progressed.emit,
+                cancel=self._cancelled,
             )
 
         self.run_button.setEnabled(False)
@@ -249,7 +260,7 @@ class CellmechWidget(QWidget):
         self.worker.start()
 
     def cancel(self) -> None:
-        """Ask the running analysis to stop after its current block."""
+        """Ask the running analysis to stop at its next progress report (chunk or stage)."""
         self._cancel = True
 
     def _cancelled(self) -> bool:
@@ -274,42 +285,80 @@ class CellmechWidget(QWidget):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
-    def _on_result(self, analysis: Analysis) -> None:
-        self.analysis = analysis
+    def _on_result(self, result: Any) -> None:
+        """Show a :class:`~cellmech.pipeline.SampleResult`: its layers, legend and table."""
+        self.result = result
+        reg = result.registration
+        self.afm_m_to_world = None if reg is None else reg.afm_m_to_fluorescence_m
         self.progress.setValue(1000)
-        self.status.setText(f"done: {analysis.fit.n_curves} curves")
-        for layer in result_layers(analysis):
+        text = f"done: {result.fit.n_curves} curves"
+        if reg is not None:
+            verdict = "accepted" if reg.accepted else "NOT accepted"
+            text += (
+                f", {result.cells.n_cells} cells; registration {reg.method} {verdict} "
+                f"(error ≈ {reg.error_estimate_m * 1e6:.1f} µm)"
+            )
+        self.status.setText(text)
+        for layer in result_layers(result):
             self._add_layer(layer)
+        if result.warnings:
+            show_info("cellmech: " + "; ".join(result.warnings))
         self.export_button.setEnabled(True)
 
-    def _add_layer(self, layer_data: _layers.LayerData) -> None:
+    def _add_layer(self, layer_data: _layers.LayerData) -> Any:
         data, kwargs, kind = layer_data
         name = kwargs.get("name")
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
         layer = getattr(self.viewer, f"add_{kind}")(data, **kwargs)
         meta = layer.metadata.get("cellmech", {})
+        if "contour" in meta:
+            layer.contour = meta["contour"]
         if meta.get("kind") == "youngs_modulus":
             layer.colorbar.visible = True
+            layer.colorbar.box = True  # readable over the fluorescence
             self.legend.setText(layer.metadata["legend"])
+            overlay = self.viewer.text_overlay  # the legend in kPa, on the canvas too
+            overlay.text = f"{layer.metadata['legend']} (colour bar: log10 E/kPa)"
+            overlay.visible = True
         if kind == "labels" and "features" in kwargs:
-            self._show_table(kwargs["features"])
+            self.table.show_cells(kwargs["features"].drop(columns="index"), layer)
+        return layer
 
-    def _show_table(self, frame: Any) -> None:
-        self.table.setRowCount(len(frame))
-        self.table.setColumnCount(len(frame.columns))
-        self.table.setHorizontalHeaderLabels([str(c) for c in frame.columns])
-        for i, row in enumerate(frame.itertuples(index=False)):
-            for j, value in enumerate(row):
-                text = f"{value:.4g}" if isinstance(value, float) else str(value)
-                self.table.setItem(i, j, QTableWidgetItem(text))
+    def place_afm_layers(self, afm_m_to_world_m: np.ndarray) -> None:
+        """Move the AFM layers of the last run (maps and footprint outline) to a new
+        registration ``afm_m_to_world_m`` (AFM m -> fluorescence stage m)."""
+        result = self.result
+        self.afm_m_to_world = np.asarray(afm_m_to_world_m, float)
+        matrix = _layers.afm_to_world(result.force_map.grid, self.afm_m_to_world)
+        for layer in self.viewer.layers:
+            if "curve_index" in layer.metadata.get("cellmech", {}):
+                layer.scale, layer.translate = (1.0, 1.0), (0.0, 0.0)
+                layer.affine = matrix
+        if FOOTPRINT_LAYER in self.viewer.layers:
+            options = result.settings.register
+            paths, *_ = footprint_layer(result.force_map, result.fit, options, self.afm_m_to_world)
+            self.viewer.layers[FOOTPRINT_LAYER].data = paths
 
-    # ------------------------------------------------------------------ inspector
+    # ------------------------------------------------------------------ clicks
     def _on_click(self, viewer: Any, event: Any) -> None:
         try:
             self.inspect(event.position)
+            self.pick_cell(event.position)
         except CellmechError as exc:
             show_error(str(exc))
+
+    def pick_cell(self, world_position: Any) -> int:
+        """Select the cell under ``world_position`` in the cells layer and the table; returns
+        its id (0 on the background or without a run)."""
+        if CELLS_LAYER not in self.viewer.layers:
+            return 0
+        layer = self.viewer.layers[CELLS_LAYER]
+        row, col = np.rint(layer.world_to_data(tuple(world_position)[-layer.ndim :])[-2:])
+        rows, cols = layer.data.shape
+        cell = int(layer.data[int(row), int(col)]) if 0 <= row < rows and 0 <= col < cols else 0
+        self.table.select_cell(cell)
+        return cell
 
     def inspect(self, world_position: Any) -> Any:
         """Show the curve under ``world_position`` (world coordinates, last two axes y, x);
@@ -332,9 +381,9 @@ class CellmechWidget(QWidget):
         return None
 
     def _map_and_fit(self, afm_path: str):
-        a = self.analysis
-        if a is not None and str(a.force_map.path) == str(afm_path):
-            return a.force_map, a.fit
+        r = self.result
+        if r is not None and str(r.force_map.path) == str(afm_path):
+            return r.force_map, r.fit
         from cellmech.io import read_force_map
 
         return read_force_map(afm_path), None
@@ -346,60 +395,26 @@ class CellmechWidget(QWidget):
             self.export(folder)
 
     def export(self, out_dir: str | Path) -> list[Path]:
-        """Write the outputs of the last run (the files ``cellmech run``/``fit`` write)."""
-        a = self.analysis
-        if a is None:
+        """Write the outputs of the last run: what ``cellmech run`` writes for the full
+        pipeline, what ``cellmech fit`` writes for an AFM-only run (one transaction)."""
+        from cellmech.pipeline import FitRun, write_fit_run, write_sample_run
+
+        r = self.result
+        if r is None:
             show_error("nothing to export: run the analysis first")
             return []
         try:
-            paths = export_outputs(out_dir, a)
-        except (CellmechError, OSError) as exc:
+            if r.segmentation is None:
+                write_fit_run(out_dir, FitRun(r.force_map, r.fit, r.timing_s), r.settings)
+            else:
+                write_sample_run(out_dir, r)
+        except (CellmechError, OSError, ImportError) as exc:
             show_error(f"export to {out_dir} failed: {exc}")
             return []
+        paths = sorted(p for p in Path(out_dir).rglob("*") if p.is_file())
         show_info(f"wrote {len(paths)} files to {out_dir}")
         return paths
 
 
 def _kind(layer: Any) -> str | None:
     return getattr(layer, "metadata", {}).get("cellmech", {}).get("kind")
-
-
-def result_layers(analysis: Analysis) -> list[_layers.LayerData]:
-    """The layers of a run: fluorescence (full pipeline), fit maps placed with the
-    registration, cell and nucleus labels with the per-cell table as features."""
-    sample = analysis.sample
-    if sample is None:
-        return _layers.fit_layers(analysis.force_map, analysis.fit)
-    out: list[_layers.LayerData] = []
-    if sample.stack is not None:
-        out += _layers.fluorescence_layers(sample.stack)
-    reg = sample.registration
-    afm_m = None if reg is None else reg.afm_m_to_fluorescence_m
-    out += _layers.fit_layers(analysis.force_map, analysis.fit, afm_m)
-    seg = sample.segmentation
-    if seg is not None:
-        cells = None if sample.cells is None else sample.cells.to_frame()
-        args = (seg.pixel_size_m, seg.origin_m)
-        out.append(_layers.labels_layer(seg.cell_labels, *args, name="cells", features=cells))
-        out.append(_layers.labels_layer(seg.nucleus_labels, *args, name="nuclei"))
-    return out
-
-
-def export_outputs(out_dir: str | Path, analysis: Analysis) -> list[Path]:
-    """Write a run's outputs: ``write_sample_outputs`` for the full pipeline, the
-    ``cellmech fit`` files for an AFM-only run."""
-    if analysis.sample is not None:
-        from cellmech.pipeline import write_sample_outputs
-
-        return write_sample_outputs(out_dir, analysis.sample)
-    from cellmech.outputs import run_report, write_fit_outputs
-
-    report = run_report(
-        analysis.force_map,
-        analysis.fit,
-        settings=analysis.settings.to_dict(),
-        timing_s=analysis.timing_s,
-        command=["napari-cellmech"],
-    )
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return write_fit_outputs(out_dir, analysis.force_map, analysis.fit, report)

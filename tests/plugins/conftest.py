@@ -19,3 +19,11 @@ def sample_fit():
 
     force_map = read_force_map(SAMPLE_AFM)
     return force_map, fit_map(force_map)
+
+
+@pytest.fixture(scope="session")
+def sample_result():
+    """The full pipeline's :class:`~cellmech.pipeline.SampleResult` of the sample pair."""
+    from napari_cellmech._worker import run_analysis
+
+    return run_analysis(SAMPLE_AFM, SAMPLE_FLUO)

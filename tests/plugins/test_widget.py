@@ -1,4 +1,4 @@
-"""The dock widget end to end on the sample (AFM-only run), headless under Xvfb.
+"""The dock widget on the sample (AFM-only run, cancel and errors), headless under Xvfb.
 
 Needs napari and a Qt binding (skipped without them); pytest-xvfb starts Xvfb
 (QT_QPA_PLATFORM=offscreen crashes once an image layer is drawn).
@@ -44,10 +44,10 @@ def test_widget_runs_the_afm_fit_and_inspects_a_click(viewer_widget, qtbot, tmp_
     widget.run()
     assert widget.worker is not None  # threaded by default
     qtbot.waitUntil(lambda: widget.run_button.isEnabled(), timeout=180_000)
-    assert widget.analysis is not None, widget.status.text()
+    assert widget.result is not None, widget.status.text()
     assert widget.progress.value() == 1000
     layer = viewer.layers[E_LAYER]
-    fm, fit = widget.analysis.force_map, widget.analysis.fit
+    fm, fit = widget.result.force_map, widget.result.fit
     expected = np.log10(fit_maps(fm, fit)["youngs_modulus_pa"] / 1e3)
     np.testing.assert_allclose(layer.data, expected, rtol=1e-5, equal_nan=True)
     xs, ys = fm.grid.pixel_centres_m()
@@ -79,10 +79,14 @@ def test_cancel_and_errors_become_notifications(make_napari_viewer, monkeypatch)
     widget = CellmechWidget(viewer, threaded=False)
     widget.afm_combo.setCurrentText(FROM_FILE)
     widget.afm_path.setText(str(SAMPLE_AFM))
-    widget._cancelled = lambda: True
+    reports = []
+    widget._relay.progressed.connect(lambda stage, fraction: reports.append(stage))
+    widget._relay.progressed.connect(lambda stage, fraction: widget.cancel())  # first report
     widget.run()
-    assert widget.status.text() == "cancelled" and widget.analysis is None
-    assert widget.run_button.isEnabled()
+    assert widget.status.text() == "cancelled" and widget.result is None
+    assert reports == ["fit"] and "cancelled during fit" in shown[-1]  # stopped at chunk 1
+    assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
+    widget._relay.progressed.disconnect()
     widget.afm_path.setText("/nonexistent/map.jpk-force-map")
     widget.run()
     assert widget.status.text() == "failed" and "map.jpk-force-map" in shown[-1]
