@@ -41,6 +41,7 @@ __all__ = [
     "labels_layer",
     "log_modulus_kpa",
     "modulus_contrast_limits",
+    "modulus_layer",
     "modulus_legend",
     "pixel_to_world",
     "placement",

@@ -16,21 +16,24 @@ import numpy as np
 
 from cellmech.alignment.footprint import height_above_substrate
 from cellmech.containers import FitResult, ForceMap
-from cellmech.gridmaps import to_grid
+from cellmech.gridmaps import fit_maps, to_grid
 from cellmech.transforms import apply_affine, grid_px_to_m, scale_factor
 from napari_cellmech import _layers
 
 __all__ = [
     "CELLS_LAYER",
+    "CELL_E_LAYER",
     "FOOTPRINT_LAYER",
     "NUCLEI_LAYER",
     "afm_placement",
+    "cell_modulus_layer",
     "footprint_layer",
     "footprint_outlines_px",
     "result_layers",
 ]
 
 CELLS_LAYER = "cells"
+CELL_E_LAYER = "Young's modulus on cells log10(E/kPa)"
 NUCLEI_LAYER = "nuclei"
 FOOTPRINT_LAYER = "AFM footprint (registered)"
 
@@ -96,8 +99,8 @@ def footprint_layer(
     kwargs = {
         "name": FOOTPRINT_LAYER,
         "shape_type": "path",
-        "edge_color": "yellow",
-        "edge_width": 0.6,
+        "edge_color": "white",
+        "edge_width": 0.5,
         "face_color": "transparent",
         "ndim": 2,
         "units": _layers.WORLD_UNITS,
@@ -106,12 +109,28 @@ def footprint_layer(
     return (paths, kwargs, "shapes")
 
 
+def cell_modulus_layer(result: Any, afm_m_to_world_m: np.ndarray | None) -> _layers.LayerData:
+    """The E map of the curves on cells (``assignment.cell_id > 0``; NaN elsewhere).
+
+    Over the dish the fit reports the stiffness of a rigid substrate (kPa to GPa, noise), which
+    is not a modulus of the sample; leaving it out shows the fluorescence between the cells
+    and gives the colour scale (2nd-98th percentile) to the cells.
+    """
+    fm, a = result.force_map, result.assignment
+    on_cells = to_grid(fm, a.curve_index, a.cell_id.astype(float)) > 0
+    e = fit_maps(fm, result.fit)["youngs_modulus_pa"]
+    return _layers.modulus_layer(
+        fm, np.where(on_cells, e, np.nan), afm_m_to_world_m=afm_m_to_world_m, name=CELL_E_LAYER
+    )
+
+
 def result_layers(result: Any) -> list[_layers.LayerData]:
     """Every layer of a run, bottom to top.
 
-    Full pipeline: fluorescence channels, zero-force height and E map (registered), the
-    registered footprint outline, nucleus and cell labels (outlines; the per-cell table as the
-    cells' ``features``). AFM-only: the zero-force height and the E map in the scanner frame.
+    Full pipeline: fluorescence channels, zero-force height and E map of every curve (hidden),
+    the E map on cells (:func:`cell_modulus_layer`), all registered, the registered footprint
+    outline, nucleus and cell labels (outlines; the per-cell table as the cells' ``features``).
+    AFM-only: the zero-force height and the E map in the scanner frame.
     """
     afm_m = afm_placement(result)
     seg = result.segmentation
@@ -119,7 +138,9 @@ def result_layers(result: Any) -> list[_layers.LayerData]:
         return _layers.fit_layers(result.force_map, result.fit)
     where = (seg.pixel_size_m, seg.origin_m)
     out = _layers.fluorescence_layers(result.stack, *where)
-    out += _layers.fit_layers(result.force_map, result.fit, afm_m)
+    for data, kwargs, kind in _layers.fit_layers(result.force_map, result.fit, afm_m):
+        out.append((data, kwargs | {"visible": False}, kind))  # they would hide the image
+    out.append(cell_modulus_layer(result, afm_m))
     register_options = result.settings.register
     out.append(footprint_layer(result.force_map, result.fit, register_options, afm_m))
     cells = None if result.cells is None else result.cells.to_frame()

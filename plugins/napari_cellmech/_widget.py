@@ -301,6 +301,11 @@ class CellmechWidget(QWidget):
         self.status.setText(text)
         for layer in result_layers(result):
             self._add_layer(layer)
+        if reg is not None:  # the input map joins the stage frame, under the results
+            self.place_afm_layers(reg.afm_m_to_fluorescence_m)
+            for layer in self._afm_layers():
+                if _kind(layer) == "height_at_setpoint":
+                    layer.visible = False
         if result.warnings:
             show_info("cellmech: " + "; ".join(result.warnings))
         self.export_button.setEnabled(True)
@@ -314,11 +319,11 @@ class CellmechWidget(QWidget):
         meta = layer.metadata.get("cellmech", {})
         if "contour" in meta:
             layer.contour = meta["contour"]
-        if meta.get("kind") == "youngs_modulus":
+        if meta.get("kind") == "youngs_modulus" and layer.visible:
             layer.colorbar.visible = True
             layer.colorbar.box = True  # readable over the fluorescence
             self.legend.setText(layer.metadata["legend"])
-            overlay = self.viewer.text_overlay  # the legend in kPa, on the canvas too
+            overlay = self.viewer.canvas.overlays.text  # the legend in kPa, on the canvas too
             overlay.text = f"{layer.metadata['legend']} (colour bar: log10 E/kPa)"
             overlay.visible = True
         if kind == "labels" and "features" in kwargs:
@@ -331,14 +336,23 @@ class CellmechWidget(QWidget):
         result = self.result
         self.afm_m_to_world = np.asarray(afm_m_to_world_m, float)
         matrix = _layers.afm_to_world(result.force_map.grid, self.afm_m_to_world)
-        for layer in self.viewer.layers:
-            if "curve_index" in layer.metadata.get("cellmech", {}):
-                layer.scale, layer.translate = (1.0, 1.0), (0.0, 0.0)
-                layer.affine = matrix
+        for layer in self._afm_layers():
+            layer.scale, layer.translate = (1.0, 1.0), (0.0, 0.0)
+            layer.affine = matrix
         if FOOTPRINT_LAYER in self.viewer.layers:
             options = result.settings.register
             paths, *_ = footprint_layer(result.force_map, result.fit, options, self.afm_m_to_world)
             self.viewer.layers[FOOTPRINT_LAYER].data = paths
+
+    def _afm_layers(self) -> list[Any]:
+        """The layers on the grid of the last run's AFM map (input and results)."""
+        path = Path(self.result.force_map.path).resolve()
+        return [
+            layer
+            for layer in self.viewer.layers
+            if "curve_index" in layer.metadata.get("cellmech", {})
+            and Path(layer.metadata["cellmech"]["afm_path"]).resolve() == path
+        ]
 
     # ------------------------------------------------------------------ clicks
     def _on_click(self, viewer: Any, event: Any) -> None:
@@ -382,7 +396,7 @@ class CellmechWidget(QWidget):
 
     def _map_and_fit(self, afm_path: str):
         r = self.result
-        if r is not None and str(r.force_map.path) == str(afm_path):
+        if r is not None and Path(r.force_map.path).resolve() == Path(afm_path).resolve():
             return r.force_map, r.fit
         from cellmech.io import read_force_map
 

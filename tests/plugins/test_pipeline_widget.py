@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 
 from napari_cellmech import _layers
 from napari_cellmech._landmark_panel import AFM_POINTS, FLUO_POINTS
-from napari_cellmech._result import CELLS_LAYER, FOOTPRINT_LAYER, NUCLEI_LAYER
+from napari_cellmech._result import CELL_E_LAYER, CELLS_LAYER, FOOTPRINT_LAYER, NUCLEI_LAYER
 from napari_cellmech._sample import make_sample_data
 from napari_cellmech._widget import CellmechWidget
 
@@ -47,15 +47,24 @@ def test_full_pipeline_layers_line_up(viewer_widget, tmp_path):
     result = widget.result
     assert result is not None and result.segmentation is not None, widget.status.text()
     assert widget.progress.value() == 1000 and "cells" in widget.status.text()
+    seg, fm, a = result.segmentation, result.force_map, result.assignment
     names = [ly.name for ly in viewer.layers]
     for name in ("cytoplasm", "nucleus", E_LAYER, HEIGHT_LAYER, FOOTPRINT_LAYER, CELLS_LAYER):
         assert name in names
     assert names.index(CELLS_LAYER) > names.index(E_LAYER)  # outlines on top
     e_layer, cells = viewer.layers[E_LAYER], viewer.layers[CELLS_LAYER]
     assert [str(u) for u in e_layer.units] == ["micrometer", "micrometer"]
-    assert e_layer.colorbar.visible and "kPa" in widget.legend.text()
-    assert "kPa" in viewer.text_overlay.text and viewer.text_overlay.visible
-    seg = result.segmentation
+    assert not e_layer.visible and not viewer.layers[HEIGHT_LAYER].visible  # not over the image
+    on_cells = viewer.layers[CELL_E_LAYER]
+    assert on_cells.visible and on_cells.colorbar.visible and "kPa" in widget.legend.text()
+    np.testing.assert_allclose(on_cells.affine.affine_matrix, e_layer.affine.affine_matrix)
+    finite = np.isfinite(on_cells.data)
+    np.testing.assert_array_equal(on_cells.data[finite], e_layer.data[finite])
+    cell_grid = np.zeros(fm.grid.shape, int)
+    cell_grid[fm.row[a.curve_index], fm.col[a.curve_index]] = a.cell_id
+    assert not finite[cell_grid == 0].any() and finite[cell_grid > 0].mean() > 0.9
+    text = viewer.canvas.overlays.text
+    assert "kPa" in text.text and text.visible
     np.testing.assert_array_equal(cells.data, seg.cell_labels)
     np.testing.assert_array_equal(viewer.layers[NUCLEI_LAYER].data, seg.nucleus_labels)
     assert cells.contour == 2
@@ -65,7 +74,6 @@ def test_full_pipeline_layers_line_up(viewer_widget, tmp_path):
     x0, y0 = seg.origin_m
     np.testing.assert_allclose(cells.data_to_world((0, 0)), (y0 * 1e6, x0 * 1e6))
     # every measured cell: label centroid within one AFM pixel of its curves' centroid
-    fm, a = result.force_map, result.assignment
     pitch_um = float(np.mean(fm.grid.pixel_size_m)) * 1e6
     checked = 0
     for cell_id in seg.cell_ids:
@@ -78,9 +86,19 @@ def test_full_pipeline_layers_line_up(viewer_widget, tmp_path):
         assert np.hypot(*(label_world - curve_world)) < pitch_um, cell_id
         checked += 1
     assert checked >= 3  # the sample's three cells inside the map
+    # the input height map joined the stage frame (hidden); a click shows the curve there
+    (source,) = [ly for ly in viewer.layers if ly.name.endswith("height at setpoint (µm)")]
+    assert not source.visible
+    np.testing.assert_allclose(source.data_to_world((4, 9)), e_layer.data_to_world((4, 9)))
+    i = int(a.curve_index[a.cell_id == seg.cell_ids[0]][0])
+    y, x = on_cells.data_to_world((fm.row[i] + 0.3, fm.col[i] - 0.3))
+    view = widget.inspect((2.0, y, x))
+    assert view is not None and view.curve == i and view.model_nn is not None
     # the table is the per-cell table, in display units
     assert widget.table.rowCount() == result.cells.n_cells
-    headers = [widget.table.horizontalHeaderItem(j).text() for j in range(widget.table.columnCount())]
+    headers = [
+        widget.table.horizontalHeaderItem(j).text() for j in range(widget.table.columnCount())
+    ]
     assert "youngs_modulus_median (kPa)" in headers and "area (µm²)" in headers
     assert cells.features["cell_id"].tolist() == result.cells.to_frame()["cell_id"].tolist()
     # the screenshot of the overlay (looked at by eye: see docs/napari.md)
