@@ -61,7 +61,8 @@ def main() -> None:
     start, stop = (int(v) for v in args.seeds.split(":"))
     print(f"seeds {start}..{stop - 1}")
     print(
-        "map    reflect  n   TRE_px median   p90    max   est>true  est/true median  accepted  s/case"
+        "map    reflect  n   TRE_px median   p90    max   est>true  est/true median"
+        "  accepted  s/case"
     )
     for n in args.sizes:
         for reflect in (False, True):
@@ -84,11 +85,13 @@ def main() -> None:
                 if args.verbose:
                     print(
                         f"  seed {seed} {n} {reflect}: TRE {true / pitch:.3f} px, estimate "
-                        f"{reg.error_estimate_m / pitch:.3f} px, accepted {reg.accepted} {reg.reason}"
+                        f"{reg.error_estimate_m / pitch:.3f} px, accepted {reg.accepted} "
+                        f"{reg.reason}"
                     )
             tre, ratio = np.array(tre), np.array(ratio)
             print(
-                f"{n}x{n:<4} {reflect!s:7} {len(tre):3d}  {np.median(tre):10.3f} {np.percentile(tre, 90):6.3f} "
+                f"{n}x{n:<4} {reflect!s:7} {len(tre):3d}  {np.median(tre):10.3f} "
+                f"{np.percentile(tre, 90):6.3f} "
                 f"{tre.max():6.3f}   {np.mean(ratio > 1):7.2f}   {np.median(ratio):14.2f}  "
                 f"{np.mean(acc):8.2f}  {np.median(secs):6.2f}",
                 flush=True,

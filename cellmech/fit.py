@@ -20,7 +20,6 @@ import contextlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
 
 import numpy as np
 
@@ -29,7 +28,7 @@ from cellmech.containers import CurveStatus, FitResult, FrozenMapping, Indentati
 from cellmech.errors import ConfigError
 from cellmech.kernels import THREADSAFE
 from cellmech.kernels.fitcore import MIN_FIT_POINTS, fit_block
-from cellmech.options import SubTable, option
+from cellmech.options import option
 
 __all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
 
@@ -49,37 +48,6 @@ RANGE_ITERATIONS = 3
 #: serialises kernel launches only where numba's threading layer is not thread-safe (the
 #: "workqueue" fallback aborts when parallel kernels start from several threads at once)
 _KERNEL_LOCK = contextlib.nullcontext() if THREADSAFE else threading.Lock()
-
-
-def _geometry_specs() -> dict[str, Any]:
-    """Every model's geometry :class:`~cellmech.models.ParameterSpec`, by key."""
-    specs: dict[str, Any] = {}
-    for model in models.available_models():
-        for spec in model.PARAMETERS:
-            specs.setdefault(spec.key, spec)
-    return specs
-
-
-def _geometry_keys(model: str) -> set[str]:
-    return {p.key for p in models.get_model(model).PARAMETERS}
-
-
-def _geometry_notes(model: str) -> list[str]:
-    return [
-        f"model {other.KEY} takes: " + ", ".join(f"{p.key} [{p.unit}]" for p in other.PARAMETERS)
-        for other in models.available_models()
-        if model != other.KEY and other.PARAMETERS
-    ]
-
-
-#: the ``[fit.geometry]`` table: its keys depend on the model
-GEOMETRY = SubTable(
-    specs=_geometry_specs,
-    selector="model",
-    accepts=_geometry_keys,
-    help="parameters of the contact model",
-    notes=_geometry_notes,
-)
 
 
 @dataclass(frozen=True)
@@ -122,7 +90,7 @@ class FitOptions:
         help="model geometry, e.g. tip_radius_m (model defaults)",
         unit="m",
         default_factory=dict,
-        subtable=GEOMETRY,
+        subtable=models.GEOMETRY,
     )
     fit_range: str = option("approach", "which points to fit", choices=tuple(FIT_RANGES))
     range_min_m: float = option(-np.inf, "lower bound of the tip-position/indentation window", "m")

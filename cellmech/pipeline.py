@@ -236,7 +236,7 @@ def run_sample(
     seg = load_labels(labels, stack) if labels is not None else segment(stack, settings.segment)
     timing["segment"], clock = time.perf_counter() - clock, time.perf_counter()
     report("register", 0.0)
-    image = _cell_plane(stack, seg, settings.segment.plane)
+    image = cell_plane(stack, seg, settings.segment.plane)
     reg = register(
         fitted.force_map,
         fitted.result,
@@ -262,7 +262,7 @@ def run_sample(
     )  # fmt: skip
 
 
-def _cell_plane(stack, seg, plane: str) -> np.ndarray:
+def cell_plane(stack, seg, plane: str) -> np.ndarray:
     """The z-reduced cell channel (or the first channel): the intensity image of the
     registration's refinement and of the overlays."""
     names = list(stack.channel_names)

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from cellmech.alignment.landmarks import Landmarks, ransac_fit, read_landmarks
+from cellmech.alignment.steps import RegistrationContext, rigid_with_scale, try_refine
 from cellmech.containers import FitResult, ForceMap, Registration, Segmentation
 from cellmech.errors import ConfigError, CorruptFileError, MissingFileError
 from cellmech.options import check_choices, check_range, option
-from cellmech.alignment.steps import RegistrationContext, rigid_with_scale, try_refine
 
 __all__ = ["METHODS", "RegisterOptions", "load_calibration", "read_landmarks", "register"]
 
@@ -226,4 +226,3 @@ def _landmark_fit(src: np.ndarray, dst: np.ndarray, opt: RegisterOptions):
         if (fit.inliers.sum(), -fit.residuals.sum()) > (best.inliers.sum(), -best.residuals.sum()):
             best = fit
     return best
-

@@ -81,8 +81,9 @@ def test_non_overlapping_pair_not_accepted(cases):
 
 def test_empty_image_not_accepted(cases):
     s, fit, seg = cases[(11, False)]
-    empty = Segmentation(np.zeros(seg.shape, np.int32), np.zeros(seg.shape, np.int32),
-                         seg.pixel_size_m, seg.origin_m)
+    empty = Segmentation(
+        np.zeros(seg.shape, np.int32), np.zeros(seg.shape, np.int32), seg.pixel_size_m, seg.origin_m
+    )
     reg = register(s.force_map, fit, empty)
     assert not reg.accepted
     assert "empty image" in reg.reason
@@ -97,7 +98,9 @@ def test_landmarks_with_an_outlier(tmp_path, cases):
     fluo = np.column_stack([fr, fc]) + rng.normal(0, 0.3, (8, 2))
     fluo[3] += (40.0, -25.0)  # a wrong click
     path = tmp_path / "pairs.csv"
-    rows = ["afm_row,afm_col,fluo_row,fluo_col"] + [",".join(map(str, [*a, *f])) for a, f in zip(afm, fluo)]
+    rows = ["afm_row,afm_col,fluo_row,fluo_col"] + [
+        ",".join(map(str, [*a, *f])) for a, f in zip(afm, fluo, strict=True)
+    ]
     path.write_text("\n".join(rows) + "\n")
     marks = read_landmarks(path)
     reg = register(s.force_map, fit, seg, RegisterOptions(method="landmarks"), landmarks=marks)

@@ -26,8 +26,8 @@ __all__ = [
     "height_above_substrate",
     "local_search",
     "mean_squares",
-    "pose_matrix",
     "multistart",
+    "pose_matrix",
 ]
 
 #: candidate transforms scored per vectorised batch (bounds memory to ~100 MB)

@@ -66,15 +66,18 @@ def read_landmarks(path: str | Path) -> Landmarks:
         table = pd.read_csv(path, skipinitialspace=True)
     except (ValueError, pd.errors.ParserError) as exc:
         raise CorruptFileError(f"{path}: not a readable CSV ({exc})") from exc
-    for columns, unit in ((_PIXEL_COLUMNS, "px"), (_METRE_COLUMNS, "m")):
-        if set(columns) <= set(table.columns):
-            values = table[list(columns)].to_numpy(dtype=float, na_value=np.nan)
-            break
-    else:
+    found = [
+        (cols, unit)
+        for cols, unit in ((_PIXEL_COLUMNS, "px"), (_METRE_COLUMNS, "m"))
+        if set(cols) <= set(table.columns)
+    ]
+    if not found:
         raise CorruptFileError(
             f"{path}: landmark CSV needs the columns {', '.join(_PIXEL_COLUMNS)} (pixels) or "
             f"{', '.join(_METRE_COLUMNS)} (metres); found {', '.join(map(str, table.columns))}"
         )
+    columns, unit = found[0]
+    values = table[list(columns)].to_numpy(dtype=float, na_value=np.nan)
     if len(values) < 3 or not np.all(np.isfinite(values)):
         raise CorruptFileError(
             f"{path}: need at least 3 landmark pairs of finite numbers, got {len(values)} rows"

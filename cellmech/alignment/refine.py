@@ -73,9 +73,9 @@ def mi_affine(
     method.SetMetricSamplingPercentage(0.25, seed)
     method.SetInterpolator(sitk.sitkLinear)
     method.SetOptimizerAsRegularStepGradientDescent(
-        learningRate=1.0, minStep=1e-4, numberOfIterations=iterations
+        learningRate=1e-6, minStep=1e-9, numberOfIterations=iterations
     )
-    method.SetOptimizerScalesFromPhysicalShift()
+    method.SetOptimizerScalesFromPhysicalShift()  # steps below are physical shifts in m
     method.SetInitialTransform(transform, inPlace=True)
     method.Execute(fixed, moving)
     out = np.eye(3)

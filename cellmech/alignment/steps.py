@@ -69,7 +69,9 @@ class RegistrationContext:
         m_to_px = fluorescence_m_to_px(seg.pixel_size_m, seg.origin_m)
         fluo = fp.fluo_mask(seg.cell_labels, m_to_px, seg.pixel_size_m)
         grow = opt.max_match_distance_m / fluo.pixel_size_m
-        expanded = expand_labels(seg.cell_labels, grow) if seg.cell_labels.any() else seg.cell_labels
+        expanded = (
+            expand_labels(seg.cell_labels, grow) if seg.cell_labels.any() else seg.cell_labels
+        )
         return cls(opt, px_to_m, m_to_px, heights, afm, fluo, force_map.grid.shape, expanded)
 
     @property
@@ -116,7 +118,7 @@ class RegistrationContext:
 
     def constellation(self, transform: np.ndarray) -> Constellation:
         """Matched cells under ``transform``, pairs farther apart than the limit dropped."""
-        rows, cols = self.afm.fine_shape
+        rows = self.afm.fine_shape[0]
         rr, cc = self.afm.fine_px[:, 0], self.afm.fine_px[:, 1]
         step = 1.0 / (rows / self.grid_shape[0])
         border = (rr <= rr.min() + step) | (rr >= rr.max() - step)
@@ -297,14 +299,18 @@ def try_refine(ctx: RegistrationContext, transform: np.ndarray, error_m: float, 
     opt = ctx.options
     fixed = ctx.fluo.smoothed(opt.smoothing_m) if image is None else np.asarray(image, float)
     above = np.nan_to_num(ctx.heights_m - ctx.afm.level_m, nan=0.0)
-    refined = mi_affine(
-        fixed,
-        np.linalg.inv(ctx.fluo_m_to_px),
-        np.clip(above, 0.0, None),
-        ctx.afm_px_to_m,
-        transform,
-        seed=opt.seed,
-    )
+    try:
+        refined = mi_affine(
+            fixed,
+            np.linalg.inv(ctx.fluo_m_to_px),
+            np.clip(above, 0.0, None),
+            ctx.afm_px_to_m,
+            transform,
+            seed=opt.seed,
+        )
+    except RuntimeError as exc:  # SimpleITK: e.g. no sample maps into the AFM image
+        reason = f"SimpleITK failed: {str(exc).strip().splitlines()[-1]}"
+        return transform, error_m, False, {"refine": {"kept": False, "reason": reason}}
     rows, cols = np.indices(ctx.grid_shape)
     grid = np.column_stack(_mapped(ctx.afm_px_to_m, np.column_stack([rows.ravel(), cols.ravel()])))
     a, b = np.column_stack(_mapped(transform, grid)), np.column_stack(_mapped(refined, grid))

@@ -19,6 +19,7 @@ from cellmech import __version__
 from cellmech.cli.config import add_config
 from cellmech.cli.fit import add_fit
 from cellmech.cli.inspect import add_formats, add_info, add_models
+from cellmech.cli.register import add_register
 from cellmech.cli.run import add_demo, add_run
 from cellmech.cli.segment import add_segment
 from cellmech.cli.synthetic import add_sample_data
@@ -40,6 +41,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_sample_data,
     add_fit,
     add_segment,
+    add_register,
     add_run,
     add_demo,
     add_config,

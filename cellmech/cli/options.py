@@ -36,21 +36,28 @@ def _flag_parser(spec: FlagSpec):
 
 
 def add_option_flags(
-    p: argparse.ArgumentParser, sections: tuple[str, ...], reserved: set[str]
+    p: argparse.ArgumentParser,
+    sections: tuple[str, ...],
+    reserved: set[str],
+    table: dict[str, type] | None = None,
 ) -> list[FlagSpec]:
     """Add ``--config``, ``--preset`` and one flag per option of ``sections``; returns their
-    specs (keep them for :func:`settings_from_args`)."""
+    specs (keep them for :func:`settings_from_args`).
+
+    ``table`` replaces the pipeline's stage table for options outside it (the synthetic
+    generator); such commands take no config file or preset."""
     from cellmech.pipeline import PRESETS, stage_table
 
-    p.add_argument("--config", metavar="FILE.toml", help="TOML configuration file")
-    if PRESETS:
+    if table is None:
+        p.add_argument("--config", metavar="FILE.toml", help="TOML configuration file")
+    if PRESETS and table is None:
         p.add_argument(
             "--preset",
             choices=sorted(PRESETS),
             default=None,
             help="a named set of options applied over the defaults (config and flags win)",
         )
-    specs = cli_flags(stage_table(sections), reserved | {"--config", "--preset"})
+    specs = cli_flags(table or stage_table(sections), reserved | {"--config", "--preset"})
     groups: dict[str, argparse._ArgumentGroup] = {}
     for spec in specs:
         group = groups.get(spec.section) or groups.setdefault(
@@ -70,7 +77,7 @@ def add_option_flags(
             metavar=None if spec.choices else metavar,
             **common,
         )
-    p.set_defaults(option_specs=specs, option_sections=sections)
+    p.set_defaults(option_specs=specs, option_sections=sections, option_table=table)
     return specs
 
 
@@ -94,14 +101,17 @@ def _flag_level(args: argparse.Namespace, table) -> dict:
     return level
 
 
-def settings_from_args(args: argparse.Namespace):
-    """Validated :class:`~cellmech.config.Settings`: defaults < preset < config < flags."""
-    from cellmech.config import load_config
+def settings_from_args(args: argparse.Namespace, base: dict | None = None):
+    """Validated :class:`~cellmech.config.Settings`: defaults < preset < ``base`` (a
+    command's own defaults, e.g. the demo sample's tip) < config < flags."""
+    from cellmech.config import load_config, merge_settings
     from cellmech.pipeline import PRESETS, make_settings, stage_table
 
+    if args.option_table is not None:
+        return merge_settings(args.option_table, _flag_level(args, args.option_table))
     table = stage_table(args.option_sections)
     levels = [load_config(args.config, table, PRESETS)] if args.config else []
     level = _flag_level(args, table)
     if PRESET_KEY in level:
         check_preset(level[PRESET_KEY], PRESETS, "--preset")
-    return make_settings(*levels, level, sections=args.option_sections)
+    return make_settings(*([base] if base else []), *levels, level, sections=args.option_sections)

@@ -45,7 +45,9 @@ def _summary(result, out: Path, seconds: float) -> list[str]:
     return lines
 
 
-def _run(args: argparse.Namespace, afm: Path, fluorescence: Path | None) -> int:
+def _run(
+    args: argparse.Namespace, afm: Path, fluorescence: Path | None, base: dict | None = None
+) -> int:
     from tqdm import tqdm
 
     from cellmech.io.registry import check_input_file
@@ -55,7 +57,7 @@ def _run(args: argparse.Namespace, afm: Path, fluorescence: Path | None) -> int:
     check_input_file(afm)
     if fluorescence is not None:
         check_input_file(fluorescence)
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, base)
     check_output_dir(args.output)
     quiet = args.quiet or not sys.stderr.isatty()
     with tqdm(total=100, unit="%", desc=afm.name, disable=quiet) as bar:
@@ -92,10 +94,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from cellmech.synthetic import sample_data_dir
+    from cellmech.synthetic import SAMPLE_DATA_OPTIONS, sample_data_dir
 
     folder = sample_data_dir()
-    return _run(args, folder / "sample.jpk-force-map", folder / "sample.ome.tif")
+    # the sample was recorded with this tip and model: the demo's own defaults
+    tip = {"model": SAMPLE_DATA_OPTIONS.model, "geometry": dict(SAMPLE_DATA_OPTIONS.geometry)}
+    return _run(args, folder / "sample.jpk-force-map", folder / "sample.ome.tif", {"fit": tip})
 
 
 _RESERVED = {"-o", "--output", "-q", "--quiet", "-h", "--help", "--debug"}

@@ -34,13 +34,16 @@ import importlib
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
 from cellmech.errors import ConfigError
 from cellmech.models.finite_thickness import correction
+from cellmech.options import SubTable
 
 __all__ = [
+    "GEOMETRY",
     "MODEL_KEYS",
     "POISSON_RATIO",
     "ParameterSpec",
@@ -216,3 +219,34 @@ def model_force(
     """
     per_e = force_per_modulus(key, indentation_m, poisson_ratio=poisson_ratio, **geometry)
     return np.asarray(youngs_modulus_pa) * per_e
+
+
+def _geometry_specs() -> dict[str, Any]:
+    """Every model's geometry :class:`~cellmech.models.ParameterSpec`, by key."""
+    specs: dict[str, Any] = {}
+    for model in available_models():
+        for spec in model.PARAMETERS:
+            specs.setdefault(spec.key, spec)
+    return specs
+
+
+def _geometry_keys(model: str) -> set[str]:
+    return {p.key for p in get_model(model).PARAMETERS}
+
+
+def _geometry_notes(model: str) -> list[str]:
+    return [
+        f"model {other.KEY} takes: " + ", ".join(f"{p.key} [{p.unit}]" for p in other.PARAMETERS)
+        for other in available_models()
+        if model != other.KEY and other.PARAMETERS
+    ]
+
+
+#: the ``[fit.geometry]`` table: its keys depend on the model
+GEOMETRY = SubTable(
+    specs=_geometry_specs,
+    selector="model",
+    accepts=_geometry_keys,
+    help="parameters of the contact model",
+    notes=_geometry_notes,
+)

@@ -65,7 +65,9 @@ def _afm_outline_px(registration, force_map, fit_result):
         float(opts.get("min_cell_area_m2", 20e-12)) / pitch**2,
     )
     rows, cols = heights.shape
-    corners = np.array([[-0.5, -0.5], [-0.5, cols - 0.5], [rows - 0.5, cols - 0.5], [rows - 0.5, -0.5]])
+    corners = np.array(
+        [[-0.5, -0.5], [-0.5, cols - 0.5], [rows - 0.5, cols - 0.5], [rows - 0.5, -0.5]]
+    )
     m = registration.afm_px_to_fluorescence_px
     corner_px = np.column_stack(apply_affine(m, corners[:, 0], corners[:, 1]))
     return above, threshold, corner_px
@@ -103,7 +105,15 @@ def _overlay(path, registration, force_map, fit_result, segmentation, image) -> 
     ax.set_ylabel("fluorescence row (px)")
     handles = [
         Line2D([], [], color="#ff3366", lw=1.4, label="AFM height footprint (registered)"),
-        Line2D([], [], color="#ffcc00", lw=1.2, ls="--", marker="o", label="AFM grid extent (o: pixel 0,0)"),
+        Line2D(
+            [],
+            [],
+            color="#ffcc00",
+            lw=1.2,
+            ls="--",
+            marker="o",
+            label="AFM grid extent (o: pixel 0,0)",
+        ),
         Line2D([], [], color="#33dd55", lw=0.9, label="cell outlines (segmentation)"),
     ]
     ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8)
@@ -128,8 +138,15 @@ def _scale_bar(ax, shape, pixel_m: float) -> None:
     length_px = length_um * M_PER_UM / pixel_m
     x0, y0 = 0.04 * shape[1], 0.95 * shape[0]
     ax.plot([x0, x0 + length_px], [y0, y0], color="white", lw=4, solid_capstyle="butt")
-    ax.text(x0 + length_px / 2, y0 - 0.015 * shape[0], f"{length_um:g} µm", color="white",
-            ha="center", va="bottom", fontsize=9)
+    ax.text(
+        x0 + length_px / 2,
+        y0 - 0.015 * shape[0],
+        f"{length_um:g} µm",
+        color="white",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+    )
 
 
 def _wrap(text: str, width: int) -> str:

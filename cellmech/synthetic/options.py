@@ -7,13 +7,48 @@ without importing the generator's heavier dependencies.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from cellmech import models
 from cellmech.errors import ConfigError
-from cellmech.models import get_model
+from cellmech.models import GEOMETRY, MODEL_KEYS, get_model
+from cellmech.options import check_range, option
 from cellmech.synthetic.afm import Artefacts
 
 __all__ = ["SAMPLE_DATA_OPTIONS", "SampleOptions"]
+
+#: tip of the generated curves unless told: a 2.5 µm sphere
+_DEFAULT_GEOMETRY = {"tip_radius_m": 2.5e-6}
+#: largest fluorescence stack (uint16, 3 channels) a dataset may need, bytes
+MAX_STACK_BYTES = 2 * 2**30
+#: (field, low, high) of every bounded numeric option (SI units)
+_RANGES = (
+    ("seed", 0, 2**32 - 1),
+    ("map_size_m", 1e-6, 1e-3),
+    ("grid_theta_deg", -360.0, 360.0),
+    ("n_cells", 0, 100),
+    ("n_cells_outside", 0, 100),
+    ("poisson_ratio", 0.0, 0.5),
+    ("spring_constant_n_per_m", 1e-4, 100.0),
+    ("sensitivity_m_per_v", 1e-10, 1e-5),
+    ("setpoint_n", 1e-12, 1e-6),
+    ("approach_points", 10, 200_000),
+    ("retract_points", 2, 200_000),
+    ("approach_duration_s", 1e-3, 1e3),
+    ("deflection_noise_m", 0.0, 1e-7),
+    ("baseline_offset_m", -1e-5, 1e-5),
+    ("baseline_tilt", -1.0, 1.0),
+    ("virtual_deflection_slope", -1.0, 1.0),
+    ("bad_fraction", 0.0, 0.5),
+    ("substrate_modulus_pa", 1e3, 1e12),
+    ("fluo_pixel_size_m", 1e-8, 1e-5),
+    ("fluo_z_step_m", 1e-8, 1e-4),
+    ("fluo_z_planes", 1, 200),
+    ("fluo_fov_factor", 1.1, 4.0),
+    ("min_cell_gap_m", -10e-6, 20e-6),
+)
+_INTEGERS = {"seed", "n_cells", "n_cells_outside", "approach_points", "retract_points",
+             "fluo_z_planes"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -77,56 +112,77 @@ class SampleOptions:
         the cell height at the touched point as thickness, instead of the half-space law.
     """
 
-    seed: int = 0
-    grid_shape: tuple[int, int] = (48, 48)
-    map_size_m: float = 90e-6
-    grid_theta_deg: float = 0.0
-    n_cells: int = 4
-    n_cells_outside: int = 1
-    model: str = "hertz_paraboloidal"
-    geometry: Mapping[str, float] = field(default_factory=lambda: {"tip_radius_m": 2.5e-6})
-    poisson_ratio: float = 0.5
-    spring_constant_n_per_m: float = 0.05
-    sensitivity_m_per_v: float = 50e-9
-    setpoint_n: float = 1e-9
-    approach_points: int = 1000
-    retract_points: int = 500
-    approach_duration_s: float = 1.0
-    noise_free: bool = False
-    deflection_noise_m: float = 0.2e-9
-    baseline_offset_m: float = 20e-9
-    baseline_tilt: float = 5e-5
-    virtual_deflection_slope: float = 0.0
-    bad_fraction: float = 0.01
-    substrate_modulus_pa: float = 1e9
-    reflect: bool = False
-    fluo_pixel_size_m: float = 0.5e-6
-    fluo_z_step_m: float = 1.0e-6
-    fluo_z_planes: int = 10
-    fluo_fov_factor: float = 1.5
-    marker: bool = True
-    measured_height: bool = True
-    min_cell_gap_m: float = 2e-6
-    finite_thickness: bool = False
+    seed: int = option(0, "random seed; equal options give identical datasets")
+    grid_shape: tuple[int, int] = option((48, 48), "AFM grid (rows, cols)")
+    map_size_m: float = option(90e-6, "side of the square AFM map", "m")
+    grid_theta_deg: float = option(0.0, "grid rotation in the scanner frame", "deg")
+    n_cells: int = option(4, "cells placed wholly inside the map")
+    n_cells_outside: int = option(1, "extra cells in the fluorescence field only")
+    model: str = option(
+        "hertz_paraboloidal", "contact model generating the curves", "", choices=MODEL_KEYS
+    )
+    geometry: Mapping[str, float] = option(
+        help="tip geometry of the model",
+        unit="m",
+        default_factory=lambda: dict(_DEFAULT_GEOMETRY),
+        subtable=GEOMETRY,
+    )
+    poisson_ratio: float = option(0.5, "Poisson ratio of the cells")
+    spring_constant_n_per_m: float = option(0.05, "cantilever spring constant", "N/m")
+    sensitivity_m_per_v: float = option(50e-9, "deflection sensitivity", "m/V")
+    setpoint_n: float = option(1e-9, "force setpoint ending each approach", "N")
+    approach_points: int = option(1000, "points of a full-length approach")
+    retract_points: int = option(500, "points of every retract")
+    approach_duration_s: float = option(1.0, "duration of a full-length approach", "s")
+    noise_free: bool = option(False, "no noise, offset, tilt, virtual deflection or bad curves")
+    deflection_noise_m: float = option(0.2e-9, "deflection noise (standard deviation)", "m")
+    baseline_offset_m: float = option(20e-9, "deflection baseline offset", "m")
+    baseline_tilt: float = option(5e-5, "baseline tilt, deflection per piezo height")
+    virtual_deflection_slope: float = option(
+        0.0, "baseline slope common to all curves, deflection per piezo height"
+    )
+    bad_fraction: float = option(0.01, "fraction of bad curves (half no-contact, half spiky)")
+    substrate_modulus_pa: float = option(1e9, "Young's modulus of the dish", "Pa")
+    reflect: bool = option(False, "the AFM -> fluorescence transform includes a reflection")
+    fluo_pixel_size_m: float = option(0.5e-6, "fluorescence pixel size", "m")
+    fluo_z_step_m: float = option(1.0e-6, "fluorescence plane spacing", "m")
+    fluo_z_planes: int = option(10, "fluorescence planes")
+    fluo_fov_factor: float = option(1.5, "fluorescence field side / AFM map side (>= 1.1)")
+    marker: bool = option(True, "add the stiffness-correlated third channel")
+    measured_height: bool = option(True, "record the sensor (measured) height channel")
+    min_cell_gap_m: float = option(
+        2e-6, "least clearance between cells (0: touching, < 0: overlapping)", "m"
+    )
+    finite_thickness: bool = option(
+        False, "curves over cells follow the bonded finite-thickness force law"
+    )
 
     def __post_init__(self) -> None:
         rows, cols = (int(v) for v in self.grid_shape)
         object.__setattr__(self, "grid_shape", (rows, cols))
-        object.__setattr__(self, "geometry", dict(self.geometry))
-        get_model(self.model)
-        checks = {
-            "grid_shape": min(rows, cols) >= 2,
-            "map_size_m": self.map_size_m > 0,
-            "n_cells": self.n_cells >= 0 and self.n_cells_outside >= 0,
-            "approach_points": self.approach_points >= 10 and self.retract_points >= 2,
-            "bad_fraction": 0 <= self.bad_fraction <= 0.5,
-            "fluo_fov_factor": self.fluo_fov_factor >= 1.1,
-            "fluo_z_planes": self.fluo_z_planes >= 1,
-            "min_cell_gap_m": -10e-6 <= self.min_cell_gap_m <= 20e-6,
+        model = get_model(self.model)
+        takes = {spec.key for spec in model.PARAMETERS}
+        # the default sphere radius does not apply to a cone or pyramid: drop it there
+        geometry = {
+            k: v for k, v in self.geometry.items() if k in takes or k not in _DEFAULT_GEOMETRY
         }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ConfigError(f"invalid sample options: {', '.join(bad)}; see SampleOptions")
+        object.__setattr__(self, "geometry", models.validated_geometry(model, geometry))
+        for name, low, high in _RANGES:
+            check_range(
+                "sample", name, getattr(self, name), low=low, high=high, integer=name in _INTEGERS
+            )
+        for name, value in (("grid rows", rows), ("grid cols", cols)):
+            check_range("sample", name, value, low=2, high=512, integer=True)
+        if not (self.bad_fraction <= 0.5 and self.fluo_fov_factor >= 1.1):
+            raise ConfigError("[sample] bad_fraction must be <= 0.5 and fluo_fov_factor >= 1.1")
+        side_px = self.map_size_m * self.fluo_fov_factor / self.fluo_pixel_size_m
+        stack_bytes = 2 * 3 * self.fluo_z_planes * side_px**2
+        if stack_bytes > MAX_STACK_BYTES:
+            raise ConfigError(
+                f"[sample] the fluorescence stack would need {stack_bytes / 2**30:.1f} GiB "
+                f"(at most {MAX_STACK_BYTES / 2**30:.0f} GiB): use a larger fluo_pixel_size_m, "
+                "fewer planes or a smaller map"
+            )
 
     @property
     def artefacts(self) -> Artefacts:

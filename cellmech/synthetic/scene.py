@@ -324,7 +324,7 @@ def place_cells(
         else:
             raise ConfigError(
                 f"could not place cell {k + 1} of {n_cells} without overlap in its region; "
-                "ask for fewer cells (--cells) or a larger map (--size-um)"
+                "ask for fewer cells (--n-cells) or a larger map (--map-size)"
             )
     return new
 

@@ -270,8 +270,8 @@ def test_fluorescence_channels_follow_the_truth():
 
 def test_cli_writes_the_dataset_and_info_reads_both_files(tmp_path, capsys):
     out = tmp_path / "ds"
-    argv = ["sample-data", str(out), "--seed", "1", "--grid", "5x6", "--points", "200"]
-    assert main([*argv, "--retract-points", "40", "--z-planes", "3"]) == 0
+    argv = ["sample-data", str(out), "--seed", "1", "--grid-shape", "5", "6"]
+    assert main([*argv, "--approach-points", "200", "--retract-points", "40"]) == 0
     for name in FILE_NAMES.values():
         assert (out / name).is_file()
     truth = json.loads((out / "truth.json").read_text())
@@ -306,10 +306,15 @@ def test_shipped_sample_data_is_small_documented_and_reproducible(tmp_path):
 
 
 def test_impossible_requests_fail_with_a_message(tmp_path, capsys):
-    argv = ["sample-data", str(tmp_path / "x"), "--grid", "4x4", "--size-um", "30"]
-    assert main([*argv, "--cells", "12"]) == 2
-    assert "--cells" in capsys.readouterr().err
-    with pytest.raises(ConfigError, match="grid_shape"):
+    argv = ["sample-data", str(tmp_path / "x"), "--grid-shape", "4", "4", "--map-size", "30um"]
+    assert main([*argv, "--n-cells", "12"]) == 2
+    assert "--n-cells" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="grid rows"):
         SampleOptions(grid_shape=(1, 5))
+    for bad in (float("nan"), float("inf"), 0.0, -1e-6):  # sizes that crashed or exploded
+        with pytest.raises(ConfigError, match="map_size_m"):
+            SampleOptions(map_size_m=bad)
+    with pytest.raises(ConfigError, match="GiB"):
+        SampleOptions(map_size_m=1e-3, fluo_pixel_size_m=2e-8)
     with pytest.raises(ConfigError, match="unknown contact model"):
         SampleOptions(model="nope")

@@ -48,3 +48,21 @@ def test_segment_unnamed_channels_are_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--cell-channel" in err[0] and "--nucleus-channel" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_register_writes_json_and_overlay_and_recovers_the_truth(tmp_path, capsys):
+    out = tmp_path / "reg"
+    argv = ["register", "--afm", str(SAMPLE / "sample.jpk-force-map"), "--fluorescence",
+            str(SAMPLE / "sample.ome.tif"), "-o", str(out), "--tip-radius", "2.5um"]  # fmt: skip
+    assert main(argv) == 0
+    reg = json.loads((out / "registration.json").read_text())
+    assert reg["accepted"] and reg["method"] == "rigid"
+    truth = json.loads((SAMPLE / "truth.json").read_text())["transform"]["afm_px_to_fluo_px"]
+    rows, cols = np.mgrid[0:24, 0:24]
+    pts = np.stack([rows.ravel(), cols.ravel(), np.ones(rows.size)])
+    err_px = np.hypot(*((np.array(reg["afm_px_to_fluorescence_px"]) - truth) @ pts)[:2])
+    fluo_px_m = 0.5e-6
+    true_rms_m = float(np.sqrt(np.mean(err_px**2))) * fluo_px_m
+    assert true_rms_m < 0.5 * 3e-6  # below half an AFM pixel (3 µm)
+    assert true_rms_m < reg["error_estimate_m"]  # the estimate is an upper estimate
+    assert (out / "registration_overlay.png").stat().st_size > 10_000
