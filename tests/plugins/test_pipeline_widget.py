@@ -107,6 +107,8 @@ def test_full_pipeline_layers_line_up(viewer_widget, tmp_path):
     shot = viewer.screenshot(str(tmp_path / "pipeline.png"), canvas_only=True)
     shutil.copy(tmp_path / "pipeline.png", SHOT)
     assert shot.ndim == 3 and shot[..., :3].std() > 10  # not blank
+    names = {p.name for p in widget.export(tmp_path / "out")}  # what `cellmech run` writes
+    assert {"cells.csv", "labels.ome.tif", "registration.json", "report.html", "run.json"} <= names
 
 
 def test_table_and_labels_select_each_other(viewer_widget, sample_result):

@@ -103,3 +103,31 @@ def test_fit_output_folder_opens_with_the_grid_placement(tmp_path, sample_fit):
         np.testing.assert_allclose(kw["translate"], (ys[0, 0] * 1e6, xs[0, 0] * 1e6))
     maps_only = get_reader(str(tmp_path / "maps.ome.tif"))(str(tmp_path / "maps.ome.tif"))
     assert len(maps_only) == 8 and maps_only[0][1]["scale"] == pytest.approx((3.0, 3.0))
+
+
+def test_run_output_folder_opens_in_the_fluorescence_frame(tmp_path, sample_result):
+    from napari_cellmech import _layers
+
+    from cellmech.pipeline import write_sample_run
+
+    write_sample_run(tmp_path / "run", sample_result)
+    layers = get_reader(str(tmp_path / "run"))(str(tmp_path / "run"))
+    by_name = {kw["name"]: (data, kw, kind) for data, kw, kind in layers}
+    seg, reg = sample_result.segmentation, sample_result.registration
+    assert {"cytoplasm", "nucleus", "stiffness_marker"} <= set(by_name)
+    data, kw, kind = by_name["cells"]
+    assert kind == "labels"
+    np.testing.assert_array_equal(data, seg.cell_labels)
+    x0, y0 = seg.origin_m
+    np.testing.assert_allclose(kw["translate"], (y0 * 1e6, x0 * 1e6))  # stage frame
+    np.testing.assert_allclose(by_name["cytoplasm"][1]["translate"][1:], kw["translate"])
+    data, kw, _ = by_name["Young's modulus log10(E/kPa)"]  # the AFM grid, registered
+    expected = _layers.afm_to_world(sample_result.force_map.grid, reg.afm_m_to_fluorescence_m)
+    np.testing.assert_allclose(kw["affine"], expected, atol=1e-9)
+    assert data.shape == sample_result.force_map.grid.shape
+    assert not by_name["Young's modulus log10(E/kPa) (fluorescence grid)"][1]["visible"]
+    # a labels file alone opens as Labels too (no stage position recorded: at the origin)
+    (cells, kw, kind), _ = get_reader(str(tmp_path / "run" / "labels.ome.tif"))(
+        str(tmp_path / "run" / "labels.ome.tif")
+    )
+    assert kind == "labels" and kw["name"] == "cells" and cells.max() == seg.cell_labels.max()
