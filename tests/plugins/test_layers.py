@@ -119,3 +119,36 @@ def test_labels_layer_features_are_indexed_by_label():
     assert kw["features"]["index"].tolist() == [2, 5]
     np.testing.assert_allclose(kw["scale"], (0.5, 0.25))
     np.testing.assert_allclose(kw["translate"], (20.0, 10.0))
+
+
+def test_result_layers_of_a_full_run(sample_result):
+    from napari_cellmech._result import CELL_E_LAYER, FOOTPRINT_LAYER, result_layers
+
+    layers = result_layers(sample_result)
+    by_name = {kw["name"]: (data, kw, kind) for data, kw, kind in layers}
+    seg, reg = sample_result.segmentation, sample_result.registration
+    assert [kw["name"] for *_, kw, _ in layers][-2:] == ["nuclei", "cells"]  # outlines on top
+    expected = _layers.afm_to_world(sample_result.force_map.grid, reg.afm_m_to_fluorescence_m)
+    np.testing.assert_allclose(by_name[CELL_E_LAYER][1]["affine"], expected)
+    assert by_name[CELL_E_LAYER][1].get("visible", True)
+    assert by_name["zero-force height (µm)"][1]["visible"] is False
+    # every registered footprint outline encloses a segmented cell: its centre is inside one
+    paths, _, kind = by_name[FOOTPRINT_LAYER]
+    assert kind == "shapes" and len(paths) >= 3
+    to_px = np.linalg.inv(_layers.pixel_to_world(seg.pixel_size_m, seg.origin_m))
+    for path in paths:
+        if len(path) < 10:  # a stray curve or two above the dish
+            continue
+        row, col, _ = to_px @ np.array([*path.mean(axis=0), 1.0])
+        assert seg.cell_labels[round(row), round(col)] > 0
+
+
+def test_result_layers_of_an_afm_only_run(sample_fit):
+    from napari_cellmech._result import result_layers
+
+    from cellmech.pipeline import SampleResult, make_settings
+
+    force_map, fit = sample_fit
+    layers = result_layers(SampleResult(force_map, fit, make_settings()))
+    assert [kind for *_, kind in layers] == ["image", "image"]
+    assert all("affine" not in kw for _, kw, _ in layers)  # the scanner frame
