@@ -164,3 +164,14 @@ def test_subprocess_exit_codes(tmp_path):
     assert debug.returncode not in (0, EXIT_BAD_INPUT)
     assert "Traceback (most recent call last)" in debug.stderr
     assert "MissingFileError" in debug.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["formats", "info", "sample-data", "fit", "segment", "register", "run", "demo", "models"],
+)
+def test_every_command_prints_its_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: cellmech " + command in capsys.readouterr().out

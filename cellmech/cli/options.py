@@ -64,7 +64,8 @@ def add_option_flags(
             spec.section, p.add_argument_group(f"[{spec.section}] options")
         )
         names = (spec.flag, *spec.aliases)
-        common = {"dest": spec.dest, "default": argparse.SUPPRESS, "help": spec.help}
+        help_text = spec.help.replace("%", "%%")  # argparse formats help with %
+        common = {"dest": spec.dest, "default": argparse.SUPPRESS, "help": help_text}
         if spec.is_bool:
             group.add_argument(*names, action=argparse.BooleanOptionalAction, **common)
             continue
@@ -110,7 +111,8 @@ def settings_from_args(args: argparse.Namespace, base: dict | None = None):
     if args.option_table is not None:
         return merge_settings(args.option_table, _flag_level(args, args.option_table))
     table = stage_table(args.option_sections)
-    levels = [load_config(args.config, table, PRESETS)] if args.config else []
+    # a config file may hold every stage's section: all are checked, the command uses its own
+    levels = [load_config(args.config, stage_table(), PRESETS)] if args.config else []
     level = _flag_level(args, table)
     if PRESET_KEY in level:
         check_preset(level[PRESET_KEY], PRESETS, "--preset")

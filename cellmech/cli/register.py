@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from cellmech.cli.fit import check_output_dir
 from cellmech.cli.options import add_option_flags, settings_from_args
+from cellmech.cli.run import add_sample_inputs
 
 __all__ = ["add_register"]
 
@@ -79,19 +79,8 @@ def add_register(sub: argparse._SubParsersAction) -> None:
         "error_estimate_m, accepted, reason, method, checks) and OUT/registration_overlay.png. "
         "Exit 3 when the registration is not accepted.",
     )
-    p.add_argument("--afm", type=Path, required=True, metavar="AFM_FILE", help="AFM force map")
-    p.add_argument(
-        "--fluorescence", type=Path, required=True, metavar="FLUO_FILE", help="fluorescence stack"
-    )
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
-    p.add_argument("--labels", type=Path, metavar="LABELS.tif", help="labels made elsewhere")
-    p.add_argument("--landmarks", type=Path, metavar="CSV", help="AFM/fluorescence point pairs")
-    p.add_argument(
-        "--calibration", type=Path, metavar="registration.json",
-        help="a previous registration of the same setup as the initial transform",
-    )  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
-    reserved = {"-o", "--output", "-q", "--quiet", "-h", "--help", "--debug", "--afm",
-                "--fluorescence", "--labels", "--landmarks", "--calibration"}  # fmt: skip
+    reserved = {"-q", "--quiet", "-h", "--help", "--debug"}
+    reserved |= add_sample_inputs(p, fluorescence_required=True)
     add_option_flags(p, SECTIONS, reserved)
     p.set_defaults(func=_cmd_register)

@@ -11,7 +11,7 @@ from pathlib import Path
 from cellmech.cli.fit import check_output_dir
 from cellmech.cli.options import add_option_flags, settings_from_args
 
-__all__ = ["add_demo", "add_run"]
+__all__ = ["add_demo", "add_run", "add_sample_inputs"]
 
 #: every section of the stage table
 SECTIONS = ("read", "preprocess", "fit", "image", "segment", "register", "measure", "run")
@@ -105,6 +105,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 _RESERVED = {"-o", "--output", "-q", "--quiet", "-h", "--help", "--debug"}
 
 
+def add_sample_inputs(p: argparse.ArgumentParser, fluorescence_required: bool) -> set[str]:
+    """The inputs of a correlative command (AFM map, fluorescence stack, output folder, labels,
+    landmarks, calibration); returns the flags it took."""
+    p.add_argument("--afm", type=Path, required=True, metavar="AFM_FILE", help="AFM force map")
+    p.add_argument(
+        "--fluorescence", type=Path, required=fluorescence_required, default=None,
+        metavar="FLUO_FILE", help="fluorescence stack of the same field"
+        + ("" if fluorescence_required else " (without it: fit and report only)"),
+    )  # fmt: skip
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
+    p.add_argument("--labels", type=Path, metavar="LABELS.tif", help="labels made elsewhere")
+    p.add_argument("--landmarks", type=Path, metavar="CSV", help="AFM/fluorescence point pairs")
+    p.add_argument(
+        "--calibration", type=Path, metavar="registration.json",
+        help="a previous registration of the same setup as the initial transform",
+    )  # fmt: skip
+    return {"--afm", "--fluorescence", "-o", "--output", "--labels", "--landmarks",
+            "--calibration"}  # fmt: skip
+
+
 def add_run(sub: argparse._SubParsersAction) -> None:
     """Declare ``cellmech run``."""
     p = sub.add_parser(
@@ -116,20 +136,8 @@ def add_run(sub: argparse._SubParsersAction) -> None:
         "OUT/registration.json, OUT/report.html and OUT/run.json. Exit 3 when the "
         "registration is not accepted (every output written, flagged).",
     )
-    p.add_argument("--afm", type=Path, required=True, metavar="AFM_FILE", help="AFM force map")
-    p.add_argument(
-        "--fluorescence", type=Path, default=None, metavar="FLUO_FILE",
-        help="fluorescence stack of the same field (without it: fit and report only)",
-    )  # fmt: skip
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
-    p.add_argument("--labels", type=Path, metavar="LABELS.tif", help="labels made elsewhere")
-    p.add_argument("--landmarks", type=Path, metavar="CSV", help="AFM/fluorescence point pairs")
-    p.add_argument(
-        "--calibration", type=Path, metavar="registration.json",
-        help="a previous registration of the same setup as the initial transform",
-    )  # fmt: skip
+    reserved = _RESERVED | add_sample_inputs(p, fluorescence_required=False)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
-    reserved = _RESERVED | {"--afm", "--fluorescence", "--labels", "--landmarks", "--calibration"}
     add_option_flags(p, SECTIONS, reserved)
     p.set_defaults(func=_cmd_run)
 
