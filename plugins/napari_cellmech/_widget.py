@@ -19,7 +19,6 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -33,20 +32,16 @@ from qtpy.QtWidgets import (
 )
 
 from cellmech.errors import CellmechError
-from cellmech.models import get_model
-from cellmech.pipeline import STAGES, make_settings
 from napari_cellmech import _layers
 from napari_cellmech._cell_table import CellTableView
 from napari_cellmech._inspect import curve_at, curve_view, plot_curve
 from napari_cellmech._landmark_panel import LandmarkPanel
-from napari_cellmech._options_form import KEY_OPTIONS, FormField, form_fields, parse_value, shown
+from napari_cellmech._options_panel import OptionsPanel
 from napari_cellmech._result import CELLS_LAYER, FOOTPRINT_LAYER, footprint_layer, result_layers
 from napari_cellmech._worker import AnalysisCancelled, run_analysis
 
 __all__ = ["CellmechWidget"]
 
-#: geometry parameters shown, with (display unit, SI per display unit)
-GEOMETRY = {"tip_radius_m": ("µm", 1e-6), "half_angle_deg": ("deg", 1.0)}
 FROM_FILE = "(file below)"
 NO_FLUORESCENCE = "(none: AFM-only fit)"
 
@@ -72,7 +67,6 @@ class CellmechWidget(QWidget):
         self._cancel = False
         self._relay = _Relay()
         self._relay.progressed.connect(self._on_progress)
-        self._fields: dict[tuple[str, str], tuple[FormField, QWidget]] = {}
         self._build()
         self.viewer.layers.events.inserted.connect(self._refresh_sources)
         self.viewer.layers.events.removed.connect(self._refresh_sources)
@@ -96,20 +90,9 @@ class CellmechWidget(QWidget):
             row.addWidget(line)
             row.addWidget(button)
             form.addRow("  file", row)
-        for section, names in KEY_OPTIONS.items():
-            for f in form_fields(section, STAGES[section], names):
-                control = self._control(f)
-                control.setToolTip(f.help)
-                form.addRow(f.label, control)
-                self._fields[(section, f.name)] = (f, control)
-                if f.name == "model":
-                    control.currentTextChanged.connect(self._update_geometry)
-        self._geometry: dict[str, tuple[QLabel, QLineEdit]] = {}
-        for key, (unit, _) in GEOMETRY.items():
-            label = QLabel(f"{key.rsplit('_', 1)[0].replace('_', ' ')} ({unit})")
-            form.addRow(label, line := QLineEdit())
-            self._geometry[key] = (label, line)
         layout.addLayout(form)
+        self.options = OptionsPanel()
+        layout.addWidget(self.options)
         buttons = QHBoxLayout()
         self.run_button, self.cancel_button = QPushButton("Run"), QPushButton("Cancel")
         self.export_button = QPushButton("Export…")
@@ -131,28 +114,6 @@ class CellmechWidget(QWidget):
         self.canvas = FigureCanvasQTAgg(self.figure)
         for w in (self.progress, self.status, self.legend, self.table, self.landmarks, self.canvas):
             layout.addWidget(w)
-        self._update_geometry(self._fields[("fit", "model")][1].currentText())
-
-    @staticmethod
-    def _control(f: FormField) -> QWidget:
-        if f.kind == "choice":
-            box = QComboBox()
-            box.addItems([str(c) for c in f.choices])
-            box.setCurrentText(str(f.default))
-            return box
-        if f.kind == "bool":
-            check = QCheckBox()
-            check.setChecked(bool(f.default))
-            return check
-        return QLineEdit(shown(f, f.default))
-
-    def _update_geometry(self, model_key: str) -> None:
-        params = {p.key: p for p in get_model(model_key).PARAMETERS}
-        for key, (label, line) in self._geometry.items():
-            label.setVisible(key in params)
-            line.setVisible(key in params)
-            if key in params:
-                line.setText(f"{params[key].default / GEOMETRY[key][1]:g}")
 
     def _refresh_sources(self, event: Any = None) -> None:
         for combo, kinds, first in (
@@ -173,25 +134,7 @@ class CellmechWidget(QWidget):
     # ------------------------------------------------------------------ inputs
     def settings(self):
         """The :class:`~cellmech.config.Settings` of the form (raises ConfigError)."""
-        levels: dict[str, dict[str, Any]] = {s: {} for s in KEY_OPTIONS}
-        for (section, name), (f, control) in self._fields.items():
-            if f.kind == "choice":
-                value = control.currentText()
-            elif f.kind == "bool":
-                value = control.isChecked()
-            else:
-                value = parse_value(f, control.text())
-            levels[section][name] = value
-        model = get_model(levels["fit"]["model"])
-        geometry = {}
-        for p in model.PARAMETERS:
-            unit_factor = GEOMETRY.get(p.key, ("", 1.0))[1]
-            line = self._geometry.get(p.key, (None, None))[1]
-            if line is not None:
-                text = FormField("fit.geometry", p.key, p.key, "float", 0, "", unit_factor, "")
-                geometry[p.key] = parse_value(text, line.text())
-        levels["fit"]["geometry"] = geometry
-        return make_settings(levels)
+        return self.options.settings()
 
     def inputs(self) -> tuple[Path, Path | None]:
         """The AFM file and the fluorescence file (None for an AFM-only run)."""

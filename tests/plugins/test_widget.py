@@ -90,7 +90,7 @@ def test_cancel_and_errors_become_notifications(make_napari_viewer, monkeypatch)
     widget.afm_path.setText("/nonexistent/map.jpk-force-map")
     widget.run()
     assert widget.status.text() == "failed" and "map.jpk-force-map" in shown[-1]
-    widget._fields[("fit", "poisson_ratio")][1].setText("0.9")
+    widget.options.fields[("fit", "poisson_ratio")][1].setText("0.9")
     widget.run()
     assert "poisson_ratio" in shown[-1]
     assert len(viewer.layers) == 0
