@@ -104,7 +104,7 @@ def main() -> None:
                     ("measure", 9),
                     ("write", 7),
                     ("total", 8),
-                )  # fmt: skip
+                )
             )
             + f"{after_fit:>11.2f}{r['peak_rss_mb']:>8.0f} MB"
             + ("" if r["accepted"] else "  (registration not accepted)")
