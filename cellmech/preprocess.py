@@ -11,9 +11,11 @@ and approach/retract re-splitting at the turning point; the order is
 1. orient the height axis (files recorded with the opposite sign are flipped),
 2. optional moving-average smoothing of the force,
 3. tip position = height + force / k (tip-sample separation),
-4. optional baseline tilt removal (a line fitted to the baseline before contact),
+4. optional baseline tilt removal (a line fitted to the baseline before contact; the tip
+   position follows the corrected force),
 5. contact-point estimate on the approach (up to the force maximum) and force offset (mean of
-   the points before contact),
+   the points before contact; the tip position follows, so it is height + corrected force / k
+   and the zero-force height of the fit carries no offset),
 6. tip offset: the tip position at the contact estimate is subtracted,
 7. approach/retract re-split at the point of deepest indentation (turning point).
 
@@ -189,7 +191,10 @@ def preprocess(
             tip, force, contact = _corrected(
                 block, tip, force, peak, contact, n_tot, status, k, options
             )
-            offset, turn = finish(tip, force, contact, n_tot, options.baseline_fraction, flags)
+            inv_k = 1.0 / k if options.compute_tip_position else 0.0
+            offset, turn = finish(
+                tip, force, contact, n_tot, options.baseline_fraction, flags, inv_k
+            )
     n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
@@ -230,6 +235,8 @@ def _corrected(block, tip, force, peak, contact, n_tot, status, k, options):
             first = np.maximum((contact * TILT_SHARE).astype(np.int64), 2)
             force = subtract_line(axis, raw, n_tot, first)
             contact = _contact_index(tip, force, n_clip, options)
+        if options.compute_tip_position:  # the tip moves with the tilt-corrected force
+            tip = tip + (force - raw) / k
     return tip, force, contact
 
 

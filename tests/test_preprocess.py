@@ -158,7 +158,7 @@ def test_fused_kernel_equals_assemble_then_finish() -> None:
     fused = assemble(*args, 0.02, True, 0.1, flags)
     tip, force, _, _, contact, offset, turn = assemble(*args, 0.02, True, 0.1, (False,) * 3)
     assert np.all(offset == 0) and np.all(turn == -1)
-    offset, turn = finish(tip, force, contact, app.n_points + ret.n_points, 0.1, flags)
+    offset, turn = finish(tip, force, contact, app.n_points + ret.n_points, 0.1, flags, 1 / 0.02)
     for a, b in zip(fused, (tip, force, None, None, contact, offset, turn), strict=True):
         if b is not None:
             np.testing.assert_array_equal(a, b)
