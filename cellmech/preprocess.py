@@ -104,7 +104,7 @@ class PreprocessOptions:
     )
     baseline_fraction: float = _opt(0.1, "leading fraction of the approach used as baseline")
     correct_force_offset: bool = _opt(True, "subtract the mean force before contact")
-    tilt_axis: str = _opt("none", "remove a linear baseline tilt versus", choices=TILT_AXES)
+    tilt_axis: str = _opt("height", "remove a linear baseline tilt versus", choices=TILT_AXES)
     correct_tip_offset: bool = _opt(True, "put the estimated contact point at 0 m")
     split_at_turning_point: bool = _opt(True, "re-split approach/retract at deepest indentation")
     smooth_window: int = _opt(1, "moving-average window of the force in points (1 = off)")
