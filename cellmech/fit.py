@@ -43,6 +43,15 @@ FIT_RANGES = {
 #: fixed table makes every curve's result independent of the other curves in its block
 TABLE_POINTS = 2048
 TABLE_DELTA_MAX_M = 1e-3
+#: force rise (in force-noise units) at the force maximum below which a curve is NO_CONTACT
+NO_CONTACT_Z = 6.0
+#: a tip travel from the resolved contact onset to the setpoint below RIGID_Z times its noise
+#: (sqrt(2) sd / k) makes a curve RIGID
+RIGID_Z = 5.0
+#: a residual above SPIKE_Z force-noise units (a spike, a jump) makes a fit POOR_FIT
+SPIKE_Z = 8.0
+#: values a RIGID curve keeps (E is not measurable)
+RIGID_KEPT = ("contact_point_m", "baseline_n", "zero_force_height_m", "rms_residual_n")
 #: fits with a moving fit range (indentation, force) are repeated this often, as nanite does
 RANGE_ITERATIONS = 3
 #: serialises kernel launches only where numba's threading layer is not thread-safe (the
@@ -96,7 +105,7 @@ class FitOptions:
     range_min_m: float = option(-np.inf, "lower bound of the tip-position/indentation window", "m")
     range_max_m: float = option(np.inf, "upper bound of the tip-position/indentation window", "m")
     force_max_n: float = option(np.inf, "force above baseline ending the 'force' range", "N")
-    weight_cp_m: float = option(1e-6, "contact-point weighting distance (0 = off)", "m")
+    weight_cp_m: float = option(0.0, "contact-point weighting distance (0 = off)", "m")
     bonded: bool = option(True, "finite-thickness correction for a bonded sample")
     min_r_squared: float = option(0.5, "R² below which a fit is poor_fit")
     min_modulus_pa: float = option(1.0, "moduli below are poor_fit", "Pa")
@@ -173,7 +182,7 @@ def fit_curves(
     if options.fit_range in ("indentation", "force"):
         for _ in range(RANGE_ITERATIONS):
             res = _run(curves, ok, _window(curves, options, res, full), options, table, row, scale)
-    res[:, 0] /= gnorm
+    res[:, [0, 10]] /= gnorm
     return _result(curves, status, res, options, sample_thickness_m)
 
 
@@ -233,23 +242,34 @@ def _force_table(curves, options, thickness):
 
 def _result(curves, status, res, options, thickness) -> FitResult:
     """Assemble the FitResult: statuses, derived quantities, NaN for failed curves."""
-    e, cp, base, _, ssr, sst, dmax, contact, count = res.T
+    e, cp, base, _, ssr, sst, dmax, contact, count, rmax, e_se, cp_se, sd, travel, rise = res.T
     ok = status == CurveStatus.OK
     status[ok & (count < MIN_FIT_POINTS)] = CurveStatus.TOO_FEW_POINTS
     ok = status == CurveStatus.OK
     status[ok & ~np.isfinite(res[:, :7]).all(axis=1)] = CurveStatus.NOT_CONVERGED
     ok = status == CurveStatus.OK
-    status[ok & (contact < options.min_contact_points)] = CurveStatus.NO_CONTACT
+    noisy = sd > 0  # the noise tests need noise (noise-free data pass them)
+    no_contact = (contact < options.min_contact_points) | (noisy & ~(rise >= NO_CONTACT_Z * sd))
+    status[ok & no_contact] = CurveStatus.NO_CONTACT
+    ok = status == CurveStatus.OK
+    # on a rigid sample the tip position barely moves between the resolved onset and the
+    # setpoint: both ends carry a tip-position noise sd / k (tip = height + force / k)
+    resolution = RIGID_Z * np.sqrt(2.0) * sd / curves.spring_constant_n_per_m
+    status[ok & noisy & ~(travel > resolution)] = CurveStatus.RIGID
     ok = status == CurveStatus.OK
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(sst > 0, 1.0 - ssr / sst, np.nan)
         rms = np.sqrt(ssr / count)
-    poor = (r2 < options.min_r_squared) | ~(
-        (e >= options.min_modulus_pa) & (e <= options.max_modulus_pa)
+    poor = (
+        (r2 < options.min_r_squared)
+        | ~((e >= options.min_modulus_pa) & (e <= options.max_modulus_pa))
+        | (noisy & (rmax > SPIKE_Z * sd))
     )
     status[ok & poor] = CurveStatus.POOR_FIT
     keep = (status == CurveStatus.OK) | (status == CurveStatus.POOR_FIT)
+    rigid = status == CurveStatus.RIGID
     height = cp + curves.tip_offset_m - base / curves.spring_constant_n_per_m
+    height = np.where(keep | rigid, height, np.nan)
     values = {
         "youngs_modulus_pa": e,
         "contact_point_m": cp,
@@ -258,6 +278,8 @@ def _result(curves, status, res, options, thickness) -> FitResult:
         "indentation_max_m": dmax,
         "rms_residual_n": rms,
         "r_squared": r2,
+        "youngs_modulus_se_pa": e_se,
+        "contact_point_se_m": cp_se,
     }
     params = {f.name: getattr(options, f.name) for f in fields(options)} | {
         "geometry": dict(options.geometry),
@@ -266,7 +288,7 @@ def _result(curves, status, res, options, thickness) -> FitResult:
     }
     return FitResult(
         curve_index=curves.curve_index,
-        **{k: np.where(keep, v, np.nan) for k, v in values.items()},
+        **{k: np.where(keep | (rigid & (k in RIGID_KEPT)), v, np.nan) for k, v in values.items()},
         status=status,
         model=options.model,
         parameters=params,

@@ -67,8 +67,29 @@ STAGES: Mapping[str, type] = _StageTable(
 )
 #: the sections a map fit uses (``cellmech fit``)
 FIT_SECTIONS = ("read", "preprocess", "fit", "run")
-#: named sets of section values applied over the defaults (``--preset``, ``preset = ...``)
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {}
+#: named sets of section values applied over the defaults (``--preset``, ``preset = ...``):
+#: "nanite" is nanite's standard workflow (Müller et al. 2019): no baseline-tilt correction
+#: and residuals weighted linearly up to 1 µm from the contact point, so results compare with
+#: the literature that used it (biased low on shallow indentations, see the README)
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "nanite": {
+        "preprocess": {
+            "height_source": "auto",
+            "compute_tip_position": True,
+            "contact_method": "deviation_from_baseline",
+            "baseline_fraction": 0.1,
+            "correct_force_offset": True,
+            "tilt_axis": "none",
+            "correct_tip_offset": True,
+            "split_at_turning_point": True,
+            "smooth_window": 1,
+        },
+        "fit": {
+            "fit_range": "approach",
+            "weight_cp_m": 1e-6,
+        },
+    },
+}
 
 
 def stage_table(sections: tuple[str, ...] | None = None) -> dict[str, type]:

@@ -11,9 +11,11 @@ and approach/retract re-splitting at the turning point; the order is
 1. orient the height axis (files recorded with the opposite sign are flipped),
 2. optional moving-average smoothing of the force,
 3. tip position = height + force / k (tip-sample separation),
-4. optional baseline tilt removal (a line fitted to the baseline before contact),
+4. optional baseline tilt removal (a line fitted to the baseline before contact; the tip
+   position follows the corrected force),
 5. contact-point estimate on the approach (up to the force maximum) and force offset (mean of
-   the points before contact),
+   the points before contact; the tip position follows, so it is height + corrected force / k
+   and the zero-force height of the fit carries no offset),
 6. tip offset: the tip position at the contact estimate is subtracted,
 7. approach/retract re-split at the point of deepest indentation (turning point).
 
@@ -96,7 +98,7 @@ class PreprocessOptions:
     )
     baseline_fraction: float = option(0.1, "leading fraction of the approach used as baseline")
     correct_force_offset: bool = option(True, "subtract the mean force before contact")
-    tilt_axis: str = option("none", "remove a linear baseline tilt versus", choices=TILT_AXES)
+    tilt_axis: str = option("height", "remove a linear baseline tilt versus", choices=TILT_AXES)
     correct_tip_offset: bool = option(True, "put the estimated contact point at 0 m")
     split_at_turning_point: bool = option(True, "re-split approach/retract at deepest indentation")
     smooth_window: int = option(1, "moving-average window of the force in points (1 = off)")
@@ -177,7 +179,10 @@ def preprocess(
             tip, force, contact = _corrected(
                 block, tip, force, peak, contact, n_tot, status, k, options
             )
-            offset, turn = finish(tip, force, contact, n_tot, options.baseline_fraction, flags)
+            inv_k = 1.0 / k if options.compute_tip_position else 0.0
+            offset, turn = finish(
+                tip, force, contact, n_tot, options.baseline_fraction, flags, inv_k
+            )
     n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
@@ -218,6 +223,8 @@ def _corrected(block, tip, force, peak, contact, n_tot, status, k, options):
             first = np.maximum((contact * TILT_SHARE).astype(np.int64), 2)
             force = subtract_line(axis, raw, n_tot, first)
             contact = _contact_index(tip, force, n_clip, options)
+        if options.compute_tip_position:  # the tip moves with the tilt-corrected force
+            tip = tip + (force - raw) / k
     return tip, force, contact
 
 

@@ -34,6 +34,10 @@ MIN_FIT_POINTS = 5
 #: contact-point tolerance relative to the indentation depth (dE/E ~ 1.5 dcp/depth)
 CP_RTOL = 1e-5
 GOLDEN = 0.3819660112501051
+#: columns of the result of :func:`fit_block`
+N_RESULTS = 15
+#: force rise (in units of the force noise) that marks a point as certainly in contact
+CONTACT_Z = 5.0
 
 
 @njit(cache=True, inline="always")
@@ -233,19 +237,77 @@ def _fit_one(x, y, wcp, table, row, scale, out):
         cp = _brent(mid - 32 * h, mid + 32 * h, x, y, None, None, wcp, table, row, scale, tol)
     xa, ya, ca, sa, free = _split_free(x, y, None, None, cp, wcp)
     s, e, b = _solve(cp, xa, ya, ca, sa, free, wcp, table, row, scale)
-    ssr = sst = dmax = 0.0
-    contact = 0
+    out[0], out[1], out[2], out[3] = e, cp, b, s
+    _summary(x, y, cp, e, b, wcp, span, table, row, scale, out)
+    _setpoint_travel(x, y, b, out)
+
+
+@njit(cache=True)
+def _setpoint_travel(x, y, b, out):
+    """Model-free contact measures (out[12:14]) from the force noise ``sd`` (out[11]): the tip
+    travel from the resolved contact onset (the first of the points before the force maximum
+    that all exceed ``b + CONTACT_Z sd``) to the force maximum, and the force rise there."""
+    sd = out[11]
+    top = np.argmax(y)
+    j = top
+    while j > 0 and y[j - 1] > b + CONTACT_Z * sd:
+        j -= 1
+    out[12] = x[j] - x[top]
+    out[13] = y[top] - b
+
+
+@njit(cache=True)
+def _summary(x, y, cp, e, b, wcp, span, table, row, scale, out):
+    """Unweighted SSR and total sum of squares, largest indentation, points in contact,
+    largest isolated residual (off the mean of its two neighbours, in units of the noise of
+    that difference; a spike) (out[4:9]) and the standard errors of E and cp (out[9:11]) from
+    the covariance at the optimum, ``s2 (J^T W J)^-1`` with ``s2`` = weighted SSR / (n - 3)
+    and the Jacobian columns (g, E dg/dcp, 1); NaN at the bound E = 0."""
+    ssr = sst = dmax = rmax = sfree = r1 = r2 = 0.0
+    contact = nfree = 0
     ymean = y.mean()
+    h = 1e-6 * span
+    a = np.zeros((3, 3))
     for j in range(x.size):
         d = cp - x[j]
-        r = y[j] - b - e * _g(d, table, row, scale)
+        g = _g(d, table, row, scale)
+        r = y[j] - b - e * g
         ssr += r * r
         sst += (y[j] - ymean) ** 2
+        if j >= 2:  # isolated outlier: a residual off the mean of its neighbours
+            rmax = max(rmax, abs(r1 - 0.5 * (r2 + r)) / np.sqrt(1.5))
+        r2, r1 = r1, r
+        w2 = 1.0
+        if wcp > 0.0:
+            w2 = min(abs(d) / wcp, 1.0) ** 2
+        if d > -h:  # cp column scaled by the span: a well-conditioned 3 x 3 system
+            dg = (_g(d + h, table, row, scale) - _g(d - h, table, row, scale)) / (2 * h)
+            jac = (g, e * dg * span, 1.0)
+        else:
+            jac = (0.0, 0.0, 1.0)
+        for p in range(3):
+            for q in range(3):
+                a[p, q] += w2 * jac[p] * jac[q]
         if d > 0.0:
             contact += 1
             dmax = max(dmax, d)
-    out[0], out[1], out[2], out[3] = e, cp, b, s
-    out[4], out[5], out[6], out[7] = ssr, sst, dmax, contact
+        else:
+            sfree += r * r
+            nfree += 1
+    out[4], out[5], out[6], out[7], out[8] = ssr, sst, dmax, contact, rmax
+    # noise: rms residual out of contact, or over all points when few are out of contact
+    out[11] = np.sqrt(sfree / (nfree - 1)) if nfree > 10 else np.sqrt(ssr / max(x.size - 3, 1))
+    det = (
+        a[0, 0] * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1])
+        - a[0, 1] * (a[1, 0] * a[2, 2] - a[1, 2] * a[2, 0])
+        + a[0, 2] * (a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0])
+    )
+    s2 = out[3] / max(x.size - 3, 1)
+    if e > 0.0 and det > 0.0:
+        out[9] = np.sqrt(s2 * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]) / det)
+        out[10] = np.sqrt(s2 * (a[0, 0] * a[2, 2] - a[0, 2] * a[2, 0]) / det) * span
+    else:
+        out[9] = out[10] = np.nan
 
 
 @njit(cache=True)
@@ -283,13 +345,17 @@ def fit_block(x, y, npts, x_lo, x_hi, j_end, wcp, table, table_row, scale):
 
     Returns
     -------
-    ndarray, shape (n, 9)
+    ndarray, shape (n, N_RESULTS)
         E (Pa), cp (m), b (N), weighted SSR (N^2), SSR and total sum of squares (N^2) of the
-        unweighted residuals, largest indentation (m), points in contact, fit points.
+        unweighted residuals, largest indentation (m), points in contact, fit points, largest
+        isolated residual (N, see :func:`_summary`), standard errors of E (Pa) and cp (m),
+        force noise (rms of the residuals out of contact, N), the tip travel from the resolved
+        contact onset (force above b + CONTACT_Z noise) to the force maximum (m) and the force
+        rise there (N).
         Rows of curves with fewer than ``MIN_FIT_POINTS`` fit points are NaN but the count.
     """
     n = x.shape[0]
-    res = np.full((n, 9), np.nan)
+    res = np.full((n, N_RESULTS), np.nan)
     for i in prange(n):
         xi, yi = _fit_points(x[i], y[i], min(npts[i], j_end[i]), x_lo[i], x_hi[i])
         res[i, 8] = xi.size
@@ -298,7 +364,7 @@ def fit_block(x, y, npts, x_lo, x_hi, j_end, wcp, table, table_row, scale):
         y0 = yi.mean()
         ysc = max(yi.max() - y0, y0 - yi.min(), 1e-300)
         yi = (yi - y0) / ysc
-        out = np.zeros(8)
+        out = np.zeros(14)
         r = table_row[i]
         _fit_one(xi, yi, wcp, table, r, scale[r], out)
         res[i, 0] = out[0] * ysc
@@ -309,4 +375,10 @@ def fit_block(x, y, npts, x_lo, x_hi, j_end, wcp, table, table_row, scale):
         res[i, 5] = out[5] * ysc * ysc
         res[i, 6] = out[6]
         res[i, 7] = out[7]
+        res[i, 9] = out[8] * ysc
+        res[i, 10] = out[9] * ysc
+        res[i, 11] = out[10]
+        res[i, 12] = out[11] * ysc
+        res[i, 13] = out[12]
+        res[i, 14] = out[13] * ysc
     return res
