@@ -245,10 +245,12 @@ def _fit_one(x, y, wcp, table, row, scale, out):
 @njit(cache=True)
 def _setpoint_travel(x, y, b, out):
     """Model-free contact measures (out[12:14]) from the force noise ``sd`` (out[11]): the tip
-    travel from the resolved contact onset (the first of the points before the force maximum
-    that all exceed ``b + CONTACT_Z sd``) to the force maximum, and the force rise there."""
+    travel from the resolved contact onset (the first of the points before the end of the
+    approach that all exceed ``b + CONTACT_Z sd``) to the end of the approach (the setpoint),
+    and the force rise there. Measured back from the end, not from the force maximum, so a
+    spike in the baseline (which can exceed the setpoint) never passes for the contact."""
     sd = out[11]
-    top = np.argmax(y)
+    top = y.size - 1
     j = top
     while j > 0 and y[j - 1] > b + CONTACT_Z * sd:
         j -= 1
