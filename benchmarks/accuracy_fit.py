@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import itertools
 
 from cellmech.containers import CurveStatus
-from cellmech.fit import PRESETS, FitOptions, fit_curves
+from cellmech.fit import FitOptions, fit_curves
+from cellmech.pipeline import PRESETS
 from cellmech.preprocess import PreprocessOptions, preprocess
 from cellmech.synthetic import SampleOptions, generate_sample
 
