@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from cellmech.containers import CurveStatus, FitResult, ForceMap
-from cellmech.models import model_force
+from cellmech.models import fitted_force
 from cellmech.preprocess import PreprocessOptions, preprocess
 from cellmech.units import M_PER_UM, PA_PER_KPA
 
-__all__ = ["CurveView", "curve_at", "curve_view", "fitted_force", "plot_curve"]
+__all__ = ["CurveView", "curve_at", "curve_view", "plot_curve"]
 
 N_PER_NN = 1e-9
 
@@ -51,24 +51,6 @@ def curve_at(
     if not (0 <= row < rows and 0 <= col < cols) or curve_index[row, col] < 0:
         return None
     return int(row), int(col), int(curve_index[row, col])
-
-
-def fitted_force(tip_position_m: np.ndarray, fit: FitResult, position: int) -> np.ndarray:
-    """The fitted model force in N at ``tip_position_m`` for entry ``position`` of ``fit``.
-
-    ``F = baseline + model_force(model, cp - x, E, poisson_ratio, **geometry)``; NaN when the
-    fit has no values for that curve.
-    """
-    params = fit.parameters
-    indentation = fit.contact_point_m[position] - np.asarray(tip_position_m, float)
-    force = model_force(
-        fit.model,
-        np.clip(indentation, 0.0, None),
-        fit.youngs_modulus_pa[position],
-        poisson_ratio=params.get("poisson_ratio", 0.5),
-        **dict(params.get("geometry", {})),
-    )
-    return fit.baseline_n[position] + force
 
 
 @dataclass(frozen=True)
@@ -111,7 +93,7 @@ def curve_view(force_map: ForceMap, curve: int, fit: FitResult | None = None) ->
         cp = fit.contact_point_m[position]
         values = _values(fit, position)
         if np.isfinite(cp):
-            model = fitted_force(x, fit, position) / N_PER_NN
+            model = fitted_force(fit, position, x) / N_PER_NN
         else:
             cp = 0.0
     return CurveView(
