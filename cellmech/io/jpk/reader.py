@@ -136,6 +136,8 @@ class _Reader:
         #: header num-points, duration in s)
         self.curves: list[tuple] = []
         self.positions: list[tuple[float, float, int | None]] = []
+        #: per template: (spring constant, sensitivity)
+        self.calibrations: list[tuple[float, float]] = []
         self._scan()
 
     # ---------------------------------------------------------------- opening
@@ -207,8 +209,8 @@ class _Reader:
                         f"{self.path}: segment {self._seg_dir(folder, s)} has no "
                         f"{'/'.join(candidates)} channel; export the raw data again"
                     )
-                if quantity == "force" and not self.recipes and s == 0:
-                    self.calibration = self._check_calibration(props)
+                if quantity == "force" and s == 0:
+                    self.calibrations.append(self._check_calibration(props))
                 recipe = jp.channel_recipe(props, name, slot, self.path)
                 if recipe.unit != _UNITS[quantity]:
                     raise CorruptFileError(
@@ -227,7 +229,8 @@ class _Reader:
         return out
 
     def _check_calibration(self, props: dict) -> tuple[float, float]:
-        """Spring constant and sensitivity; raises MissingMetadataError when absent."""
+        """Spring constant and sensitivity; MissingMetadataError when absent, CorruptFileError
+        when zero, negative or not finite."""
         k, sens = jp.calibration(props)
         missing = [
             name
@@ -236,7 +239,33 @@ class _Reader:
         ]
         if missing:
             raise MissingMetadataError(self.path, missing, hint=CALIBRATION_HINT)
+        if not (math.isfinite(k) and k > 0 and math.isfinite(sens) and sens > 0):
+            raise CorruptFileError(
+                f"{self.path}: impossible calibration (spring constant {k!r} N/m, sensitivity "
+                f"{sens!r} m/V; both must be finite and > 0); {CALIBRATION_HINT}"
+            )
         return k, sens
+
+    @property
+    def calibration(self) -> tuple[float, float]:
+        """The map's spring constant and sensitivity, the same for every curve.
+
+        Raises
+        ------
+        CorruptFileError
+            When curves carry different spring constants: the map is fitted with one, so the
+            user must choose it.
+        """
+        k0, sens0 = self.calibrations[0]
+        for tid, (k, _) in enumerate(self.calibrations):
+            if not math.isclose(k, k0, rel_tol=1e-9):
+                other = next(c for c, seg in enumerate(self.curves) if seg[0][0] == tid)
+                raise CorruptFileError(
+                    f"{self.path}: curves 0 and {other} carry different spring constants "
+                    f"({k0:.6g} vs {k:.6g} N/m); cellmech fits a map with one spring constant: "
+                    f"{CALIBRATION_HINT} to use one value for every curve"
+                )
+        return k0, sens0
 
     def _curve(self, folder: str, tid: int, seg_texts: list[str]) -> tuple:
         segs = []
