@@ -171,6 +171,8 @@ def preprocess(
         flags if fused else (False, False, False),
     )
     status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
+    if block.status is not None:  # curves the reader found damaged keep their status
+        status = np.where(block.status != CurveStatus.OK, block.status, status).astype(np.int8)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     if tip.shape[1] and not fused:  # no points at all: every curve is TOO_FEW_POINTS already
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves

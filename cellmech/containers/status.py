@@ -14,7 +14,9 @@ class CurveStatus(IntEnum):
     the optimiser failed. TOO_FEW_POINTS: not enough points in the approach or fit range.
     INVALID_INPUT: NaN/inf or otherwise unusable data. POOR_FIT: a fit was made but explains
     nothing (R² near zero, modulus at a bound or physically absurd); its values are kept for
-    inspection but must not be reported as a modulus.
+    inspection but must not be reported as a modulus. CORRUPT: the curve is structurally
+    damaged in the file (a missing channel, header or segment, a CRC error); the rest of the
+    map is still read.
     """
 
     OK = 0
@@ -23,6 +25,7 @@ class CurveStatus(IntEnum):
     TOO_FEW_POINTS = 3
     INVALID_INPUT = 4
     POOR_FIT = 5
+    CORRUPT = 7
 
     @property
     def label(self) -> str:

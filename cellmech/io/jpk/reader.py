@@ -25,6 +25,7 @@ needed); memory scales with the block, not the map.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import math
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cellmech.containers import CurveBlock, CurveSegment, ForceMap
+from cellmech.containers import CurveBlock, CurveSegment, CurveStatus, ForceMap
 from cellmech.errors import CorruptFileError, MissingMetadataError, NoCurvesError
 from cellmech.io.jpk import properties as jp
 from cellmech.io.jpk.archive import Archive
@@ -138,46 +139,65 @@ class _Reader:
         self.positions: list[tuple[float, float, int | None]] = []
         #: per template: (spring constant, sensitivity)
         self.calibrations: list[tuple[float, float]] = []
+        #: curve position -> why it is corrupt (its values load as NaN, status CORRUPT)
+        self.corrupt: dict[int, str] = {}
         self._scan()
 
     # ---------------------------------------------------------------- opening
     def _scan(self) -> None:
+        """Read every curve's headers; a curve damaged in the file is marked corrupt (its
+        reason kept in :attr:`corrupt`), unless it is the only one."""
+        counts = collections.Counter(len(segs) for segs in self.layout.values())
+        self.n_segments = counts.most_common(1)[0][0]
+        if self.n_segments > 2:
+            raise NoCurvesError(
+                f"{self.path}: curves have {self.n_segments} segments; cellmech reads "
+                "force-distance curves (approach + retract), not creep-compliance or "
+                "stress-relaxation recordings"
+            )
         for folder, segs in self.layout.items():
-            n = len(segs)
-            if sorted(segs) != list(range(n)) or n > 2:
-                raise NoCurvesError(
-                    f"{self.path}: curve {folder or '0'} has {n} segments; cellmech reads "
-                    "force-distance curves (approach + retract), not creep-compliance or "
-                    "stress-relaxation recordings"
-                )
-            if self.curves and n != len(self.curves[0]):
-                raise CorruptFileError(
-                    f"{self.path}: curve {folder} has {n} segments, the first curve "
-                    f"{len(self.curves[0])}; mixed recordings are not supported"
-                )
-            curve_text = (
-                self.archive.read(folder + "header.properties").decode("latin-1")
-                if folder
-                else None
+            try:
+                position, curve = self._scan_curve(folder, segs)
+            except (CorruptFileError, KeyError) as exc:
+                if len(self.layout) == 1:
+                    raise _corrupt(self.path, exc) from exc
+                self.corrupt[len(self.curves)] = str(_corrupt(self.path, exc))
+                position = self._position(folder, None)
+                curve = ((-1, {}, 0, 1.0, 0.0),) * self.n_segments
+            self.positions.append(position)
+            self.curves.append(curve)
+        if len(self.corrupt) == len(self.curves):
+            raise CorruptFileError(next(iter(self.corrupt.values())))
+
+    def _scan_curve(self, folder: str, segs: dict) -> tuple[tuple, tuple]:
+        """Position and per-segment table of one curve (template recipes built when new)."""
+        if sorted(segs) != list(range(self.n_segments)):
+            raise CorruptFileError(
+                f"{self.path}: curve {folder or '0'} has segments {sorted(segs)}, the map "
+                f"{list(range(self.n_segments))}"
             )
-            seg_texts = [
-                self.archive.read(f"{self._seg_dir(folder, s)}segment-header.properties").decode(
-                    "latin-1"
-                )
-                for s in range(len(segs))
-            ]
-            self.positions.append(self._position(folder, curve_text))
-            key = (
-                None if curve_text is None else _template(curve_text),
-                *(_template(t) for t in seg_texts),
-                *(tuple(segs[s]) for s in range(len(segs))),
+        curve_text = (
+            self.archive.read(folder + "header.properties").decode("latin-1") if folder else None
+        )
+        seg_texts = [
+            self.archive.read(f"{self._seg_dir(folder, s)}segment-header.properties").decode(
+                "latin-1"
             )
-            tid = self.templates.get(key)
-            if tid is None:
-                tid = len(self.recipes)
-                self.templates[key] = tid
-                self.recipes.append(self._build_recipes(folder, curve_text, seg_texts, segs))
-            self.curves.append(self._curve(folder, tid, seg_texts))
+            for s in range(len(segs))
+        ]
+        key = (
+            None if curve_text is None else _template(curve_text),
+            *(_template(t) for t in seg_texts),
+            *(tuple(segs[s]) for s in range(len(segs))),
+        )
+        tid = self.templates.get(key)
+        if tid is None:
+            recipes, calibration = self._build_recipes(folder, curve_text, seg_texts, segs)
+            tid = len(self.recipes)
+            self.recipes.append(recipes)
+            self.calibrations.append(calibration)
+            self.templates[key] = tid
+        return self._position(folder, curve_text), self._curve(folder, tid, seg_texts)
 
     @staticmethod
     def _seg_dir(folder: str, s: int) -> str:
@@ -191,7 +211,8 @@ class _Reader:
             idx = int(folder.split("/")[1])
         return x, y, idx
 
-    def _build_recipes(self, folder, curve_text, seg_texts, segs) -> list[_SegmentRecipe]:
+    def _build_recipes(self, folder, curve_text, seg_texts, segs) -> tuple[list, tuple]:
+        """Per-segment recipes of a header template and its (spring constant, sensitivity)."""
         curve = self.root if curve_text is None else jp.parse_properties(curve_text)
         out = []
         for s, text in enumerate(seg_texts):
@@ -210,7 +231,7 @@ class _Reader:
                         f"{'/'.join(candidates)} channel; export the raw data again"
                     )
                 if quantity == "force" and s == 0:
-                    self.calibrations.append(self._check_calibration(props))
+                    calibration = self._check_calibration(props)
                 recipe = jp.channel_recipe(props, name, slot, self.path)
                 if recipe.unit != _UNITS[quantity]:
                     raise CorruptFileError(
@@ -226,7 +247,7 @@ class _Reader:
                     _root_float(props, seg_props, "force-segment-header.duration"),
                 )
             )
-        return out
+        return out, calibration
 
     def _check_calibration(self, props: dict) -> tuple[float, float]:
         """Spring constant and sensitivity; MissingMetadataError when absent, CorruptFileError
@@ -289,19 +310,37 @@ class _Reader:
 
     # ---------------------------------------------------------------- loading
     def _decode(
-        self, curves: np.ndarray, rows: slice, s: int, out: dict, time: np.ndarray | None
+        self,
+        curves: np.ndarray,
+        rows: slice,
+        s: int,
+        out: dict,
+        time: np.ndarray | None,
+        status: np.ndarray,
     ) -> None:
         """Inflate and convert segment ``s`` of ``curves`` into rows ``rows`` of ``out`` and
-        write their time axes into the same rows of ``time`` (when not None)."""
+        write their time axes into the same rows of ``time`` (when not None); curves damaged
+        in the file get NaN rows and CORRUPT in ``status``."""
         ramp = None if time is None else np.arange(time.shape[1], dtype=float)
         for r, c in zip(range(rows.start, rows.stop), curves, strict=True):
             tid, members, n, num, duration = self.curves[c][s]
-            channels = self.recipes[tid][s].channels
-            for q, arr in out.items():
-                recipe = channels[q][0]
-                raw = np.frombuffer(self.archive.read(members[q]), dtype=recipe.dtype, count=n)
-                recipe.apply(raw, out=arr[r, :n])
-                arr[r, n:] = np.nan
+            try:
+                for q, arr in out.items():
+                    recipe = self.recipes[tid][s].channels[q][0] if tid >= 0 else None
+                    if recipe is not None:
+                        data = self.archive.read(members[q])
+                        raw = np.frombuffer(data, dtype=recipe.dtype, count=n)
+                        recipe.apply(raw, out=arr[r, :n])
+                    arr[r, n:] = np.nan
+            except CorruptFileError:  # a damaged member (CRC, inflate, local header)
+                if len(self.layout) == 1:
+                    raise
+                status[r] = CurveStatus.CORRUPT
+                n = 0
+                for arr in out.values():
+                    arr[r] = np.nan
+            if tid < 0:
+                status[r] = CurveStatus.CORRUPT
             if time is None:
                 continue
             # afmformats' time axis: linspace(t0, t0 + duration, num, endpoint=False)
@@ -324,7 +363,8 @@ class _Reader:
         pool owned by this call.
         """
         idx = np.asarray(indices, dtype=np.int64)
-        n_seg = len(self.curves[0]) if self.curves else 2
+        n_seg = self.n_segments
+        status = np.zeros(idx.size, np.int8)
         quantities = ["force", *self._heights(fields)]
         want_time = fields is None or "time_s" in fields
         npts, outs, times, jobs = [], [], [], []
@@ -338,7 +378,7 @@ class _Reader:
             outs.append(out)
             times.append(np.empty((idx.size, m)) if want_time else None)
             jobs += [
-                (idx[a:b], slice(a, b), s, out, times[s])
+                (idx[a:b], slice(a, b), s, out, times[s], status)
                 for a, b in itertools.pairwise(bounds)
                 if b > a
             ]
@@ -349,6 +389,8 @@ class _Reader:
             with ThreadPoolExecutor(workers, thread_name_prefix="cellmech-jpk") as pool:
                 for future in [pool.submit(self._decode, *job) for job in jobs]:
                     future.result()
+        for n in npts:  # a corrupt curve has no valid point
+            n[status != CurveStatus.OK] = 0
         for array in [*(a for out in outs for a in out.values()), *times]:
             if array is not None:
                 array.flags.writeable = False  # handed over: the containers adopt, not copy
@@ -362,7 +404,9 @@ class _Reader:
             )
             for s in range(n_seg)
         ]
-        return CurveBlock(idx, segments[0], segments[1] if n_seg > 1 else None)
+        return CurveBlock(
+            idx, segments[0], segments[1] if n_seg > 1 else None, status if status.any() else None
+        )
 
     def _heights(self, fields: frozenset[str] | None) -> list[str]:
         """Height channels to decode for ``fields`` (at least one)."""
@@ -374,6 +418,13 @@ class _Reader:
     def has_measured(self) -> bool:
         """True when every curve segment records a measured height."""
         return all("measured_height" in seg.channels for rec in self.recipes for seg in rec)
+
+
+def _corrupt(path: Path, exc: Exception) -> CorruptFileError:
+    """``exc`` (a CorruptFileError, or the KeyError of a missing member) as a CorruptFileError."""
+    if isinstance(exc, CorruptFileError):
+        return exc
+    return CorruptFileError(f"{path}: member {exc.args[0]!r} is missing; the file is damaged")
 
 
 def _template(text: str) -> tuple[str, ...]:
