@@ -65,6 +65,11 @@ _POSITION_RE = re.compile(
 _NUM_POINTS_RE = re.compile(r"^force-segment-header\.num-points[ \t]*[=:][ \t]*(\S+)", re.M)
 _DURATION_RE = re.compile(r"^force-segment-header\.duration[ \t]*[=:][ \t]*(\S+)", re.M)
 _UNITS = {"force": "N", "height": "m", "measured_height": "m"}
+#: most points one curve segment may declare (16 Mi: 128 MiB per channel as float64; real
+#: recordings hold up to ~10^5); a curve declaring more is marked corrupt, never inflated
+MAX_SEGMENT_POINTS = 2**24
+#: largest header member read, in bytes (real headers are a few kB to a few MB)
+MAX_HEADER_BYTES = 2**26
 
 
 def can_read(path: str | os.PathLike) -> bool:
@@ -123,10 +128,10 @@ class _Reader:
         self.archive = Archive(path)
         if "header.properties" not in self.archive.entries:
             raise CorruptFileError(f"{path}: header.properties missing; not a JPK archive")
-        self.root = jp.parse_properties(self.archive.read("header.properties"))
+        self.root = jp.parse_properties(self.archive.read("header.properties", MAX_HEADER_BYTES))
         shared_name = "shared-data/header.properties"
         self.shared = (
-            jp.parse_properties(self.archive.read(shared_name))
+            jp.parse_properties(self.archive.read(shared_name, MAX_HEADER_BYTES))
             if shared_name in self.archive.entries
             else {}
         )
@@ -177,12 +182,14 @@ class _Reader:
                 f"{list(range(self.n_segments))}"
             )
         curve_text = (
-            self.archive.read(folder + "header.properties").decode("latin-1") if folder else None
+            self.archive.read(folder + "header.properties", MAX_HEADER_BYTES).decode("latin-1")
+            if folder
+            else None
         )
         seg_texts = [
-            self.archive.read(f"{self._seg_dir(folder, s)}segment-header.properties").decode(
-                "latin-1"
-            )
+            self.archive.read(
+                f"{self._seg_dir(folder, s)}segment-header.properties", MAX_HEADER_BYTES
+            ).decode("latin-1")
             for s in range(len(segs))
         ]
         key = (
@@ -294,10 +301,10 @@ class _Reader:
             recipe = self.recipes[tid][s]
             sdir = self._seg_dir(folder, s)
             members = {q: sdir + m for q, (_, m) in recipe.channels.items()}
-            n_points = min(
+            stored = [
                 self.archive.size(members[q]) // _itemsize(rec.dtype)
                 for q, (rec, _) in recipe.channels.items()
-            )
+            ]
             header_points = recipe.num_points_override or _match_float(_NUM_POINTS_RE, text)
             duration = recipe.duration_override or _match_float(_DURATION_RE, text)
             if header_points is None or duration is None:
@@ -305,6 +312,12 @@ class _Reader:
                     f"{self.path}: {sdir}segment-header.properties lacks "
                     "force-segment-header.num-points or .duration; export the raw data again"
                 )
+            if max(stored) > min(header_points, MAX_SEGMENT_POINTS):
+                raise CorruptFileError(
+                    f"{self.path}: {sdir} channels state {max(stored)} points, the header "
+                    f"{header_points:.0f} (at most {MAX_SEGMENT_POINTS} are read per segment)"
+                )
+            n_points = min(stored)
             segs.append((tid, members, n_points, header_points, duration))
         return tuple(segs)
 
