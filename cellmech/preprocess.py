@@ -29,8 +29,14 @@ import numpy as np
 
 from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
 from cellmech.errors import ConfigError
-from cellmech.kernels.curvemath import gather_columns, moving_average
-from cellmech.kernels.precore import (
+from cellmech.options import check_choices, option
+from cellmech.runtime import kernel
+
+# numba kernels, imported (and compiled) on first use only
+gather_columns, moving_average = (
+    kernel("cellmech.kernels.curvemath", n) for n in ("gather_columns", "moving_average")
+)
+(
     argmax_valid,
     assemble,
     deviation_contact,
@@ -38,8 +44,18 @@ from cellmech.kernels.precore import (
     pad_nan,
     piecewise_linear_contact,
     subtract_line,
+) = (
+    kernel("cellmech.kernels.precore", n)
+    for n in (
+        "argmax_valid",
+        "assemble",
+        "deviation_contact",
+        "finish",
+        "pad_nan",
+        "piecewise_linear_contact",
+        "subtract_line",
+    )
 )
-from cellmech.options import check_choices, option
 
 __all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess", "required_fields"]
 
