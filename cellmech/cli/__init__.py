@@ -74,7 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CellmechError as exc:
         if args.debug:
             raise
-        print(f"cellmech: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, whatever a library put in it
+        print(f"cellmech: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # a file system refusal on an input or output path
         if args.debug:

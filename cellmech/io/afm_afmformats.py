@@ -24,6 +24,7 @@ whose curves have no retract points (e.g. approach-only Igor files) has ``retrac
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import zipfile
@@ -49,10 +50,13 @@ _JPK_SUFFIXES = (".jpk-force", ".jpk-force-map", ".jpk-qi-data", ".jpk-qi-series
 _KEYS = {"spring constant": "spring_constant_n_per_m", "sensitivity": "sensitivity_m_per_v"}
 
 
-def _quiet():
-    """Silence afmformats' logged tracebacks on this thread; its failures are re-raised as
-    cellmech errors."""
-    return quiet("afmformats")
+def _quiet() -> contextlib.ExitStack:
+    """Silence afmformats' logged tracebacks (and igor2's dumps of raw bytes) on this thread;
+    their failures are re-raised as cellmech errors."""
+    stack = contextlib.ExitStack()
+    for name in ("afmformats", "igor2"):
+        stack.enter_context(quiet(name))
+    return stack
 
 
 def can_read(path: str | os.PathLike) -> bool:
