@@ -42,6 +42,7 @@ import math
 import re
 import struct
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -552,7 +553,9 @@ def _ome_calibration(
     import ome_types
 
     try:
-        image = ome_types.from_xml(xml).images[0]
+        with warnings.catch_warnings():  # xsdata/pydantic warn, then raise: the error says it
+            warnings.simplefilter("ignore")
+            image = ome_types.from_xml(xml).images[0]
     except Exception as exc:
         raise CorruptFileError(
             f"{path}: the OME-XML metadata could not be parsed ({type(exc).__name__}: {exc}); "

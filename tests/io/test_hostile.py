@@ -89,3 +89,13 @@ def test_ome_shape_larger_than_the_file_is_refused_before_allocating(tmp_path, s
     with pytest.raises(CorruptFileError, match=named) as info:
         read_fluorescence(path)
     assert str(path) in str(info.value)
+
+
+def test_odd_ome_unit_is_one_error_without_library_warnings(tmp_path, recwarn):
+    path = tmp_path / "unit.ome.tif"
+    shutil.copy(SAMPLE_OME, path)
+    xml = tifffile.tiffcomment(path).replace('PhysicalSizeXUnit="µm"', 'PhysicalSizeXUnit="ft2"', 1)
+    tifffile.tiffcomment(path, xml.encode())
+    with pytest.raises(CorruptFileError, match="physical_size_x_unit"):
+        read_fluorescence(path)
+    assert not [w for w in recwarn if "xsdata" in w.filename or "pydantic" in w.filename]
