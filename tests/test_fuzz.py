@@ -51,8 +51,6 @@ def reference(tmp_path_factory):
 def test_fuzz_case(category, seed, tmp_path, reference):
     case = GENERATORS[category](random.Random(f"{category}-{seed}"), tmp_path)
     code, stderr = _run(case.argv)
-    if category == "cli flags" and code == 2 and stderr.startswith("usage:"):
-        stderr = stderr.strip().splitlines()[-1].replace("cellmech fit: error:", "cellmech: error:")
     result = outcome(case, code, stderr, tmp_path / "out")
     assert result in ("clean", "ok"), f"{case}: {result}\n{stderr}"
     if case.expect == "corrupt":
