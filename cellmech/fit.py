@@ -26,8 +26,6 @@ import numpy as np
 from cellmech import models
 from cellmech.containers import CurveStatus, FitResult, FrozenMapping, IndentationCurves
 from cellmech.errors import ConfigError
-from cellmech.kernels import THREADSAFE
-from cellmech.kernels.fitcore import MIN_FIT_POINTS, fit_block
 from cellmech.options import option
 
 __all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
@@ -56,7 +54,7 @@ RIGID_KEPT = ("contact_point_m", "baseline_n", "zero_force_height_m", "rms_resid
 RANGE_ITERATIONS = 3
 #: serialises kernel launches only where numba's threading layer is not thread-safe (the
 #: "workqueue" fallback aborts when parallel kernels start from several threads at once)
-_KERNEL_LOCK = contextlib.nullcontext() if THREADSAFE else threading.Lock()
+_KERNEL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -188,11 +186,14 @@ def fit_curves(
 
 def _run(curves, ok, window, options, table, row, scale):
     """Call the compiled fit on the curves that preprocessing left OK."""
+    from cellmech.kernels import THREADSAFE  # numba is imported when fitting, not before
+    from cellmech.kernels.fitcore import fit_block
+
     x_lo, x_hi, j_end = window
     n_points = np.where(ok, curves.n_points, 0)  # the kernel reads no point of other curves
     wcp = float(options.weight_cp_m)
     x, y = curves.tip_position_m, curves.force_n
-    with _KERNEL_LOCK:
+    with contextlib.nullcontext() if THREADSAFE else _KERNEL_LOCK:
         return fit_block(x, y, n_points, x_lo, x_hi, j_end, wcp, table, row, scale)
 
 
@@ -242,6 +243,8 @@ def _force_table(curves, options, thickness):
 
 def _result(curves, status, res, options, thickness) -> FitResult:
     """Assemble the FitResult: statuses, derived quantities, NaN for failed curves."""
+    from cellmech.kernels.fitcore import MIN_FIT_POINTS
+
     e, cp, base, _, ssr, sst, dmax, contact, count, rmax, e_se, cp_se, sd, travel, rise = res.T
     ok = status == CurveStatus.OK
     status[ok & (count < MIN_FIT_POINTS)] = CurveStatus.TOO_FEW_POINTS

@@ -31,8 +31,14 @@ import numpy as np
 
 from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
 from cellmech.errors import ConfigError
-from cellmech.kernels.curvemath import gather_columns, moving_average
-from cellmech.kernels.precore import (
+from cellmech.options import check_choices, option
+from cellmech.runtime import kernel
+
+# numba kernels, imported (and compiled) on first use only
+gather_columns, moving_average = (
+    kernel("cellmech.kernels.curvemath", n) for n in ("gather_columns", "moving_average")
+)
+(
     argmax_valid,
     assemble,
     deviation_contact,
@@ -40,8 +46,18 @@ from cellmech.kernels.precore import (
     pad_nan,
     piecewise_linear_contact,
     subtract_line,
+) = (
+    kernel("cellmech.kernels.precore", n)
+    for n in (
+        "argmax_valid",
+        "assemble",
+        "deviation_contact",
+        "finish",
+        "pad_nan",
+        "piecewise_linear_contact",
+        "subtract_line",
+    )
 )
-from cellmech.options import check_choices, option
 
 __all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess", "required_fields"]
 
@@ -173,6 +189,8 @@ def preprocess(
         flags if fused else (False, False, False),
     )
     status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
+    if block.status is not None:  # curves the reader found damaged keep their status
+        status = np.where(block.status != CurveStatus.OK, block.status, status).astype(np.int8)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     if tip.shape[1] and not fused:  # no points at all: every curve is TOO_FEW_POINTS already
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves

@@ -50,9 +50,17 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit 2), like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = " ".join(message.split())
+        self.exit(2, f"cellmech: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cellmech",
         description="Correlative AFM + fluorescence analysis of cell mechanics. "
         "Numbers on the command line are SI (m, N, Pa, s); lengths, forces and moduli also "
@@ -86,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CellmechError as exc:
         if args.debug:
             raise
-        print(f"cellmech: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, whatever a library put in it
+        print(f"cellmech: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # a file system refusal on an input or output path
         if args.debug:

@@ -104,8 +104,8 @@ class FitResult:
     @property
     def status_labels(self) -> np.ndarray:
         """Status codes as lower-case labels, shape (n,)."""
-        labels = np.array([s.label for s in CurveStatus])
-        return labels[self.status]
+        labels = {int(s): s.label for s in CurveStatus}  # codes need not be contiguous
+        return np.array([labels.get(i, "") for i in range(max(labels) + 1)])[self.status]
 
     @classmethod
     def concatenate(cls, results: Sequence[FitResult]) -> FitResult:

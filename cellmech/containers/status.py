@@ -18,6 +18,8 @@ class CurveStatus(IntEnum):
     RIGID: the tip touched a sample it cannot indent measurably (e.g. the dish): the
     indentation at the setpoint is below what the force noise resolves; E is NaN but the
     contact point and zero-force height are kept.
+    CORRUPT: the curve is structurally damaged in the file (a missing channel, header or
+    segment, a CRC error); the rest of the map is still read.
     """
 
     OK = 0
@@ -27,6 +29,7 @@ class CurveStatus(IntEnum):
     INVALID_INPUT = 4
     POOR_FIT = 5
     RIGID = 6
+    CORRUPT = 7
 
     @property
     def label(self) -> str:
