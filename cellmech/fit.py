@@ -46,6 +46,8 @@ NO_CONTACT_Z = 6.0
 #: a tip travel from the resolved contact onset to the setpoint below RIGID_Z times its noise
 #: (sqrt(2) sd / k) makes a curve RIGID
 RIGID_Z = 5.0
+#: force noise below this fraction of the force rise counts as no noise (noise-free data)
+NOISE_FLOOR = 1e-6
 #: a residual above SPIKE_Z force-noise units (a spike, a jump) makes a fit POOR_FIT
 SPIKE_Z = 8.0
 #: values a RIGID curve keeps (E is not measurable)
@@ -251,7 +253,9 @@ def _result(curves, status, res, options, thickness) -> FitResult:
     ok = status == CurveStatus.OK
     status[ok & ~np.isfinite(res[:, :7]).all(axis=1)] = CurveStatus.NOT_CONVERGED
     ok = status == CurveStatus.OK
-    noisy = sd > 0  # the noise tests need noise (noise-free data pass them)
+    # the noise tests need noise: below a millionth of the force rise (noise-free or
+    # simulated data, where the "noise" is the model's rounding) they are skipped
+    noisy = sd > NOISE_FLOOR * np.abs(rise)
     no_contact = (contact < options.min_contact_points) | (noisy & ~(rise >= NO_CONTACT_Z * sd))
     status[ok & no_contact] = CurveStatus.NO_CONTACT
     ok = status == CurveStatus.OK

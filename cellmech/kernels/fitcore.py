@@ -265,8 +265,9 @@ def _summary(x, y, cp, e, b, wcp, span, table, row, scale, out):
     that difference; a spike) (out[4:9]) and the standard errors of E and cp (out[9:11]) from
     the covariance at the optimum, ``s2 (J^T W J)^-1`` with ``s2`` = weighted SSR / (n - 3)
     and the Jacobian columns (g, E dg/dcp, 1); NaN at the bound E = 0."""
-    ssr = sst = dmax = rmax = sfree = r1 = r2 = 0.0
+    ssr = sst = dmax = rmax = r1 = r2 = 0.0
     contact = nfree = 0
+    free = np.empty(x.size)  # residuals out of contact, for a robust noise estimate
     ymean = y.mean()
     h = 1e-6 * span
     a = np.zeros((3, 3))
@@ -294,11 +295,16 @@ def _summary(x, y, cp, e, b, wcp, span, table, row, scale, out):
             contact += 1
             dmax = max(dmax, d)
         else:
-            sfree += r * r
+            free[nfree] = r
             nfree += 1
     out[4], out[5], out[6], out[7], out[8] = ssr, sst, dmax, contact, rmax
-    # noise: rms residual out of contact, or over all points when few are out of contact
-    out[11] = np.sqrt(sfree / (nfree - 1)) if nfree > 10 else np.sqrt(ssr / max(x.size - 3, 1))
+    # noise: robust (1.4826 MAD) spread of the residuals out of contact, so spikes and steps
+    # in the baseline do not inflate it; over all points when few are out of contact
+    if nfree > 10:
+        rf = free[:nfree]
+        out[11] = 1.4826 * np.median(np.abs(rf - np.median(rf)))
+    else:
+        out[11] = np.sqrt(ssr / max(x.size - 3, 1))
     det = (
         a[0, 0] * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1])
         - a[0, 1] * (a[1, 0] * a[2, 2] - a[1, 2] * a[2, 0])
