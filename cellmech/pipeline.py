@@ -246,34 +246,78 @@ def run_sample(
     progress : callable, optional
         ``progress(stage, fraction)`` with stage in "fit", "segment", "register", "measure".
     """
-    from cellmech.io import read_fluorescence
     from cellmech.measure import assign_curves, measure_cells
-    from cellmech.register import load_calibration, read_landmarks, register
-    from cellmech.segment import load_labels, segment
 
     settings = settings or make_settings()
     report = progress or (lambda stage, fraction: None)
-    n_done = [0]
+    n_done, total = [0], [1]
 
     def fit_progress(n: int) -> None:
         n_done[0] += n
         report("fit", n_done[0] / max(total[0], 1))
 
-    total = [1]
     fitted = run_fit(
         afm_path,
         settings,
         progress=fit_progress,
         on_read=lambda fm: total.__setitem__(0, fm.n_curves),
     )
-    timing = dict(fitted.timing_s)
     if fluorescence_path is None:
-        return SampleResult(fitted.force_map, fitted.result, settings, timing_s=timing)
+        return SampleResult(fitted.force_map, fitted.result, settings, timing_s=fitted.timing_s)
+    placed = locate(fitted, fluorescence_path, settings, labels=labels, landmarks=landmarks,
+                    calibration=calibration, progress=report)  # fmt: skip
+    clock = time.perf_counter()
+    report("measure", 0.0)
+    seg, reg = placed.segmentation, placed.registration
+    assignment = assign_curves(fitted.force_map, fitted.result, seg, reg, settings.measure)
+    corrected = _bottom_effect_refit(fitted, assignment, settings)
+    cells = measure_cells(
+        fitted.force_map, fitted.result, seg, reg, placed.stack, settings.measure,
+        assignment=assignment, corrected=corrected,
+    )  # fmt: skip
+    timing = {**fitted.timing_s, **placed.timing_s, "measure": time.perf_counter() - clock}
+    report("measure", 1.0)
+    return SampleResult(
+        fitted.force_map, fitted.result, settings, placed.stack, seg, reg, assignment, cells,
+        corrected, timing, tuple(cells.warnings), placed.image,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The fluorescence side of a sample: the stack, its segmentation, the z-reduced cell
+    channel and the registration of the AFM map onto it, with the seconds each took."""
+
+    stack: Any
+    segmentation: Any
+    image: np.ndarray
+    registration: Any
+    timing_s: Mapping[str, float]
+
+
+def locate(
+    fitted: FitRun,
+    fluorescence_path: str | Path,
+    settings: Settings,
+    *,
+    labels: str | Path | None = None,
+    landmarks: str | Path | None = None,
+    calibration: str | Path | None = None,
+    progress: Callable[[str, float], object] | None = None,
+) -> Placement:
+    """Read the stack, segment it (or take ``labels``) and register the fitted map onto it
+    (the part of :func:`run_sample` that ``cellmech register`` runs alone)."""
+    from cellmech.io import read_fluorescence
+    from cellmech.register import load_calibration, read_landmarks, register
+    from cellmech.segment import load_labels, segment
+
+    report = progress or (lambda stage, fraction: None)
     clock = time.perf_counter()
     stack = read_fluorescence(fluorescence_path, pixel_size_m=settings.image.pixel_size_m)
     report("segment", 0.0)
     seg = load_labels(labels, stack) if labels is not None else segment(stack, settings.segment)
-    timing["segment"], clock = time.perf_counter() - clock, time.perf_counter()
+    timing = {"segment": time.perf_counter() - clock}
+    clock = time.perf_counter()
     report("register", 0.0)
     image = cell_plane(stack, seg, settings.segment.plane)
     reg = register(
@@ -285,20 +329,8 @@ def run_sample(
         initial=None if calibration is None else load_calibration(calibration),
         image=image,
     )
-    timing["register"], clock = time.perf_counter() - clock, time.perf_counter()
-    report("measure", 0.0)
-    assignment = assign_curves(fitted.force_map, fitted.result, seg, reg, settings.measure)
-    corrected = _bottom_effect_refit(fitted, assignment, settings)
-    cells = measure_cells(
-        fitted.force_map, fitted.result, seg, reg, stack, settings.measure,
-        assignment=assignment, corrected=corrected,
-    )  # fmt: skip
-    timing["measure"] = time.perf_counter() - clock
-    report("measure", 1.0)
-    return SampleResult(
-        fitted.force_map, fitted.result, settings, stack, seg, reg, assignment, cells,
-        corrected, timing, tuple(cells.warnings), image,
-    )  # fmt: skip
+    timing["register"] = time.perf_counter() - clock
+    return Placement(stack, seg, image, reg, timing)
 
 
 def cell_plane(stack, seg, plane: str) -> np.ndarray:

@@ -17,15 +17,12 @@ EXIT_NEEDS_REVIEW = 3
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    from cellmech.io import read_fluorescence
     from cellmech.io.registry import check_input_file
     from cellmech.outputs.files import manifest, write_json
     from cellmech.outputs.register import write_registration_outputs
     from cellmech.outputs.sample import sample_report
     from cellmech.outputs.transaction import output_transaction
-    from cellmech.pipeline import SampleResult, cell_plane, run_fit
-    from cellmech.register import load_calibration, read_landmarks, register
-    from cellmech.segment import load_labels, segment
+    from cellmech.pipeline import SampleResult, locate, run_fit
 
     t0 = time.perf_counter()
     check_input_file(args.afm)
@@ -33,18 +30,9 @@ def _cmd_register(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     check_output_dir(args.output)
     fitted = run_fit(args.afm, settings)
-    stack = read_fluorescence(args.fluorescence, pixel_size_m=settings.image.pixel_size_m)
-    seg = load_labels(args.labels, stack) if args.labels else segment(stack, settings.segment)
-    image = cell_plane(stack, seg, settings.segment.plane)
-    reg = register(
-        fitted.force_map,
-        fitted.result,
-        seg,
-        settings.register,
-        landmarks=read_landmarks(args.landmarks) if args.landmarks else None,
-        initial=load_calibration(args.calibration) if args.calibration else None,
-        image=image,
-    )
+    placed = locate(fitted, args.fluorescence, settings, labels=args.labels,
+                    landmarks=args.landmarks, calibration=args.calibration)  # fmt: skip
+    stack, seg, image, reg = placed.stack, placed.segmentation, placed.image, placed.registration
     result = SampleResult(fitted.force_map, fitted.result, settings, stack, seg, reg)
     report = sample_report(result)
     with output_transaction(args.output) as staging:
