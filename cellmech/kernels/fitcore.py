@@ -32,7 +32,9 @@ MEDIUM_POINTS = 1024
 #: fewest fit points (three parameters plus two, as nanite requires)
 MIN_FIT_POINTS = 5
 #: half-width of the full-data sample scan around the medium optimum, in medium blocks
-POLISH_BLOCKS = 2
+POLISH_BLOCKS = 1
+#: times the polish window may follow a best sample on its edge
+POLISH_MOVES = 16
 #: contact-point tolerance relative to the indentation depth (dE/E ~ 1.5 dcp/depth)
 CP_RTOL = 1e-5
 GOLDEN = 0.3819660112501051
@@ -223,8 +225,8 @@ def _fit_one(x, y, wcp, table, row, scale, out):
     """Fit one curve (fit points only, y already centred/scaled); fills ``out``.
 
     Global search on ~COARSE_POINTS block averages, Brent on ~MEDIUM_POINTS block averages,
-    then :func:`_polish` on the full data within POLISH_BLOCKS medium blocks of that (a
-    window 8x as wide if the best sample lies on its edge).
+    then :func:`_polish` on the full data within POLISH_BLOCKS medium blocks of that (the
+    window follows the best sample while it lies on the window's edge).
     """
     span = x.max() - x.min()
     xc, yc, cc, sc = _decimate(x, y, min(x.size, COARSE_POINTS))
@@ -234,8 +236,10 @@ def _fit_one(x, y, wcp, table, row, scale, out):
     w = POLISH_BLOCKS * span / xm.size
     tol = CP_RTOL * max(cp - x.min(), w)
     cp, edge = _polish(cp, w, x, y, wcp, table, row, scale, tol)
-    if edge:  # the best sample lies on the window's edge: search a window 8x as wide
-        cp = _polish(cp, 8 * w, x, y, wcp, table, row, scale, tol)[0]
+    for _ in range(POLISH_MOVES):  # the best sample on the window's edge: follow it
+        if not edge:
+            break
+        cp, edge = _polish(cp, w, x, y, wcp, table, row, scale, tol)
     xa, ya, ca, sa, free = _split_free(x, y, None, None, cp, wcp)
     s, e, b = _solve(cp, xa, ya, ca, sa, free, wcp, table, row, scale)
     out[0], out[1], out[2], out[3] = e, cp, b, s
