@@ -65,7 +65,8 @@ def test_standard_errors_match_the_scatter(name: str, seed: int, tilt: str) -> N
     e_ratio = scatter(res.youngs_modulus_pa) / np.median(res.youngs_modulus_se_pa)
     cp_ratio = scatter(cp_err) / np.median(res.contact_point_se_m)
     print(
-        f"\n{name} seed {seed} tilt {tilt}: E scatter/SE {e_ratio:.3f}, contact point scatter/SE {cp_ratio:.3f}"
+        f"\n{name} seed {seed} tilt {tilt}: E scatter/SE {e_ratio:.3f}, "
+        f"contact point scatter/SE {cp_ratio:.3f}"
     )
     assert 1 / 1.5 <= e_ratio <= 1.5
     assert 1 / 1.5 <= cp_ratio <= CP_FACTOR[tilt]
