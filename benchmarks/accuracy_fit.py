@@ -3,8 +3,9 @@
 Generates force maps with :func:`cellmech.synthetic.generate_sample` (cells of 0.3-20 kPa on a
 rigid dish, 1 % bad curves: spikes or no contact) over several seeds, noise levels (10-40 pN),
 tip radii (2.5-10 µm) and setpoints (0.5-2 nN), fits them with the given preset (default:
-cellmech's defaults) and prints: per stiffness decile of the cell curves the median bias and
-the share within 5 %; status counts per curve class (cell, dish, no contact, spikes); spiky
+cellmech's defaults) and prints: per stiffness decile of the cell curves (true contact on a cell,
+true indentation at the setpoint >= 100 nm) the median bias and the share within 5 %; status
+counts per curve class by the truth (cell, shallow cell < 100 nm, dish, no contact, spikes); spiky
 curves whose E moved > 5 % with status ok; the zero-force height error on cells.
 
     python benchmarks/accuracy_fit.py [--preset nanite] [--seeds 4]
@@ -77,17 +78,32 @@ def main(argv=None) -> None:
             radius = float(rng.choice([2.5e-6, 5e-6, 10e-6]))
             setpoint = float(rng.choice([0.5e-9, 1e-9, 2e-9]))
             truth, res = run_one(seed, noise, radius, setpoint, preset)
-            rows.append((noise, truth, res))
+            rows.append((noise, truth, res, true_indentation(truth, radius, setpoint)))
     report(rows)
 
 
-def _classes(truth):
+#: a material touched first with at least this modulus is the dish (1 GPa in the generator)
+DISH_MODULUS_PA = 1e6
+#: the issue's population of cell curves: true indentation at the setpoint at least this
+MIN_INDENTATION_M = 100e-9
+
+
+def true_indentation(truth, radius_m: float, setpoint_n: float) -> np.ndarray:
+    """True Hertz-paraboloid indentation (m) at the setpoint of every curve (ν = 0.5)."""
+    e = truth["youngs_modulus_pa"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (setpoint_n / (e * 4 / 3 / 0.75 * np.sqrt(radius_m))) ** (2 / 3)
+
+
+def _classes(truth, depth):
+    """Curve classes by the truth: the material touched first (dish or cell), the defects."""
     bad = truth["bad"].to_numpy(bool)
     reason = truth["bad_reason"].fillna("").astype(str).to_numpy()
-    cell = (truth["label"].to_numpy() > 0) & ~bad
-    dish = (truth["label"].to_numpy() == 0) & ~bad
+    dish = (truth["youngs_modulus_pa"].to_numpy(float) >= DISH_MODULUS_PA) & ~bad
+    cell = ~dish & ~bad
     return {
-        "cell": cell,
+        "cell": cell & (depth >= MIN_INDENTATION_M),
+        "cell_shallow": cell & ~(depth >= MIN_INDENTATION_M),
         "dish": dish,
         "no_contact": bad & (reason == "no_contact"),
         "spikes": bad & (reason == "spikes"),
@@ -97,8 +113,8 @@ def _classes(truth):
 def report(rows) -> None:
     e_true, e_fit, ok, noise_col, h_err, spiky = [], [], [], [], [], []
     counts: dict[str, dict[str, int]] = {}
-    for noise, truth, res in rows:
-        cls = _classes(truth)
+    for noise, truth, res, depth in rows:
+        cls = _classes(truth, depth)
         labels = res.status_labels
         for name, mask in cls.items():
             c = counts.setdefault(name, {})

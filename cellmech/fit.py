@@ -3,15 +3,23 @@ r"""Contact-model fit of every curve of a block: Young's modulus, contact point,
 The model is ``F(x) = b + E g(cp - x)`` where ``x`` is the tip position, ``cp`` the contact
 point, ``b`` the force baseline and ``g`` the model's force per modulus
 (:mod:`cellmech.models`), zero for non-positive indentation. The fit minimises the weighted
-sum of squared force residuals with nanite's contact-point weighting (Müller et al., BMC
+sum of squared force residuals ``S(cp) = sum_j w_j^2 (y_j - b - E g(cp - x_j))^2`` over the
+fit points, optionally with nanite's contact-point weighting (Müller et al., BMC
 Bioinformatics 20, 465 (2019)): a residual at distance ``|x - cp|`` from the contact point is
-multiplied by ``min(|x - cp| / weight_cp_m, 1)``, which lowers the influence of the
-contact region that Hertz-type models describe worst. E and b are solved in closed form for
-any trial contact point; the contact point itself is found by a global search refined with
-Brent's method (:mod:`cellmech.kernels.fitcore`), all curves of a block in parallel.
+multiplied by ``w = min(|x - cp| / weight_cp_m, 1)`` (off by default: it biases E low on
+shallow indentations). E >= 0 and b are solved in closed form for any trial contact point;
+the contact point is the **global** minimum of ``S`` over the tip positions of the fit points
+(a global search refined with Brent's method and a sample-by-sample scan,
+:mod:`cellmech.kernels.fitcore`; checked against a brute-force scan in
+tests/test_fit_global.py), all curves of a block in parallel.
 
-The defaults reproduce nanite's standard fit: Hertz paraboloid, R = 10 µm, ν = 0.5, the whole
-approach segment, ``weight_cp = 1 µm``, E >= 0.
+Objective per fit range: ``approach`` and ``tip_position`` fix the fit points, so the above
+is minimised once. ``indentation`` and ``force`` select the points from the contact point
+(``cp - x`` in the window, or the points before the force first exceeds ``b + force_max_n``):
+the fit starts on the whole approach and is repeated on the points selected by the previous
+pass's contact point and baseline until no contact point moves (at most RANGE_ITERATIONS
+passes). The result is a fixed point: the global minimum of ``S`` over the points that its
+own contact point selects.
 """
 
 from __future__ import annotations
@@ -52,8 +60,11 @@ NOISE_FLOOR = 1e-6
 SPIKE_Z = 8.0
 #: values a RIGID curve keeps (E is not measurable)
 RIGID_KEPT = ("contact_point_m", "baseline_n", "zero_force_height_m", "rms_residual_n")
-#: fits with a moving fit range (indentation, force) are repeated this often, as nanite does
-RANGE_ITERATIONS = 3
+#: fits with a moving fit range (indentation, force) are repeated on the window of the
+#: previous contact point until no contact point moves by more than RANGE_CP_TOL_M (nanite
+#: repeats 3 times), at most this often
+RANGE_ITERATIONS = 20
+RANGE_CP_TOL_M = 1e-12
 #: serialises kernel launches only where numba's threading layer is not thread-safe (the
 #: "workqueue" fallback aborts when parallel kernels start from several threads at once)
 _KERNEL_LOCK = threading.Lock()
@@ -171,8 +182,15 @@ def fit_curves(
         never raise: they get TOO_FEW_POINTS, NO_CONTACT, NOT_CONVERGED, INVALID_INPUT (from
         preprocessing) or POOR_FIT.
     """
+    status, res = _optimum(curves, options, sample_thickness_m)
+    return _result(curves, status, res, options, sample_thickness_m)
+
+
+def _optimum(curves, options, thickness):
+    """Preprocessing statuses and the kernel's rows (:func:`fit_block`) of every curve, E in
+    Pa, before any quality status is applied."""
     n = curves.n_curves
-    table, row, scale, gnorm = _force_table(curves, options, sample_thickness_m)
+    table, row, scale, gnorm = _force_table(curves, options, thickness)
     status = curves.status.copy()
     status[(status == CurveStatus.OK) & ~np.any(table > 0, axis=1)[row]] = CurveStatus.INVALID_INPUT
     ok = status == CurveStatus.OK
@@ -181,9 +199,13 @@ def fit_curves(
     res = _run(curves, ok, window, options, table, row, scale)
     if options.fit_range in ("indentation", "force"):
         for _ in range(RANGE_ITERATIONS):
-            res = _run(curves, ok, _window(curves, options, res, full), options, table, row, scale)
+            new = _run(curves, ok, _window(curves, options, res, full), options, table, row, scale)
+            moved = np.abs(new[:, 1] - res[:, 1]) > RANGE_CP_TOL_M
+            res = new
+            if not moved.any():  # NaN never compares: curves without a fit do not hold it up
+                break
     res[:, [0, 10]] /= gnorm
-    return _result(curves, status, res, options, sample_thickness_m)
+    return status, res
 
 
 def _run(curves, ok, window, options, table, row, scale):

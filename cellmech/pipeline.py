@@ -82,6 +82,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "tilt_axis": "none",
             "correct_tip_offset": True,
             "split_at_turning_point": True,
+            "keep_approach_peak": False,
             "smooth_window": 1,
         },
         "fit": {

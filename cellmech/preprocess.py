@@ -103,6 +103,10 @@ class PreprocessOptions:
     split_at_turning_point : bool
         Re-split approach and retract at the point of deepest indentation, which can lie a few
         points into the recorded retract segment.
+    keep_approach_peak : bool
+        The re-split never ends the approach before the force maximum of the recorded
+        approach: on a rigid substrate only one or two points lie on the wall and the turning
+        point (nanite's rule, kept with False) can fall before them, leaving no contact.
     smooth_window : int
         Moving-average window in points applied to the force (1 = no smoothing).
     """
@@ -117,6 +121,9 @@ class PreprocessOptions:
     tilt_axis: str = option("height", "remove a linear baseline tilt versus", choices=TILT_AXES)
     correct_tip_offset: bool = option(True, "put the estimated contact point at 0 m")
     split_at_turning_point: bool = option(True, "re-split approach/retract at deepest indentation")
+    keep_approach_peak: bool = option(
+        True, "the re-split never cuts the recorded approach before its force maximum"
+    )
     smooth_window: int = option(1, "moving-average window of the force in points (1 = off)")
 
     def __post_init__(self) -> None:
@@ -201,6 +208,8 @@ def preprocess(
             offset, turn = finish(
                 tip, force, contact, n_tot, options.baseline_fraction, flags, inv_k
             )
+    if options.keep_approach_peak and force.shape[1]:
+        turn = np.where(turn >= 0, np.maximum(turn, _approach_peak(force, n_app) + 1), turn)
     n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
@@ -216,6 +225,13 @@ def preprocess(
         spring_constant_n_per_m=k,
         parameters=asdict(options),
     )
+
+
+def _approach_peak(force, n_app):
+    """Column of the largest force of every recorded approach (0 for an empty one)."""
+    cols = np.arange(force.shape[1])[None, :]
+    inside = (cols < n_app[:, None]) & np.isfinite(force)
+    return np.argmax(np.where(inside, force, -np.inf), axis=1)
 
 
 def _corrected(block, tip, force, peak, contact, n_tot, status, k, options):

@@ -214,10 +214,11 @@ def _objective(cp, x, y, coeff, power, wcp):
 
 
 @njit(cache=True, parallel=True)
-def _profile(x, y, coeff, power, wcp):
-    s = np.empty(x.size)
-    for i in prange(x.size):
-        s[i] = _objective(x[i], x, y, coeff, power, wcp)[0]
+def _profile(c, x, y, coeff, power, wcp):
+    """The objective at every trial contact point ``c``."""
+    s = np.empty(c.size)
+    for i in prange(c.size):
+        s[i] = _objective(c[i], x, y, coeff, power, wcp)[0]
     return s
 
 
@@ -232,10 +233,19 @@ def power_law(model: str, **geometry: float) -> tuple[float, float]:
     return float(g[1] / d[1] ** power), power
 
 
-def dense_scan(x, y, coeff: float, power: float, wcp: float = 0.0, refine: int = 3):
-    """Brute-force global minimum of the fit objective: every sample position as the contact
+def dense_scan(
+    x, y, coeff: float, power: float, wcp: float = 0.0, refine: int = 3, stride: int = 1
+):
+    """Brute-force global minimum of the fit objective over contact points within the tip
+    positions of the fit points (the fit's domain): every sample position as the contact
     point (closed-form E and baseline), then a bounded refinement between the neighbours of
-    the ``refine`` best local minima of that profile. Returns (S, cp, E, b); ``y`` in N."""
+    the ``refine`` best local minima of that profile. Returns (S, cp, E, b); ``y`` in N.
+
+    With ``stride > 1`` the profile is first taken at every ``stride``-th sample position
+    (sorted by x); around each of its ``refine`` best local minima every sample position
+    within one stride is then added, so the reference can only miss a basin narrower than
+    two strides whose floor lies between coarse samples (the coarse profile is continuous).
+    """
     from scipy.optimize import minimize_scalar
 
     x = np.ascontiguousarray(x, float)
@@ -243,24 +253,47 @@ def dense_scan(x, y, coeff: float, power: float, wcp: float = 0.0, refine: int =
     yc = np.ascontiguousarray((y - y.mean()) / scale)
     order = np.argsort(x)
     xs, yc = x[order], yc[order]
-    prof = _profile(xs, yc, coeff, power, wcp)
+    prof = np.full(xs.size, np.inf)
+    coarse = np.unique(np.r_[np.arange(0, xs.size, stride), xs.size - 1])
+    prof[coarse] = _profile(xs[coarse], xs, yc, coeff, power, wcp)
+    if stride > 1:
+        sub = prof[coarse]
+        minima = np.flatnonzero((sub <= np.r_[np.inf, sub[:-1]]) & (sub <= np.r_[sub[1:], np.inf]))
+        for m in minima[np.argsort(sub[minima])][:refine]:
+            fill = np.arange(coarse[max(m - 1, 0)], coarse[min(m + 1, coarse.size - 1)] + 1)
+            prof[fill] = _profile(xs[fill], xs, yc, coeff, power, wcp)
     left = np.r_[np.inf, prof[:-1]]
     right = np.r_[prof[1:], np.inf]
-    minima = np.flatnonzero((prof <= left) & (prof <= right))
+    minima = np.flatnonzero((prof <= left) & (prof <= right) & np.isfinite(prof))
     best = (np.inf, np.nan)
     for i in minima[np.argsort(prof[minima])][:refine]:
-        lo, hi = xs[max(i - 1, 0)], xs[min(i + 1, xs.size - 1)]
+        lo, hi, s_sample, c_sample = xs[max(i - 1, 0)], xs[min(i + 1, xs.size - 1)], prof[i], xs[i]
         r = minimize_scalar(
             lambda c: _objective(c, xs, yc, coeff, power, wcp)[0],
             bounds=(lo, hi),
             method="bounded",
             options={"xatol": 1e-9 * (hi - lo) + 1e-16},
         )
-        for s, c in ((r.fun, r.x), (prof[i], xs[i])):
+        for s, c in ((r.fun, r.x), (s_sample, c_sample)):
             if s < best[0]:
                 best = (s, c)
     s, e, b = _objective(best[1], xs, yc, coeff, power, wcp)
     return s * scale**2, best[1], e * scale, b * scale + y.mean()
+
+
+def profile_minima(x, y, coeff: float, power: float, wcp: float = 0.0, window: int = 20):
+    """Contact points (m) and objective values (relative to the smallest) of the local minima
+    of the profile over every sample position, each the smallest within ``window`` samples
+    on both sides: the basins of the objective."""
+    x = np.ascontiguousarray(x, float)
+    order = np.argsort(x)
+    xs = x[order]
+    yc = np.ascontiguousarray((y[order] - y.mean()) / max(np.ptp(y), 1e-300))
+    prof = _profile(xs, xs, yc, coeff, power, wcp)
+    pad = np.r_[np.full(window, np.inf), prof, np.full(window, np.inf)]
+    low = np.lib.stride_tricks.sliding_window_view(pad, 2 * window + 1).min(axis=1)
+    minima = np.flatnonzero(prof <= low)
+    return xs[minima], prof[minima] / prof.min()
 
 
 def objective(x, y, cp, e, b, coeff, power, wcp=0.0) -> float:
@@ -270,3 +303,57 @@ def objective(x, y, cp, e, b, coeff, power, wcp=0.0) -> float:
     w2 = 1.0 if wcp == 0 else np.minimum(np.abs(d) / wcp, 1.0) ** 2
     g = np.where(d > 0, coeff * np.clip(d, 0, None) ** power, 0.0)
     return float(np.sum(w2 * (y - b - e * g) ** 2))
+
+
+#: kinds of :func:`two_basin_curve`
+TWO_BASIN_KINDS = ("soft_layer", "step", "bump", "onset")
+
+
+def two_basin_curve(
+    kind: str, model: str, geometry: dict, seed: int, n: int = 1500, noise_n: float = 20e-12
+) -> tuple[np.ndarray, np.ndarray]:
+    """A preprocessed approach (tip position in m, contact at 0; force in N) built to give
+    the contact-point search a second basin: ``soft_layer`` a layer 0.3-1 µm thick before
+    the surface, 5-20x stiffer than the cell beneath, whose force saturates at the surface,
+    ``step`` a baseline step, ``bump`` a Gaussian bump in the baseline, ``onset``
+    a long exponential onset (decay length 0.1-0.2 µm) before the surface."""
+    from cellmech.models import force_per_modulus
+
+    rng = np.random.default_rng(seed)
+    e = 10 ** rng.uniform(np.log10(500.0), 4.0)
+    x = np.linspace(rng.uniform(2e-6, 3e-6), -rng.uniform(0.5e-6, 1.2e-6), n)
+
+    def g(d):
+        return force_per_modulus(model, np.clip(d, 0.0, None), **geometry)
+
+    f = e * g(-x)
+    top = e * g(np.array(1e-6))
+    if kind == "soft_layer":
+        c1 = rng.uniform(0.3e-6, 1e-6)
+        f = f + rng.uniform(5.0, 20.0) * e * np.minimum(g(c1 - x), g(np.array(c1)))
+    elif kind == "step":
+        f = f + rng.uniform(0.02, 0.2) * top * (x < rng.uniform(0.3e-6, 1.5e-6))
+    elif kind == "bump":
+        c, w = rng.uniform(0.5e-6, 1.5e-6), rng.uniform(0.1e-6, 0.3e-6)
+        f = f + rng.uniform(0.05, 0.3) * top * np.exp(-0.5 * ((x - c) / w) ** 2)
+    elif kind == "onset":
+        lam = rng.uniform(0.1e-6, 0.2e-6)
+        f = f + rng.uniform(0.7, 1.0) * top * np.exp(-np.clip(x, 0.0, None) / lam)
+    else:
+        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(TWO_BASIN_KINDS)}")
+    return x, f + rng.normal(0.0, noise_n, n)
+
+
+def indentation_curves(curves: list[tuple[np.ndarray, np.ndarray]], k: float = K_N_PER_M):
+    """Preprocessed :class:`IndentationCurves` (no offsets) from (tip position, force) pairs."""
+    from cellmech.containers import IndentationCurves
+
+    n = len(curves)
+    npts = np.array([len(c[0]) for c in curves])
+    x, y = np.full((n, npts.max()), np.nan), np.full((n, npts.max()), np.nan)
+    for i, (xi, yi) in enumerate(curves):
+        x[i, : xi.size], y[i, : yi.size] = xi, yi
+    zeros = np.zeros(n)
+    return IndentationCurves(
+        np.arange(n), x, y, npts, zeros, zeros.astype(int), zeros.astype(np.int8), k
+    )

@@ -31,6 +31,10 @@ COARSE_POINTS = 128
 MEDIUM_POINTS = 1024
 #: fewest fit points (three parameters plus two, as nanite requires)
 MIN_FIT_POINTS = 5
+#: half-width of the full-data sample scan around the medium optimum, in medium blocks
+POLISH_BLOCKS = 1
+#: times the polish window may follow a best sample on its edge
+POLISH_MOVES = 16
 #: contact-point tolerance relative to the indentation depth (dE/E ~ 1.5 dcp/depth)
 CP_RTOL = 1e-5
 GOLDEN = 0.3819660112501051
@@ -221,25 +225,57 @@ def _fit_one(x, y, wcp, table, row, scale, out):
     """Fit one curve (fit points only, y already centred/scaled); fills ``out``.
 
     Global search on ~COARSE_POINTS block averages, Brent on ~MEDIUM_POINTS block averages,
-    then Brent on the full data within a quarter medium block of that (widened to eight
-    blocks if the optimum lies on the edge).
+    then :func:`_polish` on the full data within POLISH_BLOCKS medium blocks of that (the
+    window follows the best sample while it lies on the window's edge).
     """
     span = x.max() - x.min()
     xc, yc, cc, sc = _decimate(x, y, min(x.size, COARSE_POINTS))
     lo, hi = _coarse_bracket(xc, yc, cc, sc, wcp, table, row, scale)
     xm, ym, cm, sm = _decimate(x, y, min(x.size, MEDIUM_POINTS))
     cp = _brent(lo, hi, xm, ym, cm, sm, wcp, table, row, scale, 1e-6 * span + 1e-13)
-    h = 0.25 * span / xm.size  # the full-data optimum lies within 0.1 block (measured)
-    tol = CP_RTOL * max(cp - x.min(), h)
-    mid = cp
-    cp = _brent(mid - h, mid + h, x, y, None, None, wcp, table, row, scale, tol)
-    if abs(abs(cp - mid) - h) < 3 * tol:  # stopped at an edge: search 8 blocks around
-        cp = _brent(mid - 32 * h, mid + 32 * h, x, y, None, None, wcp, table, row, scale, tol)
+    w = POLISH_BLOCKS * span / xm.size
+    tol = CP_RTOL * max(cp - x.min(), w)
+    cp, edge = _polish(cp, w, x, y, wcp, table, row, scale, tol)
+    for _ in range(POLISH_MOVES):  # the best sample on the window's edge: follow it
+        if not edge:
+            break
+        cp, edge = _polish(cp, w, x, y, wcp, table, row, scale, tol)
     xa, ya, ca, sa, free = _split_free(x, y, None, None, cp, wcp)
     s, e, b = _solve(cp, xa, ya, ca, sa, free, wcp, table, row, scale)
     out[0], out[1], out[2], out[3] = e, cp, b, s
     _summary(x, y, cp, e, b, wcp, span, table, row, scale, out)
     _setpoint_travel(x, y, b, out)
+
+
+@njit(cache=True)
+def _polish(mid, w, x, y, wcp, table, row, scale, tol):
+    """Full-data minimum of S near ``mid``: S at every sample position within ``w`` of it,
+    then Brent between the sample positions around the best one. Returns (cp, edge), edge
+    True when the best sample is the outermost one inside the window (not the domain's).
+
+    Sample by sample, not by Brent alone: the noise makes S rough at the sample scale (a
+    point entering contact), with a shallow local minimum between most pairs of samples.
+    """
+    x0, x1 = x.min(), x.max()
+    lo, hi = max(mid - w, x0), min(mid + w, x1)
+    xa, ya, ca, sa, free = _split_free(x, y, None, None, hi, wcp)
+    cand = np.sort(x[(x >= lo) & (x <= hi)])
+    if cand.size == 0:
+        return _brent(lo, hi, x, y, None, None, wcp, table, row, scale, tol), False
+    s_best, jb = np.inf, 0
+    for j in range(cand.size):
+        s = _solve(cand[j], xa, ya, ca, sa, free, wcp, table, row, scale)[0]
+        if s < s_best:
+            s_best, jb = s, j
+    a = cand[jb - 1] if jb > 0 else lo
+    b = cand[jb + 1] if jb < cand.size - 1 else hi
+    cp = _brent(a, b, x, y, None, None, wcp, table, row, scale, tol)
+    if b == x1 and _solve(x1, xa, ya, ca, sa, free, wcp, table, row, scale)[0] < s_best:
+        cp, s_best = x1, -np.inf  # the optimum on the domain's edge (every point in contact)
+    if _solve(cp, xa, ya, ca, sa, free, wcp, table, row, scale)[0] > s_best:
+        cp = cand[jb]
+    edge = (jb == 0 and cand[0] > x0) or (jb == cand.size - 1 and cand[-1] < x1)
+    return cp, edge
 
 
 @njit(cache=True)
