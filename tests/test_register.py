@@ -63,12 +63,16 @@ def test_known_transform_recovered_with_honest_estimate(cases):
 
 @pytest.mark.parametrize("seed, reflect", [(201, False), (202, True), (203, False)])
 def test_error_estimate_bounds_the_true_error_on_held_out_seeds(seed, reflect):
-    """Seeds never used to calibrate the estimate: true error < estimate <= 4x true error."""
+    """Seeds never used to calibrate the estimate: true error < estimate, and the estimate is
+    not vacuous: <= 4x the true error, or a quarter AFM pixel when the true error is tiny (a
+    0.01 px error makes any ratio large; the median ratio over 20 seeds, 1.9, is measured by
+    benchmarks/accuracy_register.py)."""
     s, fit, seg = _case(seed, reflect)
     reg = register(s.force_map, fit, seg, RegisterOptions(allow_reflection=reflect))
     true = _true_error_m(reg, s, seg)
+    pitch = s.force_map.grid.pixel_size_m[0]
     assert reg.accepted, reg.reason
-    assert true < reg.error_estimate_m <= 4 * true, (true, reg.error_estimate_m)
+    assert true < reg.error_estimate_m <= max(4 * true, 0.25 * pitch), (true, reg.error_estimate_m)
 
 
 def test_refinement_reports_its_verdict_in_checks(cases):
