@@ -26,8 +26,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from cellmech.pipeline import make_settings, run_sample  # noqa: E402
-from cellmech.synthetic import SampleOptions, make_sample_data  # noqa: E402
+from cellmech.pipeline import make_settings, run_sample
+from cellmech.synthetic import SampleOptions, make_sample_data
 
 TIP_RADIUS_M = 2.5e-6
 

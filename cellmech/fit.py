@@ -3,15 +3,23 @@ r"""Contact-model fit of every curve of a block: Young's modulus, contact point,
 The model is ``F(x) = b + E g(cp - x)`` where ``x`` is the tip position, ``cp`` the contact
 point, ``b`` the force baseline and ``g`` the model's force per modulus
 (:mod:`cellmech.models`), zero for non-positive indentation. The fit minimises the weighted
-sum of squared force residuals with nanite's contact-point weighting (Müller et al., BMC
+sum of squared force residuals ``S(cp) = sum_j w_j^2 (y_j - b - E g(cp - x_j))^2`` over the
+fit points, optionally with nanite's contact-point weighting (Müller et al., BMC
 Bioinformatics 20, 465 (2019)): a residual at distance ``|x - cp|`` from the contact point is
-multiplied by ``min(|x - cp| / weight_cp_m, 1)``, which lowers the influence of the
-contact region that Hertz-type models describe worst. E and b are solved in closed form for
-any trial contact point; the contact point itself is found by a global search refined with
-Brent's method (:mod:`cellmech.kernels.fitcore`), all curves of a block in parallel.
+multiplied by ``w = min(|x - cp| / weight_cp_m, 1)`` (off by default: it biases E low on
+shallow indentations). E >= 0 and b are solved in closed form for any trial contact point;
+the contact point is the **global** minimum of ``S`` over the tip positions of the fit points
+(a global search refined with Brent's method and a sample-by-sample scan,
+:mod:`cellmech.kernels.fitcore`; checked against a brute-force scan in
+tests/test_fit_global.py), all curves of a block in parallel.
 
-The defaults reproduce nanite's standard fit: Hertz paraboloid, R = 10 µm, ν = 0.5, the whole
-approach segment, ``weight_cp = 1 µm``, E >= 0.
+Objective per fit range: ``approach`` and ``tip_position`` fix the fit points, so the above
+is minimised once. ``indentation`` and ``force`` select the points from the contact point
+(``cp - x`` in the window, or the points before the force first exceeds ``b + force_max_n``):
+the fit starts on the whole approach and is repeated on the points selected by the previous
+pass's contact point and baseline until no contact point moves (at most RANGE_ITERATIONS
+passes). The result is a fixed point: the global minimum of ``S`` over the points that its
+own contact point selects.
 """
 
 from __future__ import annotations
@@ -26,8 +34,6 @@ import numpy as np
 from cellmech import models
 from cellmech.containers import CurveStatus, FitResult, FrozenMapping, IndentationCurves
 from cellmech.errors import ConfigError
-from cellmech.kernels import THREADSAFE
-from cellmech.kernels.fitcore import MIN_FIT_POINTS, fit_block
 from cellmech.options import option
 
 __all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
@@ -43,11 +49,25 @@ FIT_RANGES = {
 #: fixed table makes every curve's result independent of the other curves in its block
 TABLE_POINTS = 2048
 TABLE_DELTA_MAX_M = 1e-3
-#: fits with a moving fit range (indentation, force) are repeated this often, as nanite does
-RANGE_ITERATIONS = 3
+#: force rise (in force-noise units) at the force maximum below which a curve is NO_CONTACT
+NO_CONTACT_Z = 6.0
+#: a tip travel from the resolved contact onset to the setpoint below RIGID_Z times its noise
+#: (sqrt(2) sd / k) makes a curve RIGID
+RIGID_Z = 5.0
+#: force noise below this fraction of the force rise counts as no noise (noise-free data)
+NOISE_FLOOR = 1e-6
+#: a residual above SPIKE_Z force-noise units (a spike, a jump) makes a fit POOR_FIT
+SPIKE_Z = 8.0
+#: values a RIGID curve keeps (E is not measurable)
+RIGID_KEPT = ("contact_point_m", "baseline_n", "zero_force_height_m", "rms_residual_n")
+#: fits with a moving fit range (indentation, force) are repeated on the window of the
+#: previous contact point until no contact point moves by more than RANGE_CP_TOL_M (nanite
+#: repeats 3 times), at most this often
+RANGE_ITERATIONS = 20
+RANGE_CP_TOL_M = 1e-12
 #: serialises kernel launches only where numba's threading layer is not thread-safe (the
 #: "workqueue" fallback aborts when parallel kernels start from several threads at once)
-_KERNEL_LOCK = contextlib.nullcontext() if THREADSAFE else threading.Lock()
+_KERNEL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -96,7 +116,7 @@ class FitOptions:
     range_min_m: float = option(-np.inf, "lower bound of the tip-position/indentation window", "m")
     range_max_m: float = option(np.inf, "upper bound of the tip-position/indentation window", "m")
     force_max_n: float = option(np.inf, "force above baseline ending the 'force' range", "N")
-    weight_cp_m: float = option(1e-6, "contact-point weighting distance (0 = off)", "m")
+    weight_cp_m: float = option(0.0, "contact-point weighting distance (0 = off)", "m")
     bonded: bool = option(True, "finite-thickness correction for a bonded sample")
     min_r_squared: float = option(0.5, "R² below which a fit is poor_fit")
     min_modulus_pa: float = option(1.0, "moduli below are poor_fit", "Pa")
@@ -162,8 +182,15 @@ def fit_curves(
         never raise: they get TOO_FEW_POINTS, NO_CONTACT, NOT_CONVERGED, INVALID_INPUT (from
         preprocessing) or POOR_FIT.
     """
+    status, res = _optimum(curves, options, sample_thickness_m)
+    return _result(curves, status, res, options, sample_thickness_m)
+
+
+def _optimum(curves, options, thickness):
+    """Preprocessing statuses and the kernel's rows (:func:`fit_block`) of every curve, E in
+    Pa, before any quality status is applied."""
     n = curves.n_curves
-    table, row, scale, gnorm = _force_table(curves, options, sample_thickness_m)
+    table, row, scale, gnorm = _force_table(curves, options, thickness)
     status = curves.status.copy()
     status[(status == CurveStatus.OK) & ~np.any(table > 0, axis=1)[row]] = CurveStatus.INVALID_INPUT
     ok = status == CurveStatus.OK
@@ -172,18 +199,25 @@ def fit_curves(
     res = _run(curves, ok, window, options, table, row, scale)
     if options.fit_range in ("indentation", "force"):
         for _ in range(RANGE_ITERATIONS):
-            res = _run(curves, ok, _window(curves, options, res, full), options, table, row, scale)
-    res[:, 0] /= gnorm
-    return _result(curves, status, res, options, sample_thickness_m)
+            new = _run(curves, ok, _window(curves, options, res, full), options, table, row, scale)
+            moved = np.abs(new[:, 1] - res[:, 1]) > RANGE_CP_TOL_M
+            res = new
+            if not moved.any():  # NaN never compares: curves without a fit do not hold it up
+                break
+    res[:, [0, 10]] /= gnorm
+    return status, res
 
 
 def _run(curves, ok, window, options, table, row, scale):
     """Call the compiled fit on the curves that preprocessing left OK."""
+    from cellmech.kernels import THREADSAFE  # numba is imported when fitting, not before
+    from cellmech.kernels.fitcore import fit_block
+
     x_lo, x_hi, j_end = window
     n_points = np.where(ok, curves.n_points, 0)  # the kernel reads no point of other curves
     wcp = float(options.weight_cp_m)
     x, y = curves.tip_position_m, curves.force_n
-    with _KERNEL_LOCK:
+    with contextlib.nullcontext() if THREADSAFE else _KERNEL_LOCK:
         return fit_block(x, y, n_points, x_lo, x_hi, j_end, wcp, table, row, scale)
 
 
@@ -233,23 +267,38 @@ def _force_table(curves, options, thickness):
 
 def _result(curves, status, res, options, thickness) -> FitResult:
     """Assemble the FitResult: statuses, derived quantities, NaN for failed curves."""
-    e, cp, base, _, ssr, sst, dmax, contact, count = res.T
+    from cellmech.kernels.fitcore import MIN_FIT_POINTS
+
+    e, cp, base, _, ssr, sst, dmax, contact, count, rmax, e_se, cp_se, sd, travel, rise = res.T
     ok = status == CurveStatus.OK
     status[ok & (count < MIN_FIT_POINTS)] = CurveStatus.TOO_FEW_POINTS
     ok = status == CurveStatus.OK
     status[ok & ~np.isfinite(res[:, :7]).all(axis=1)] = CurveStatus.NOT_CONVERGED
     ok = status == CurveStatus.OK
-    status[ok & (contact < options.min_contact_points)] = CurveStatus.NO_CONTACT
+    # the noise tests need noise: below a millionth of the force rise (noise-free or
+    # simulated data, where the "noise" is the model's rounding) they are skipped
+    noisy = sd > NOISE_FLOOR * np.abs(rise)
+    no_contact = (contact < options.min_contact_points) | (noisy & ~(rise >= NO_CONTACT_Z * sd))
+    status[ok & no_contact] = CurveStatus.NO_CONTACT
+    ok = status == CurveStatus.OK
+    # on a rigid sample the tip position barely moves between the resolved onset and the
+    # setpoint: both ends carry a tip-position noise sd / k (tip = height + force / k)
+    resolution = RIGID_Z * np.sqrt(2.0) * sd / curves.spring_constant_n_per_m
+    status[ok & noisy & ~(travel > resolution)] = CurveStatus.RIGID
     ok = status == CurveStatus.OK
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(sst > 0, 1.0 - ssr / sst, np.nan)
         rms = np.sqrt(ssr / count)
-    poor = (r2 < options.min_r_squared) | ~(
-        (e >= options.min_modulus_pa) & (e <= options.max_modulus_pa)
+    poor = (
+        (r2 < options.min_r_squared)
+        | ~((e >= options.min_modulus_pa) & (e <= options.max_modulus_pa))
+        | (noisy & (rmax > SPIKE_Z * sd))
     )
     status[ok & poor] = CurveStatus.POOR_FIT
     keep = (status == CurveStatus.OK) | (status == CurveStatus.POOR_FIT)
+    rigid = status == CurveStatus.RIGID
     height = cp + curves.tip_offset_m - base / curves.spring_constant_n_per_m
+    height = np.where(keep | rigid, height, np.nan)
     values = {
         "youngs_modulus_pa": e,
         "contact_point_m": cp,
@@ -258,6 +307,8 @@ def _result(curves, status, res, options, thickness) -> FitResult:
         "indentation_max_m": dmax,
         "rms_residual_n": rms,
         "r_squared": r2,
+        "youngs_modulus_se_pa": e_se,
+        "contact_point_se_m": cp_se,
     }
     params = {f.name: getattr(options, f.name) for f in fields(options)} | {
         "geometry": dict(options.geometry),
@@ -266,7 +317,7 @@ def _result(curves, status, res, options, thickness) -> FitResult:
     }
     return FitResult(
         curve_index=curves.curve_index,
-        **{k: np.where(keep, v, np.nan) for k, v in values.items()},
+        **{k: np.where(keep | (rigid & (k in RIGID_KEPT)), v, np.nan) for k, v in values.items()},
         status=status,
         model=options.model,
         parameters=params,

@@ -31,6 +31,8 @@ def quiet(name: str) -> Iterator[None]:
     logger = logging.getLogger(name)
     only_here = _ThisThread()
     handlers = [h for lg in _chain(logger) for h in lg.handlers]
+    if logging.lastResort is not None:  # what prints records when no handler is configured
+        handlers.append(logging.lastResort)
     for handler in handlers:
         handler.addFilter(only_here)
     logger.addFilter(only_here)

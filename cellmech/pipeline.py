@@ -9,9 +9,10 @@ these functions, so the sequence of stages lives here only.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,6 @@ import numpy as np
 
 from cellmech.config import Settings, merge_settings
 from cellmech.containers import FitResult, ForceMap
-from cellmech.fit import FitOptions
-from cellmech.io import read_fluorescence
-from cellmech.io.options import ImageOptions, ReadOptions
-from cellmech.mapfit import fit_map
-from cellmech.measure import MeasureOptions, assign_curves, measure_cells, sample_thickness_m
-from cellmech.preprocess import PreprocessOptions
-from cellmech.register import RegisterOptions, load_calibration, read_landmarks, register
-from cellmech.runtime import RunOptions
-from cellmech.segment import SegmentOptions, load_labels, project, segment
 
 __all__ = [
     "FIT_SECTIONS",
@@ -41,21 +33,64 @@ __all__ = [
     "run_sample",
 ]
 
+
+class _StageTable(Mapping):
+    """Section -> options class, importing a stage module only when its class is asked for
+    (so ``cellmech fit`` never loads the segmentation or registration libraries)."""
+
+    def __init__(self, paths: Mapping[str, str]):
+        self._paths = dict(paths)
+
+    def __getitem__(self, section: str) -> type:
+        module, name = self._paths[section].split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
 #: section -> options class, in config-file order
-STAGES: dict[str, type] = {
-    "read": ReadOptions,
-    "preprocess": PreprocessOptions,
-    "fit": FitOptions,
-    "image": ImageOptions,
-    "segment": SegmentOptions,
-    "register": RegisterOptions,
-    "measure": MeasureOptions,
-    "run": RunOptions,
-}
+STAGES: Mapping[str, type] = _StageTable(
+    {
+        "read": "cellmech.io.options:ReadOptions",
+        "preprocess": "cellmech.preprocess:PreprocessOptions",
+        "fit": "cellmech.fit:FitOptions",
+        "image": "cellmech.io.options:ImageOptions",
+        "segment": "cellmech.segment:SegmentOptions",
+        "register": "cellmech.register:RegisterOptions",
+        "measure": "cellmech.measure:MeasureOptions",
+        "run": "cellmech.runtime:RunOptions",
+    }
+)
 #: the sections a map fit uses (``cellmech fit``)
 FIT_SECTIONS = ("read", "preprocess", "fit", "run")
-#: named sets of section values applied over the defaults (``--preset``, ``preset = ...``)
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {}
+#: named sets of section values applied over the defaults (``--preset``, ``preset = ...``):
+#: "nanite" is nanite's standard workflow (Müller et al. 2019): no baseline-tilt correction
+#: and residuals weighted linearly up to 1 µm from the contact point, so results compare with
+#: the literature that used it (biased low on shallow indentations, see the README)
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "nanite": {
+        "preprocess": {
+            "height_source": "auto",
+            "compute_tip_position": True,
+            "contact_method": "deviation_from_baseline",
+            "baseline_fraction": 0.1,
+            "correct_force_offset": True,
+            "tilt_axis": "none",
+            "correct_tip_offset": True,
+            "split_at_turning_point": True,
+            "keep_approach_peak": False,
+            "smooth_window": 1,
+        },
+        "fit": {
+            "fit_range": "approach",
+            "weight_cp_m": 1e-6,
+        },
+    },
+}
 
 
 def stage_table(sections: tuple[str, ...] | None = None) -> dict[str, type]:
@@ -212,29 +247,78 @@ def run_sample(
     progress : callable, optional
         ``progress(stage, fraction)`` with stage in "fit", "segment", "register", "measure".
     """
+    from cellmech.measure import assign_curves, measure_cells
+
     settings = settings or make_settings()
     report = progress or (lambda stage, fraction: None)
-    n_done = [0]
+    n_done, total = [0], [1]
 
     def fit_progress(n: int) -> None:
         n_done[0] += n
         report("fit", n_done[0] / max(total[0], 1))
 
-    total = [1]
     fitted = run_fit(
         afm_path,
         settings,
         progress=fit_progress,
         on_read=lambda fm: total.__setitem__(0, fm.n_curves),
     )
-    timing = dict(fitted.timing_s)
     if fluorescence_path is None:
-        return SampleResult(fitted.force_map, fitted.result, settings, timing_s=timing)
+        return SampleResult(fitted.force_map, fitted.result, settings, timing_s=fitted.timing_s)
+    placed = locate(fitted, fluorescence_path, settings, labels=labels, landmarks=landmarks,
+                    calibration=calibration, progress=report)  # fmt: skip
+    clock = time.perf_counter()
+    report("measure", 0.0)
+    seg, reg = placed.segmentation, placed.registration
+    assignment = assign_curves(fitted.force_map, fitted.result, seg, reg, settings.measure)
+    corrected = _bottom_effect_refit(fitted, assignment, settings)
+    cells = measure_cells(
+        fitted.force_map, fitted.result, seg, reg, placed.stack, settings.measure,
+        assignment=assignment, corrected=corrected,
+    )  # fmt: skip
+    timing = {**fitted.timing_s, **placed.timing_s, "measure": time.perf_counter() - clock}
+    report("measure", 1.0)
+    return SampleResult(
+        fitted.force_map, fitted.result, settings, placed.stack, seg, reg, assignment, cells,
+        corrected, timing, tuple(cells.warnings), placed.image,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The fluorescence side of a sample: the stack, its segmentation, the z-reduced cell
+    channel and the registration of the AFM map onto it, with the seconds each took."""
+
+    stack: Any
+    segmentation: Any
+    image: np.ndarray
+    registration: Any
+    timing_s: Mapping[str, float]
+
+
+def locate(
+    fitted: FitRun,
+    fluorescence_path: str | Path,
+    settings: Settings,
+    *,
+    labels: str | Path | None = None,
+    landmarks: str | Path | None = None,
+    calibration: str | Path | None = None,
+    progress: Callable[[str, float], object] | None = None,
+) -> Placement:
+    """Read the stack, segment it (or take ``labels``) and register the fitted map onto it
+    (the part of :func:`run_sample` that ``cellmech register`` runs alone)."""
+    from cellmech.io import read_fluorescence
+    from cellmech.register import load_calibration, read_landmarks, register
+    from cellmech.segment import load_labels, segment
+
+    report = progress or (lambda stage, fraction: None)
     clock = time.perf_counter()
     stack = read_fluorescence(fluorescence_path, pixel_size_m=settings.image.pixel_size_m)
     report("segment", 0.0)
     seg = load_labels(labels, stack) if labels is not None else segment(stack, settings.segment)
-    timing["segment"], clock = time.perf_counter() - clock, time.perf_counter()
+    timing = {"segment": time.perf_counter() - clock}
+    clock = time.perf_counter()
     report("register", 0.0)
     image = cell_plane(stack, seg, settings.segment.plane)
     reg = register(
@@ -246,25 +330,15 @@ def run_sample(
         initial=None if calibration is None else load_calibration(calibration),
         image=image,
     )
-    timing["register"], clock = time.perf_counter() - clock, time.perf_counter()
-    report("measure", 0.0)
-    assignment = assign_curves(fitted.force_map, fitted.result, seg, reg, settings.measure)
-    corrected = _bottom_effect_refit(fitted, assignment, settings)
-    cells = measure_cells(
-        fitted.force_map, fitted.result, seg, reg, stack, settings.measure,
-        assignment=assignment, corrected=corrected,
-    )  # fmt: skip
-    timing["measure"] = time.perf_counter() - clock
-    report("measure", 1.0)
-    return SampleResult(
-        fitted.force_map, fitted.result, settings, stack, seg, reg, assignment, cells,
-        corrected, timing, tuple(cells.warnings), image,
-    )  # fmt: skip
+    timing["register"] = time.perf_counter() - clock
+    return Placement(stack, seg, image, reg, timing)
 
 
 def cell_plane(stack, seg, plane: str) -> np.ndarray:
     """The z-reduced cell channel (or the first channel): the intensity image of the
     registration's refinement and of the overlays."""
+    from cellmech.segment import project
+
     names = list(stack.channel_names)
     channel = names.index(seg.cell_channel) if seg.cell_channel in names else 0
     return project(np.asarray(stack.data[channel]), plane)
@@ -273,6 +347,9 @@ def cell_plane(stack, seg, plane: str) -> np.ndarray:
 def _bottom_effect_refit(fitted: FitRun, assignment, settings: Settings) -> FitResult | None:
     """The refit with per-curve sample thickness (height above the substrate plane) when
     ``[measure] bottom_effect`` is on, else None."""
+    from cellmech.mapfit import fit_map
+    from cellmech.measure import sample_thickness_m
+
     if not settings.measure.bottom_effect:
         return None
     thickness = np.full(fitted.force_map.n_curves, np.nan)

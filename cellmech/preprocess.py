@@ -11,9 +11,11 @@ and approach/retract re-splitting at the turning point; the order is
 1. orient the height axis (files recorded with the opposite sign are flipped),
 2. optional moving-average smoothing of the force,
 3. tip position = height + force / k (tip-sample separation),
-4. optional baseline tilt removal (a line fitted to the baseline before contact),
+4. optional baseline tilt removal (a line fitted to the baseline before contact; the tip
+   position follows the corrected force),
 5. contact-point estimate on the approach (up to the force maximum) and force offset (mean of
-   the points before contact),
+   the points before contact; the tip position follows, so it is height + corrected force / k
+   and the zero-force height of the fit carries no offset),
 6. tip offset: the tip position at the contact estimate is subtracted,
 7. approach/retract re-split at the point of deepest indentation (turning point).
 
@@ -29,8 +31,14 @@ import numpy as np
 
 from cellmech.containers import CurveBlock, CurveStatus, IndentationCurves
 from cellmech.errors import ConfigError
-from cellmech.kernels.curvemath import gather_columns, moving_average
-from cellmech.kernels.precore import (
+from cellmech.options import check_choices, option
+from cellmech.runtime import kernel
+
+# numba kernels, imported (and compiled) on first use only
+gather_columns, moving_average = (
+    kernel("cellmech.kernels.curvemath", n) for n in ("gather_columns", "moving_average")
+)
+(
     argmax_valid,
     assemble,
     deviation_contact,
@@ -38,8 +46,18 @@ from cellmech.kernels.precore import (
     pad_nan,
     piecewise_linear_contact,
     subtract_line,
+) = (
+    kernel("cellmech.kernels.precore", n)
+    for n in (
+        "argmax_valid",
+        "assemble",
+        "deviation_contact",
+        "finish",
+        "pad_nan",
+        "piecewise_linear_contact",
+        "subtract_line",
+    )
 )
-from cellmech.options import check_choices, option
 
 __all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess", "required_fields"]
 
@@ -85,6 +103,10 @@ class PreprocessOptions:
     split_at_turning_point : bool
         Re-split approach and retract at the point of deepest indentation, which can lie a few
         points into the recorded retract segment.
+    keep_approach_peak : bool
+        The re-split never ends the approach before the force maximum of the recorded
+        approach: on a rigid substrate only one or two points lie on the wall and the turning
+        point (nanite's rule, kept with False) can fall before them, leaving no contact.
     smooth_window : int
         Moving-average window in points applied to the force (1 = no smoothing).
     """
@@ -96,9 +118,12 @@ class PreprocessOptions:
     )
     baseline_fraction: float = option(0.1, "leading fraction of the approach used as baseline")
     correct_force_offset: bool = option(True, "subtract the mean force before contact")
-    tilt_axis: str = option("none", "remove a linear baseline tilt versus", choices=TILT_AXES)
+    tilt_axis: str = option("height", "remove a linear baseline tilt versus", choices=TILT_AXES)
     correct_tip_offset: bool = option(True, "put the estimated contact point at 0 m")
     split_at_turning_point: bool = option(True, "re-split approach/retract at deepest indentation")
+    keep_approach_peak: bool = option(
+        True, "the re-split never cuts the recorded approach before its force maximum"
+    )
     smooth_window: int = option(1, "moving-average window of the force in points (1 = off)")
 
     def __post_init__(self) -> None:
@@ -171,13 +196,20 @@ def preprocess(
         flags if fused else (False, False, False),
     )
     status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
+    if block.status is not None:  # curves the reader found damaged keep their status
+        status = np.where(block.status != CurveStatus.OK, block.status, status).astype(np.int8)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     if tip.shape[1] and not fused:  # no points at all: every curve is TOO_FEW_POINTS already
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
             tip, force, contact = _corrected(
                 block, tip, force, peak, contact, n_tot, status, k, options
             )
-            offset, turn = finish(tip, force, contact, n_tot, options.baseline_fraction, flags)
+            inv_k = 1.0 / k if options.compute_tip_position else 0.0
+            offset, turn = finish(
+                tip, force, contact, n_tot, options.baseline_fraction, flags, inv_k
+            )
+    if options.keep_approach_peak and force.shape[1]:
+        turn = np.where(turn >= 0, np.maximum(turn, _approach_peak(force, n_app) + 1), turn)
     n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
@@ -193,6 +225,13 @@ def preprocess(
         spring_constant_n_per_m=k,
         parameters=asdict(options),
     )
+
+
+def _approach_peak(force, n_app):
+    """Column of the largest force of every recorded approach (0 for an empty one)."""
+    cols = np.arange(force.shape[1])[None, :]
+    inside = (cols < n_app[:, None]) & np.isfinite(force)
+    return np.argmax(np.where(inside, force, -np.inf), axis=1)
 
 
 def _corrected(block, tip, force, peak, contact, n_tot, status, k, options):
@@ -218,6 +257,8 @@ def _corrected(block, tip, force, peak, contact, n_tot, status, k, options):
             first = np.maximum((contact * TILT_SHARE).astype(np.int64), 2)
             force = subtract_line(axis, raw, n_tot, first)
             contact = _contact_index(tip, force, n_clip, options)
+        if options.compute_tip_position:  # the tip moves with the tilt-corrected force
+            tip = tip + (force - raw) / k
     return tip, force, contact
 
 

@@ -9,17 +9,46 @@ that creates them, so two workers in one process never trip over each other.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cellmech.errors import ConfigError
 from cellmech.options import check_range, option
 
-__all__ = ["LOCAL_SCHEDULERS", "RunOptions", "ThreadPolicy", "available_cores", "using_threads"]
+__all__ = [
+    "LOCAL_SCHEDULERS",
+    "RunOptions",
+    "ThreadPolicy",
+    "available_cores",
+    "kernel",
+    "using_threads",
+]
 
 #: schedulers that run on this machine
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "numpy")
+
+
+def kernel(module: str, name: str) -> Callable:
+    """A function calling ``module.name``, imported on the first call.
+
+    Stage modules reach the numba kernels through it, so importing a stage (for its options,
+    as the command line does) never imports numba or loads compiled kernels: ``--version``,
+    ``formats`` and ``info`` work even where numba cannot run or cache.
+    """
+
+    @functools.cache
+    def target() -> Callable:
+        return getattr(importlib.import_module(module), name)
+
+    @functools.wraps(target)
+    def call(*args, **kwargs):
+        return target()(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 def available_cores() -> int:

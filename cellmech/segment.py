@@ -230,7 +230,7 @@ def segment_nuclei(
     smooth = filters.gaussian(image, _px(options.nucleus_smoothing_m, pixel_size_m))
     if options.nucleus_threshold == "local":
         block = 2 * round(2 * _px(options.nucleus_diameter_m, pixel_size_m)) + 1
-        mask = smooth > filters.threshold_local(smooth, block) + 0.5 * _noise(smooth)
+        mask = smooth > _local_mean(smooth, (block - 1) / 6) + 0.5 * _noise(smooth)
         mask &= smooth > filters.threshold_triangle(smooth)
     else:
         method = {"otsu": filters.threshold_otsu, "li": filters.threshold_li}
@@ -242,6 +242,35 @@ def segment_nuclei(
                         pixel_size_m)  # fmt: skip
 
 
+def _local_mean(image: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian-weighted local mean (``skimage.filters.threshold_local``, method "gaussian").
+
+    A Gaussian wider than 16 px is applied on a grid ``f = sigma / 4`` times coarser (block
+    means; their variance ``(f^2 - 1) / 12`` px^2 taken off the Gaussian) and interpolated
+    back bilinearly: the same surface to ~3e-3 of the image range at a fraction of the cost.
+    """
+    f = int(sigma_px / 4)
+    if f < 4:
+        return ndimage.gaussian_filter(image, sigma_px, mode="reflect")
+    rows, cols = (s // f * f for s in image.shape)
+    blocks = image[:rows, :cols].reshape(rows // f, f, cols // f, f).mean(axis=(1, 3))
+    sigma = np.sqrt(sigma_px**2 - (f**2 - 1) / 12) / f
+    coarse = ndimage.gaussian_filter(blocks, sigma, mode="reflect")
+    up_r, up_c = (_linear_weights(n, m, f) for n, m in zip(image.shape, coarse.shape, strict=True))
+    return up_r @ coarse @ up_c.T
+
+
+def _linear_weights(n_fine: int, n_coarse: int, f: int) -> np.ndarray:
+    """(n_fine, n_coarse) linear interpolation from block centres back to pixel centres."""
+    x = np.clip((np.arange(n_fine) - (f - 1) / 2) / f, 0, n_coarse - 1)
+    i0 = np.minimum(np.floor(x).astype(int), n_coarse - 2)
+    w = x - i0
+    out = np.zeros((n_fine, n_coarse))
+    out[np.arange(n_fine), i0] = 1 - w
+    out[np.arange(n_fine), i0 + 1] = w
+    return out
+
+
 def _noise(image: np.ndarray) -> float:
     """Robust noise level: median absolute deviation of the high-pass image."""
     high = image - ndimage.uniform_filter(image, 3)
@@ -251,9 +280,9 @@ def _noise(image: np.ndarray) -> float:
 def _split(dist, mask, pixel_size_m, options) -> np.ndarray:
     """Marker-controlled watershed of the distance map ``dist`` (m) inside ``mask``."""
     dist = ndimage.gaussian_filter(dist, 1.0)
-    deep = morphology.h_maxima(dist, options.nucleus_split_depth_m) > 0
-    min_distance = max(1, round(_px(options.nucleus_diameter_m / 2, pixel_size_m)))
     comps = measure.label(mask)
+    deep = _deep_maxima(dist, comps, options.nucleus_split_depth_m)
+    min_distance = max(1, round(_px(options.nucleus_diameter_m / 2, pixel_size_m)))
     peaks = feature.peak_local_max(
         np.where(deep, dist, 0.0), min_distance=min_distance, labels=comps, exclude_border=False
     )
@@ -264,6 +293,23 @@ def _split(dist, mask, pixel_size_m, options) -> np.ndarray:
         r, c = np.unravel_index(np.argmax(np.where(comps == comp, dist, -1)), dist.shape)
         markers[r, c] = markers.max() + 1
     return segmentation.watershed(-dist, markers, mask=mask).astype(np.int32)
+
+
+def _deep_maxima(dist: np.ndarray, comps: np.ndarray, depth: float) -> np.ndarray:
+    """h-maxima of ``dist`` inside each component, computed on the component's bounding box.
+
+    The smoothed distance map is ~0 between components, so no reconstruction path through
+    the background reaches the ``depth`` of a maximum: the result on the component equals
+    that of the whole image, at the cost of the components' area instead of the image's.
+    """
+    deep = np.zeros(dist.shape, dtype=bool)
+    margin = 5  # > the 4-sigma reach of the 1-pixel Gaussian applied to ``dist``
+    for k, box in enumerate(ndimage.find_objects(comps), start=1):
+        if box is None:
+            continue
+        box = tuple(slice(max(0, s.start - margin), s.stop + margin) for s in box)
+        deep[box] |= (morphology.h_maxima(dist[box], depth) > 0) & (comps[box] == k)
+    return deep
 
 
 def _size_filter(labels, min_m2, max_m2, pixel_size_m) -> np.ndarray:

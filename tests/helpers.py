@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from numba import njit, prange
 
 from cellmech.containers import CurveBlock, CurveSegment, GridGeometry
 from cellmech.io.jpk.writer import write_jpk_force_map
@@ -99,8 +100,9 @@ def synthetic_block(
     """Raw approach + retract curves of a known model with noise, offset and baseline tilt.
 
     The tip moves linearly from ``baseline_m`` above the contact point to ``depth_m`` into the
-    sample; the force is the model force plus ``offset_n + tilt_n_per_m * tip position`` plus
-    Gaussian noise; the measured height is tip position - force / k. Returns the block and
+    sample; the measured height is tip position - force / k with the model force plus Gaussian
+    noise, and the recorded force adds a virtual deflection ``offset_n + tilt_n_per_m * tip``
+    (detector offset, optical interference) that does not move the tip. Returns the block and
     the ground truth (``youngs_modulus_pa``, ``contact_point_m`` in the raw tip-position frame).
     """
     rng = np.random.default_rng(seed)
@@ -108,8 +110,9 @@ def synthetic_block(
     cp = 20e-6 + rng.uniform(-1e-6, 1e-6, n)
     tip = cp[:, None] + np.linspace(baseline_m, -depth_m, n_points)[None, :]
     force = model_force(model, cp[:, None] - tip, e[:, None], **geometry)
-    force = force + offset_n + tilt_n_per_m * tip + rng.normal(0, noise_n, tip.shape)
+    force = force + rng.normal(0, noise_n, tip.shape)
     height = tip - force / spring_constant_n_per_m
+    force = force + offset_n + tilt_n_per_m * tip  # virtual deflection: the tip stays
     retract = height[:, ::-1]
     retract_force = force[:, ::-1] + rng.normal(0, noise_n, tip.shape)
     block = CurveBlock(
@@ -176,4 +179,181 @@ def write_small_map(path: Path, seed: int = 0) -> Path:
         retract=CurveSegment.from_curves(retract),
         spring_constant_n_per_m=K_N_PER_M,
         sensitivity_m_per_v=50e-9,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# brute-force reference of the fit objective (every sample position as the contact point)
+
+
+@njit(cache=True)
+def _objective(cp, x, y, coeff, power, wcp):
+    """(S, E, b): closed-form E >= 0 and baseline of ``F = b + E coeff (cp - x)^power`` at
+    contact point ``cp``, minimising sum w^2 r^2 with ``w = min(|x - cp| / wcp, 1)``."""
+    sw = sy = sg = sgg = sgy = 0.0
+    for j in range(x.size):
+        d = cp - x[j]
+        w2 = 1.0 if wcp == 0.0 else min(abs(d) / wcp, 1.0) ** 2
+        g = coeff * d**power if d > 0.0 else 0.0
+        sw += w2
+        sy += w2 * y[j]
+        sg += w2 * g
+        sgg += w2 * g * g
+        sgy += w2 * g * y[j]
+    det = sw * sgg - sg * sg
+    e = (sw * sgy - sg * sy) / det if det > 1e-14 * sw * sgg and sgg > 0 else 0.0
+    e = max(e, 0.0)
+    b = (sy - e * sg) / sw
+    s = 0.0
+    for j in range(x.size):  # direct sum of squares: no cancellation
+        d = cp - x[j]
+        w2 = 1.0 if wcp == 0.0 else min(abs(d) / wcp, 1.0) ** 2
+        r = y[j] - b - (e * coeff * d**power if d > 0.0 else 0.0)
+        s += w2 * r * r
+    return s, e, b
+
+
+@njit(cache=True, parallel=True)
+def _profile(c, x, y, coeff, power, wcp):
+    """The objective at every trial contact point ``c``."""
+    s = np.empty(c.size)
+    for i in prange(c.size):
+        s[i] = _objective(c[i], x, y, coeff, power, wcp)[0]
+    return s
+
+
+def power_law(model: str, **geometry: float) -> tuple[float, float]:
+    """(coeff, power) with ``force_per_modulus = coeff * delta**power`` (models without a
+    finite-thickness correction whose force is a power law of the indentation)."""
+    from cellmech.models import force_per_modulus
+
+    d = np.array([1e-7, 1e-6])
+    g = force_per_modulus(model, d, **geometry)
+    power = float(np.log(g[1] / g[0]) / np.log(10.0))
+    return float(g[1] / d[1] ** power), power
+
+
+def dense_scan(
+    x, y, coeff: float, power: float, wcp: float = 0.0, refine: int = 3, stride: int = 1
+):
+    """Brute-force global minimum of the fit objective over contact points within the tip
+    positions of the fit points (the fit's domain): every sample position as the contact
+    point (closed-form E and baseline), then a bounded refinement between the neighbours of
+    the ``refine`` best local minima of that profile. Returns (S, cp, E, b); ``y`` in N.
+
+    With ``stride > 1`` the profile is first taken at every ``stride``-th sample position
+    (sorted by x); around each of its ``refine`` best local minima every sample position
+    within one stride is then added, so the reference can only miss a basin narrower than
+    two strides whose floor lies between coarse samples (the coarse profile is continuous).
+    """
+    from scipy.optimize import minimize_scalar
+
+    x = np.ascontiguousarray(x, float)
+    scale = max(np.abs(y - y.mean()).max(), 1e-300)
+    yc = np.ascontiguousarray((y - y.mean()) / scale)
+    order = np.argsort(x)
+    xs, yc = x[order], yc[order]
+    prof = np.full(xs.size, np.inf)
+    coarse = np.unique(np.r_[np.arange(0, xs.size, stride), xs.size - 1])
+    prof[coarse] = _profile(xs[coarse], xs, yc, coeff, power, wcp)
+    if stride > 1:
+        sub = prof[coarse]
+        minima = np.flatnonzero((sub <= np.r_[np.inf, sub[:-1]]) & (sub <= np.r_[sub[1:], np.inf]))
+        for m in minima[np.argsort(sub[minima])][:refine]:
+            fill = np.arange(coarse[max(m - 1, 0)], coarse[min(m + 1, coarse.size - 1)] + 1)
+            prof[fill] = _profile(xs[fill], xs, yc, coeff, power, wcp)
+    left = np.r_[np.inf, prof[:-1]]
+    right = np.r_[prof[1:], np.inf]
+    minima = np.flatnonzero((prof <= left) & (prof <= right) & np.isfinite(prof))
+    best = (np.inf, np.nan)
+    for i in minima[np.argsort(prof[minima])][:refine]:
+        lo, hi, s_sample, c_sample = xs[max(i - 1, 0)], xs[min(i + 1, xs.size - 1)], prof[i], xs[i]
+        r = minimize_scalar(
+            lambda c: _objective(c, xs, yc, coeff, power, wcp)[0],
+            bounds=(lo, hi),
+            method="bounded",
+            options={"xatol": 1e-9 * (hi - lo) + 1e-16},
+        )
+        for s, c in ((r.fun, r.x), (s_sample, c_sample)):
+            if s < best[0]:
+                best = (s, c)
+    s, e, b = _objective(best[1], xs, yc, coeff, power, wcp)
+    return s * scale**2, best[1], e * scale, b * scale + y.mean()
+
+
+def profile_minima(x, y, coeff: float, power: float, wcp: float = 0.0, window: int = 20):
+    """Contact points (m) and objective values (relative to the smallest) of the local minima
+    of the profile over every sample position, each the smallest within ``window`` samples
+    on both sides: the basins of the objective."""
+    x = np.ascontiguousarray(x, float)
+    order = np.argsort(x)
+    xs = x[order]
+    yc = np.ascontiguousarray((y[order] - y.mean()) / max(np.ptp(y), 1e-300))
+    prof = _profile(xs, xs, yc, coeff, power, wcp)
+    pad = np.r_[np.full(window, np.inf), prof, np.full(window, np.inf)]
+    low = np.lib.stride_tricks.sliding_window_view(pad, 2 * window + 1).min(axis=1)
+    minima = np.flatnonzero(prof <= low)
+    return xs[minima], prof[minima] / prof.min()
+
+
+def objective(x, y, cp, e, b, coeff, power, wcp=0.0) -> float:
+    """The fit objective sum w^2 (y - b - E g(cp - x))^2 at given parameters (y in N)."""
+    x = np.asarray(x, float)
+    d = cp - x
+    w2 = 1.0 if wcp == 0 else np.minimum(np.abs(d) / wcp, 1.0) ** 2
+    g = np.where(d > 0, coeff * np.clip(d, 0, None) ** power, 0.0)
+    return float(np.sum(w2 * (y - b - e * g) ** 2))
+
+
+#: kinds of :func:`two_basin_curve`
+TWO_BASIN_KINDS = ("soft_layer", "step", "bump", "onset")
+
+
+def two_basin_curve(
+    kind: str, model: str, geometry: dict, seed: int, n: int = 1500, noise_n: float = 20e-12
+) -> tuple[np.ndarray, np.ndarray]:
+    """A preprocessed approach (tip position in m, contact at 0; force in N) built to give
+    the contact-point search a second basin: ``soft_layer`` a layer 0.3-1 µm thick before
+    the surface, 5-20x stiffer than the cell beneath, whose force saturates at the surface,
+    ``step`` a baseline step, ``bump`` a Gaussian bump in the baseline, ``onset``
+    a long exponential onset (decay length 0.1-0.2 µm) before the surface."""
+    from cellmech.models import force_per_modulus
+
+    rng = np.random.default_rng(seed)
+    e = 10 ** rng.uniform(np.log10(500.0), 4.0)
+    x = np.linspace(rng.uniform(2e-6, 3e-6), -rng.uniform(0.5e-6, 1.2e-6), n)
+
+    def g(d):
+        return force_per_modulus(model, np.clip(d, 0.0, None), **geometry)
+
+    f = e * g(-x)
+    top = e * g(np.array(1e-6))
+    if kind == "soft_layer":
+        c1 = rng.uniform(0.3e-6, 1e-6)
+        f = f + rng.uniform(5.0, 20.0) * e * np.minimum(g(c1 - x), g(np.array(c1)))
+    elif kind == "step":
+        f = f + rng.uniform(0.02, 0.2) * top * (x < rng.uniform(0.3e-6, 1.5e-6))
+    elif kind == "bump":
+        c, w = rng.uniform(0.5e-6, 1.5e-6), rng.uniform(0.1e-6, 0.3e-6)
+        f = f + rng.uniform(0.05, 0.3) * top * np.exp(-0.5 * ((x - c) / w) ** 2)
+    elif kind == "onset":
+        lam = rng.uniform(0.1e-6, 0.2e-6)
+        f = f + rng.uniform(0.7, 1.0) * top * np.exp(-np.clip(x, 0.0, None) / lam)
+    else:
+        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(TWO_BASIN_KINDS)}")
+    return x, f + rng.normal(0.0, noise_n, n)
+
+
+def indentation_curves(curves: list[tuple[np.ndarray, np.ndarray]], k: float = K_N_PER_M):
+    """Preprocessed :class:`IndentationCurves` (no offsets) from (tip position, force) pairs."""
+    from cellmech.containers import IndentationCurves
+
+    n = len(curves)
+    npts = np.array([len(c[0]) for c in curves])
+    x, y = np.full((n, npts.max()), np.nan), np.full((n, npts.max()), np.nan)
+    for i, (xi, yi) in enumerate(curves):
+        x[i, : xi.size], y[i, : yi.size] = xi, yi
+    zeros = np.zeros(n)
+    return IndentationCurves(
+        np.arange(n), x, y, npts, zeros, zeros.astype(int), zeros.astype(np.int8), k
     )

@@ -45,13 +45,20 @@ def match_labels(
     -------
     dict
         ``n_true``, ``n_pred``, ``tp``, ``recall``, ``precision``, ``f1`` and ``median_iou``
-        (median over the truth objects of the IoU of their assigned partner, 0 when unmatched).
+        (median over the truth objects of the IoU of their assigned partner, 0 when unmatched),
+        and ``pairs``: ``(truth_id, pred_id, iou)`` of every match.
     """
     iou, t_ids, p_ids = iou_matrix(truth, pred)
     best = np.zeros(t_ids.size)
+    pairs = []
     if iou.size:
         rows, cols = linear_sum_assignment(-iou)
         best[rows] = iou[rows, cols]
+        pairs = [
+            (int(t_ids[r]), int(p_ids[c]), float(iou[r, c]))
+            for r, c in zip(rows, cols, strict=True)
+            if iou[r, c] >= iou_threshold
+        ]
     tp = int(np.count_nonzero(best >= iou_threshold))
     n_true, n_pred = int(t_ids.size), int(p_ids.size)
     recall = tp / n_true if n_true else np.nan
@@ -65,4 +72,5 @@ def match_labels(
         "precision": precision,
         "f1": f1,
         "median_iou": float(np.median(best)) if best.size else np.nan,
+        "pairs": pairs,
     }

@@ -164,3 +164,30 @@ def test_subprocess_exit_codes(tmp_path):
     assert debug.returncode not in (0, EXIT_BAD_INPUT)
     assert "Traceback (most recent call last)" in debug.stderr
     assert "MissingFileError" in debug.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["formats", "info", "sample-data", "fit", "segment", "register", "run", "demo", "models"],
+)
+def test_every_command_prints_its_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: cellmech " + command in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["formats"], ["--help"]])
+def test_light_commands_never_load_kernels_or_stage_libraries(argv):
+    """Building the parser imports no stage module: numba (kernels), scikit-image,
+    SimpleITK, pandas and dask stay unloaded for commands that fit nothing."""
+    probe = (
+        "import sys\nfrom cellmech.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = ('numba', 'skimage', 'SimpleITK', 'pandas', 'dask')\n"
+        "print('HEAVY=' + ','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    ).stdout.splitlines()
+    assert out[-1] == "HEAVY=", f"{argv} loaded {out[-1]}"

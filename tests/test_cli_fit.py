@@ -28,7 +28,7 @@ from tests.helpers import write_small_map
 REQUIRED = [
     "curve_index", "row", "col", "x_m", "y_m", "youngs_modulus_pa", "contact_point_m",
     "baseline_n", "zero_force_height_m", "indentation_max_m", "rms_residual_n", "r_squared",
-    "status", "model",
+    "youngs_modulus_se_pa", "contact_point_se_m", "status", "model",
 ]  # fmt: skip
 
 

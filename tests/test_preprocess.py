@@ -9,6 +9,7 @@ from cellmech.containers import CurveBlock, CurveSegment, CurveStatus, Indentati
 from cellmech.errors import ConfigError
 from cellmech.io import read_force_map
 from cellmech.kernels.precore import assemble, finish
+from cellmech.pipeline import PRESETS
 from cellmech.preprocess import PreprocessOptions, preprocess
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
 from tests.helpers import nanite_approach, synthetic_block
@@ -22,7 +23,8 @@ def test_defaults_reproduce_nanite_preprocessing(name: str) -> None:
     """Same approach length, tip position and force as nanite on every real curve."""
     path = real_afm_file(name)
     fmap = read_force_map(path)
-    curves = preprocess(fmap.curves(), fmap.spring_constant_n_per_m)
+    nanite = PreprocessOptions(**PRESETS["nanite"]["preprocess"])
+    curves = preprocess(fmap.curves(), fmap.spring_constant_n_per_m, nanite)
     assert np.all(curves.status == CurveStatus.OK)
     for i in range(fmap.n_curves):
         tip_ref, force_ref = nanite_approach(path, i)
@@ -114,7 +116,7 @@ def _fields(seg: CurveSegment) -> tuple:
 def test_offset_only_leaves_the_tilt() -> None:
     """Without tilt correction the baseline keeps its slope (the option does something)."""
     block, _ = synthetic_block(1, tilt_n_per_m=2e-4, noise_n=10e-12)
-    tip, force = preprocess(block, 0.02).curve(0)
+    tip, force = preprocess(block, 0.02, PreprocessOptions(tilt_axis="none")).curve(0)
     base = tip > 0.5e-6
     assert np.polyfit(tip[base], force[base], 1)[0] == pytest.approx(2e-4, rel=0.05)
 
@@ -158,7 +160,7 @@ def test_fused_kernel_equals_assemble_then_finish() -> None:
     fused = assemble(*args, 0.02, True, 0.1, flags)
     tip, force, _, _, contact, offset, turn = assemble(*args, 0.02, True, 0.1, (False,) * 3)
     assert np.all(offset == 0) and np.all(turn == -1)
-    offset, turn = finish(tip, force, contact, app.n_points + ret.n_points, 0.1, flags)
+    offset, turn = finish(tip, force, contact, app.n_points + ret.n_points, 0.1, flags, 1 / 0.02)
     for a, b in zip(fused, (tip, force, None, None, contact, offset, turn), strict=True):
         if b is not None:
             np.testing.assert_array_equal(a, b)

@@ -11,7 +11,7 @@ thresholded above the dish) and a fluorescence mask differ in size (DESIGN §5).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage, optimize
@@ -137,11 +137,27 @@ class FluoMask:
     m_to_px: np.ndarray
     pixel_size_m: float
     mask_labels: np.ndarray
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def smoothed(self, sigma_m: float) -> np.ndarray:
-        """The mask smoothed by a Gaussian of ``sigma_m`` (zero outside the image)."""
-        img = self.mask.astype(np.float32)
-        return ndimage.gaussian_filter(img, sigma_m / self.pixel_size_m, mode="constant")
+    def smoothed(self, sigma_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """The mask smoothed by a Gaussian of ``sigma_m`` (zero outside the image).
+
+        Computed on a grid ``f`` times coarser (block means, ``f`` the largest integer with
+        ``f * pixel <= sigma / 3``), the block variance ``((f p)^2 - p^2) / 12`` taken off the
+        Gaussian; returns the image and its stage m -> pixel matrix (3, 3). Cached per sigma.
+        """
+        if sigma_m not in self._cache:
+            px = self.pixel_size_m
+            f = max(1, int(sigma_m / (3 * px)))
+            rows, cols = (s // f * f for s in self.mask.shape)
+            img = self.mask[:rows, :cols].reshape(rows // f, f, cols // f, f).mean(axis=(1, 3))
+            sigma_px = np.sqrt(sigma_m**2 - ((f * px) ** 2 - px**2) / 12) / (f * px)
+            down = np.array(
+                [[1 / f, 0, -(f - 1) / (2 * f)], [0, 1 / f, -(f - 1) / (2 * f)], [0, 0, 1]]
+            )
+            smooth = ndimage.gaussian_filter(img.astype(np.float32), sigma_px, mode="constant")
+            self._cache[sigma_m] = (smooth, down @ self.m_to_px)
+        return self._cache[sigma_m]
 
 
 def fluo_mask(cell_labels: np.ndarray, m_to_px: np.ndarray, pixel_size_m) -> FluoMask:
@@ -174,16 +190,15 @@ def mean_squares(
     -------
     ndarray, shape (k,)
     """
-    full = np.einsum("ij,kjl->kil", m_to_px, transforms)
+    full = np.einsum("ij,kjl->ikl", m_to_px[:2], transforms)  # (2, k, 3)
+    homogeneous = np.vstack([np.asarray(points_m, float).T, np.ones(len(points_m))])
     out = np.empty(len(transforms))
     step = max(1, _BATCH_POINTS // max(1, len(points_m)))
-    for start in range(0, len(full), step):
-        mats = full[start : start + step]
-        rows = mats[:, 0, :1] * points_m[:, 0] + mats[:, 0, 1:2] * points_m[:, 1] + mats[:, 0, 2:]
-        cols = mats[:, 1, :1] * points_m[:, 0] + mats[:, 1, 1:2] * points_m[:, 1] + mats[:, 1, 2:]
+    for start in range(0, full.shape[1], step):
+        coords = full[:, start : start + step] @ homogeneous  # (2, k, n) fluorescence (row, col)
         sampled = ndimage.map_coordinates(
-            smooth_fluo, [rows.ravel(), cols.ravel()], order=1, mode="constant", cval=0.0
-        ).reshape(rows.shape)
+            smooth_fluo, coords.reshape(2, -1), order=1, mode="constant", cval=0.0
+        ).reshape(coords.shape[1:])
         out[start : start + step] = np.mean((sampled - values) ** 2, axis=1)
     return out
 
@@ -193,18 +208,27 @@ def pose_matrix(
 ) -> np.ndarray:
     """AFM m -> fluorescence m: ``initial``, then mirror/rotate/scale about the mapped centre.
 
-    ``pose`` = (angle in deg, shift x in m, shift y in m); the reflection mirrors the AFM v
-    axis through the grid centre before ``initial`` (the generator's and the instrument's
-    mirrored hypothesis).
+    ``pose`` = (angle in deg, shift x in m, shift y in m), shape (3,) -> matrix (3, 3), or
+    (k, 3) -> (k, 3, 3); the reflection mirrors the AFM v axis through the grid centre before
+    ``initial`` (the generator's and the instrument's mirrored hypothesis).
     """
+    pose = np.asarray(pose, float)
+    poses = np.atleast_2d(pose)
     c = np.eye(3)
     c[:2, 2] = -centre_m
     mirror = np.linalg.inv(c) @ similarity(0.0, (0.0, 0.0), reflect=reflect) @ c
     q = np.array(apply_affine(initial, *centre_m))
     about = np.eye(3)
     about[:2, 2] = -q
-    move = similarity(np.radians(pose[0]), q + pose[1:3], scale)
-    return move @ about @ initial @ mirror
+    base = about @ initial @ mirror
+    angle = np.radians(poses[:, 0])
+    cos, sin = scale * np.cos(angle), scale * np.sin(angle)
+    move = np.zeros((len(poses), 3, 3))
+    move[:, 0, 0], move[:, 0, 1], move[:, 1, 0], move[:, 1, 1] = cos, -sin, sin, cos
+    move[:, :2, 2] = q + poses[:, 1:3]
+    move[:, 2, 2] = 1.0
+    out = move @ base
+    return out if pose.ndim == 2 else out[0]
 
 
 def multistart(
@@ -257,6 +281,6 @@ def local_search(score, start: np.ndarray, angle_step_deg: float, shift_step_m: 
         f,
         np.asarray(start) / units,
         method="Nelder-Mead",
-        options={"xatol": 1e-3, "fatol": 1e-9, "initial_simplex": None, "maxiter": 400},
+        options={"xatol": 1e-2, "fatol": 1e-9, "initial_simplex": None, "maxiter": 400},
     )
     return res.x * units, float(res.fun)

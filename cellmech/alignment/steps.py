@@ -5,13 +5,14 @@ options); :func:`rigid_with_scale` and :func:`try_refine` are the alignment step
 :meth:`RegistrationContext.finish` runs the checks and builds the
 :class:`~cellmech.containers.Registration`.
 
-Error estimate (RMS over the AFM grid, m): ``sqrt(floor**2 + centroid**2 + scale**2)`` with
-``floor = K_FLOOR * AFM pixel`` (the footprint is sampled on the AFM grid),
-``centroid = K_CENTROID * rms(centroid residuals) / sqrt(k)`` over the ``k`` matched cells
-(how well the masks agree after the fit; one AFM pixel when no cell matched) and, when the
-scale was not estimated, ``scale = SCALE_UNCERTAINTY * rms radius of the grid`` (the AFM and
-optical calibrations may disagree by that much). The constants were calibrated on synthetic
-seeds 0-19 and checked on seeds 100-119 (``benchmarks/accuracy_register.py``).
+Search (coarse to fine): the coarse multi-start scores every pose of the rotation x
+translation grid on footprint points ~``COARSE_POINT_SPACING_M`` apart with the coarse
+smoothing; a Nelder-Mead local search from each of the best distinct poses runs on points
+~``START_POINT_SPACING_M`` apart, and only the winner is polished on every fine point. The
+smoothed cell mask is computed once per sigma on a grid matched to that sigma
+(:meth:`~cellmech.alignment.footprint.FluoMask.smoothed`).
+
+Error estimate (RMS over the AFM grid, m): :mod:`cellmech.alignment.estimate`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 from skimage.segmentation import expand_labels
 
+from cellmech.alignment import estimate
 from cellmech.alignment import footprint as fp
 from cellmech.alignment.constellation import Constellation, match_cells, similarity_fit
 from cellmech.containers import FitResult, ForceMap, Registration, Segmentation
@@ -30,13 +32,13 @@ from cellmech.transforms import fluorescence_m_to_px, grid_px_to_m, scale_factor
 
 __all__ = ["RegistrationContext", "rigid_with_scale", "try_refine"]
 
-K_FLOOR = 0.25
-K_CENTROID = 1.5
-SCALE_UNCERTAINTY = 0.03
 #: fine-grid spacing of the AFM footprint, m
 FINE_SPACING_M = 0.75e-6
-#: coarse search scores every n-th fine point
-COARSE_STRIDE = 9
+#: spacing of the points scored by the coarse multi-start search, m
+COARSE_POINT_SPACING_M = 2.5e-6
+#: spacing of the points scored by the local search from each start (the best one is then
+#: polished on every fine point), m
+START_POINT_SPACING_M = 1.5e-6
 
 
 @dataclass(frozen=True)
@@ -88,15 +90,19 @@ class RegistrationContext:
         rows, cols = self.grid_shape
         return self.afm_pitch_m * float(np.sqrt((rows**2 - 1) / 12 + (cols**2 - 1) / 12))
 
-    def scorer(self, sigma_m: float, stride: int, scale: float, reflect: bool, start):
-        """Poses (k, 3) -> mean squares at smoothing ``sigma_m`` on every ``stride``-th point."""
-        smooth_fluo = self.fluo.smoothed(sigma_m)
-        values = self.afm.smoothed(sigma_m, self.fine_spacing_m)[::stride]
-        points = self.afm.points_m[::stride]
+    def scorer(self, sigma_m: float, spacing_m: float, scale: float, reflect: bool, start):
+        """Poses (k, 3) -> mean squares at smoothing ``sigma_m`` on fine points ~``spacing_m``
+        apart (every point when ``spacing_m`` is 0)."""
+        smooth_fluo, m_to_px = self.fluo.smoothed(sigma_m)
+        stride = max(1, round(spacing_m / self.fine_spacing_m))
+        idx = np.arange(len(self.afm.points_m)).reshape(self.afm.fine_shape)
+        idx = idx[::stride, ::stride].ravel()
+        values = self.afm.smoothed(sigma_m, self.fine_spacing_m)[idx]
+        points = self.afm.points_m[idx]
 
         def score(poses: np.ndarray) -> np.ndarray:
-            mats = np.stack([self.pose(p, scale, reflect, start) for p in poses])
-            return fp.mean_squares(smooth_fluo, self.fluo_m_to_px, points, values, mats)
+            mats = self.pose(np.asarray(poses), scale, reflect, start)
+            return fp.mean_squares(smooth_fluo, m_to_px, points, values, mats)
 
         return score
 
@@ -136,24 +142,20 @@ class RegistrationContext:
         near = con.residuals_m(transform) <= self.options.max_match_distance_m
         return Constellation(con.afm_m[near], con.fluo_m[near], con.labels[near])
 
-    def error_estimate(self, transform: np.ndarray, scaled: bool) -> tuple[float, dict]:
-        """The honest error estimate (module docstring) and its parts, m."""
+    def error_estimate(self, transform, pose, scale, reflect, start, scaled: bool):
+        """The error estimate (:mod:`cellmech.alignment.estimate`) and its parts, m."""
+        opt = self.options
+        fine = self.scorer(opt.smoothing_m, 0.0, scale, reflect, start)
+        steps = np.array([opt.rotation_step_deg / 8, opt.smoothing_m / 4, opt.smoothing_m / 4])
+        radius = self.grid_rms_radius_m()
+        n_eff = self.grid_shape[0] * self.grid_shape[1]
+        curvature = estimate.pose_std(fine, np.asarray(pose, float), steps, n_eff, radius)
         con = self.constellation(transform)
-        floor = K_FLOOR * self.afm_pitch_m
-        if con.n:
-            res = float(np.sqrt(np.mean(con.residuals_m(transform) ** 2)))
-            centroid = K_CENTROID * res / np.sqrt(con.n)
-        else:
-            res, centroid = float("nan"), self.afm_pitch_m
-        scale = 0.0 if scaled else SCALE_UNCERTAINTY * self.grid_rms_radius_m()
-        parts = {
-            "floor_m": floor,
-            "centroid_term_m": centroid,
-            "scale_term_m": scale,
-            "centroid_rms_residual_m": res,
-            "matched_cells": con.n,
-        }
-        return float(np.sqrt(floor**2 + centroid**2 + scale**2)), parts
+        x, y = _mapped(transform, con.afm_m)
+        residuals = con.fluo_m - np.column_stack([x, y])
+        return estimate.error_estimate(
+            curvature, np.column_stack([x, y]), residuals, self.afm_pitch_m, radius, scaled
+        )
 
     def finish(self, transform: np.ndarray, method: str, error_m: float, details: dict):
         """Run the checks and build the :class:`Registration`."""
@@ -168,6 +170,15 @@ class RegistrationContext:
         }
         for name, check in details.pop("extra_checks", {}).items():
             checks[name] = check
+        if "refine" in details:  # optional step: reported, never a reason to reject
+            refine = details["refine"]
+            checks["refine"] = {
+                "value": refine.get("rms_shift_m", float("nan")),
+                "threshold": opt.max_refine_shift_m,
+                "passed": True,
+                "kept": refine["kept"],
+                "reason": refine["reason"],
+            }
         failed = [k for k, v in checks.items() if not v["passed"]]
         reason = _reason(failed, checks) if failed else f"{method}: all checks passed"
         px = self.fluo_m_to_px @ transform @ self.afm_px_to_m
@@ -215,7 +226,7 @@ def rigid_with_scale(ctx: RegistrationContext, start: np.ndarray):
     best = None
     tried = {}
     for reflect in hypotheses:
-        coarse = ctx.scorer(opt.coarse_smoothing_m, COARSE_STRIDE, 1.0, reflect, start)
+        coarse = ctx.scorer(opt.coarse_smoothing_m, COARSE_POINT_SPACING_M, 1.0, reflect, start)
         poses, _ = fp.multistart(
             coarse,
             opt.rotation_range_deg,
@@ -223,13 +234,15 @@ def rigid_with_scale(ctx: RegistrationContext, start: np.ndarray):
             opt.translation_range_m,
             opt.translation_step_m,
         )
-        fine = ctx.scorer(opt.smoothing_m, 1, 1.0, reflect, start)
+        mid = ctx.scorer(opt.smoothing_m, START_POINT_SPACING_M, 1.0, reflect, start)
         for p in fp.distinct(poses, opt.starts, 2 * opt.translation_step_m, opt.rotation_step_deg):
-            pose, value = fp.local_search(fine, p, opt.rotation_step_deg / 2, opt.smoothing_m)
+            pose, value = fp.local_search(mid, p, opt.rotation_step_deg / 2, opt.smoothing_m)
             if best is None or value < best[1]:
                 best = (pose, value, reflect)
             tried[str(reflect)] = min(value, tried.get(str(reflect), np.inf))
-    pose, value, reflect = best
+    pose, _, reflect = best
+    fine = ctx.scorer(opt.smoothing_m, 0.0, 1.0, reflect, start)
+    pose, value = fp.local_search(fine, pose, opt.rotation_step_deg / 4, opt.smoothing_m / 2)
     transform = ctx.pose(pose, 1.0, reflect, start)
     details: dict[str, Any] = {
         "reflected": reflect,
@@ -240,9 +253,10 @@ def rigid_with_scale(ctx: RegistrationContext, start: np.ndarray):
     }
     scaled, scale_details = _scale(ctx, transform, pose, reflect, start)
     details["scale"] = scale_details
+    scale = 1.0
     if scaled is not None:
-        transform = scaled
-    error_m, parts = ctx.error_estimate(transform, scaled is not None)
+        transform, pose, scale = scaled
+    error_m, parts = ctx.error_estimate(transform, pose, scale, reflect, start, scaled is not None)
     details["error_parts"] = parts
     return transform, error_m, details
 
@@ -256,7 +270,7 @@ def _range_check(pose: np.ndarray, opt) -> dict:
 
 
 def _scale(ctx, transform, pose, reflect, start):
-    """Scale from matched centroids; returns (scaled transform or None, details)."""
+    """Scale from matched centroids; returns ((transform, pose, scale) or None, details)."""
     opt = ctx.options
     con = ctx.constellation(transform)
     details: dict[str, Any] = {"matched_cells": con.n, "kept": False}
@@ -269,8 +283,8 @@ def _scale(ctx, transform, pose, reflect, start):
     if abs(scale - 1.0) > opt.max_scale_deviation:
         details["reason"] = f"|scale - 1| > {opt.max_scale_deviation}"
         return None, details
-    fine = ctx.scorer(opt.smoothing_m, 1, scale, reflect, start)
-    new_pose, _ = fp.local_search(fine, pose, opt.rotation_step_deg / 2, opt.smoothing_m)
+    fine = ctx.scorer(opt.smoothing_m, 0.0, scale, reflect, start)
+    new_pose, _ = fp.local_search(fine, pose, opt.rotation_step_deg / 4, opt.smoothing_m / 2)
     scaled = ctx.pose(new_pose, scale, reflect, start)
     before = float(np.sqrt(np.mean(con.residuals_m(transform) ** 2)))
     after = float(np.sqrt(np.mean(con.residuals_m(scaled) ** 2)))
@@ -279,7 +293,7 @@ def _scale(ctx, transform, pose, reflect, start):
         details["reason"] = "did not lower the centroid residuals"
         return None, details
     details["kept"] = True
-    return scaled, details
+    return (scaled, new_pose, scale), details
 
 
 def _mapped(matrix: np.ndarray, pts: np.ndarray):
@@ -297,19 +311,25 @@ def try_refine(ctx: RegistrationContext, transform: np.ndarray, error_m: float, 
     from cellmech.alignment.refine import mi_affine
 
     opt = ctx.options
-    fixed = ctx.fluo.smoothed(opt.smoothing_m) if image is None else np.asarray(image, float)
+    if image is None:
+        fixed, m_to_px = ctx.fluo.smoothed(opt.smoothing_m)
+    else:
+        fixed, m_to_px = np.asarray(image, float), ctx.fluo_m_to_px
     above = np.nan_to_num(ctx.heights_m - ctx.afm.level_m, nan=0.0)
     try:
         refined = mi_affine(
             fixed,
-            np.linalg.inv(ctx.fluo_m_to_px),
+            np.linalg.inv(m_to_px),
             np.clip(above, 0.0, None),
             ctx.afm_px_to_m,
             transform,
             seed=opt.seed,
         )
-    except RuntimeError as exc:  # SimpleITK: e.g. no sample maps into the AFM image
-        reason = f"SimpleITK failed: {str(exc).strip().splitlines()[-1]}"
+    except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:  # e.g. no sample overlaps
+        reason = f"rejected: SimpleITK failed ({str(exc).strip().splitlines()[-1]})"
+        return transform, error_m, False, {"refine": {"kept": False, "reason": reason}}
+    if not np.all(np.isfinite(refined)):
+        reason = "rejected: the refined transform is not finite"
         return transform, error_m, False, {"refine": {"kept": False, "reason": reason}}
     rows, cols = np.indices(ctx.grid_shape)
     grid = np.column_stack(_mapped(ctx.afm_px_to_m, np.column_stack([rows.ravel(), cols.ravel()])))
@@ -318,18 +338,23 @@ def try_refine(ctx: RegistrationContext, transform: np.ndarray, error_m: float, 
     dice_rigid, dice_refined = ctx.dice(transform), ctx.dice(refined)
     near = shift <= opt.max_refine_shift_m
     better = dice_refined > dice_rigid
+    moved = f"moved {shift:.3g} m (limit {opt.max_refine_shift_m:.3g} m)"
+    overlap = f"Dice {dice_rigid:.4f} -> {dice_refined:.4f}"
+    if not near:
+        reason = f"rejected: strayed from the rigid answer, {moved}; {overlap}"
+    elif not better:
+        reason = f"rejected: did not improve the mask overlap, {overlap}; {moved}"
+    else:
+        reason = f"kept: {overlap}; {moved}"
     details = {
         "refine": {
             "rms_shift_m": shift,
             "dice_rigid": dice_rigid,
             "dice_refined": dice_refined,
             "kept": near and better,
+            "reason": reason,
         }
     }
-    if not near:
-        details["refine"]["reason"] = f"moved {shift:.3g} m > max_refine_shift_m"
-    elif not better:
-        details["refine"]["reason"] = "did not improve the mask overlap (Dice)"
     if not (near and better):
         return transform, error_m, False, details
     return refined, float(np.hypot(error_m, shift)), True, details

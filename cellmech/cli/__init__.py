@@ -20,6 +20,7 @@ from cellmech.cli.batch import add_batch
 from cellmech.cli.config import add_config
 from cellmech.cli.fit import add_fit
 from cellmech.cli.inspect import add_formats, add_info, add_models
+from cellmech.cli.options import materialise_flags
 from cellmech.cli.register import add_register
 from cellmech.cli.run import add_demo, add_run
 from cellmech.cli.segment import add_segment
@@ -51,9 +52,17 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit 2), like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = " ".join(message.split())
+        self.exit(2, f"cellmech: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cellmech",
         description="Correlative AFM + fluorescence analysis of cell mechanics. "
         "Numbers on the command line are SI (m, N, Pa, s); lengths, forces and moduli also "
@@ -64,19 +73,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS:
         add(sub)
+    parser.set_defaults(commands=sub.choices)
     return parser
+
+
+def _command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The sub-command parser named in ``argv`` (the first word that is not a top-level
+    option), or the top-level parser."""
+    commands = parser.get_default("commands")
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return commands.get(word, parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    materialise_flags(_command(parser, argv))  # only the command being run imports its stages
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except CellmechError as exc:
         if args.debug:
             raise
-        print(f"cellmech: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, whatever a library put in it
+        print(f"cellmech: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # a file system refusal on an input or output path
         if args.debug:

@@ -39,9 +39,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         )
     report = write_fit_run(args.output, run, settings)
     if not args.quiet:
-        ok = report["status_counts"]["ok"]
+        counts = report["status_counts"]
+        corrupt = f", {counts['corrupt']} corrupt" if counts.get("corrupt") else ""
         print(
-            f"{path.name}: {run.result.n_curves} curves fitted ({ok} ok) in "
+            f"{path.name}: {run.result.n_curves} curves fitted ({counts['ok']} ok{corrupt}) in "
             f"{time.perf_counter() - t0:.1f} s -> {args.output}"
         )
     return 0

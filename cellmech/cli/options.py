@@ -7,11 +7,12 @@ Values are SI; lengths, forces, moduli and times also take a unit suffix (``5um`
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from cellmech.config import PRESET_KEY, FlagSpec, check_preset, check_section, cli_flags
 from cellmech.units import QUANTITY_SUFFIXES, parse_quantity
 
-__all__ = ["add_option_flags", "settings_from_args"]
+__all__ = ["add_option_flags", "materialise_flags", "settings_from_args"]
 
 _UNIT_METAVARS = {"m": "M", "N": "N", "Pa": "PA", "deg": "DEG", "N/m": "N_PER_M", "m/V": "M_PER_V"}
 
@@ -39,13 +40,35 @@ def add_option_flags(
     p: argparse.ArgumentParser,
     sections: tuple[str, ...],
     reserved: set[str],
-    table: dict[str, type] | None = None,
-) -> list[FlagSpec]:
-    """Add ``--config``, ``--preset`` and one flag per option of ``sections``; returns their
-    specs (keep them for :func:`settings_from_args`).
+    table: Callable[[], dict[str, type]] | None = None,
+) -> None:
+    """Declare that ``p`` takes ``--config``, ``--preset`` and one flag per option of
+    ``sections``. The flags are added by :func:`materialise_flags` only for the command being
+    run, so building the parser never imports the stage modules (``cellmech --version``,
+    ``formats`` and ``info`` stay light).
 
-    ``table`` replaces the pipeline's stage table for options outside it (the synthetic
-    generator); such commands take no config file or preset."""
+    ``table`` (a callable returning ``{section: OptionsClass}``) replaces the pipeline's stage
+    table for options outside it (the synthetic generator); such commands take no config file
+    or preset."""
+    p.set_defaults(option_sections=sections, option_table=None)
+    p._cellmech_option_flags = (sections, reserved, table)  # type: ignore[attr-defined]
+
+
+def materialise_flags(p: argparse.ArgumentParser) -> None:
+    """Add the option flags declared by :func:`add_option_flags` to ``p`` (once)."""
+    declared = getattr(p, "_cellmech_option_flags", None)
+    if declared is not None:
+        del p._cellmech_option_flags  # type: ignore[attr-defined]
+        sections, reserved, table = declared
+        _add_flags(p, sections, reserved, None if table is None else table())
+
+
+def _add_flags(
+    p: argparse.ArgumentParser,
+    sections: tuple[str, ...],
+    reserved: set[str],
+    table: dict[str, type] | None,
+) -> None:
     from cellmech.pipeline import PRESETS, stage_table
 
     if table is None:
@@ -64,7 +87,8 @@ def add_option_flags(
             spec.section, p.add_argument_group(f"[{spec.section}] options")
         )
         names = (spec.flag, *spec.aliases)
-        common = {"dest": spec.dest, "default": argparse.SUPPRESS, "help": spec.help}
+        help_text = spec.help.replace("%", "%%")  # argparse formats help with %
+        common = {"dest": spec.dest, "default": argparse.SUPPRESS, "help": help_text}
         if spec.is_bool:
             group.add_argument(*names, action=argparse.BooleanOptionalAction, **common)
             continue
@@ -78,7 +102,6 @@ def add_option_flags(
             **common,
         )
     p.set_defaults(option_specs=specs, option_sections=sections, option_table=table)
-    return specs
 
 
 def _flag_level(args: argparse.Namespace, table) -> dict:
@@ -101,16 +124,18 @@ def _flag_level(args: argparse.Namespace, table) -> dict:
     return level
 
 
-def settings_from_args(args: argparse.Namespace):
-    """Validated :class:`~cellmech.config.Settings`: defaults < preset < config < flags."""
+def settings_from_args(args: argparse.Namespace, base: dict | None = None):
+    """Validated :class:`~cellmech.config.Settings`: defaults < preset < ``base`` (a
+    command's own defaults, e.g. the demo sample's tip) < config < flags."""
     from cellmech.config import load_config, merge_settings
     from cellmech.pipeline import PRESETS, make_settings, stage_table
 
     if args.option_table is not None:
         return merge_settings(args.option_table, _flag_level(args, args.option_table))
     table = stage_table(args.option_sections)
-    levels = [load_config(args.config, table, PRESETS)] if args.config else []
+    # a config file may hold every stage's section: all are checked, the command uses its own
+    levels = [load_config(args.config, stage_table(), PRESETS)] if args.config else []
     level = _flag_level(args, table)
     if PRESET_KEY in level:
         check_preset(level[PRESET_KEY], PRESETS, "--preset")
-    return make_settings(*levels, level, sections=args.option_sections)
+    return make_settings(*([base] if base else []), *levels, level, sections=args.option_sections)

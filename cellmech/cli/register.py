@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from cellmech.cli.fit import check_output_dir
 from cellmech.cli.options import add_option_flags, settings_from_args
+from cellmech.cli.run import add_sample_inputs
 
 __all__ = ["add_register"]
 
@@ -17,15 +17,12 @@ EXIT_NEEDS_REVIEW = 3
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    from cellmech.io import read_fluorescence
     from cellmech.io.registry import check_input_file
     from cellmech.outputs.files import manifest, write_json
     from cellmech.outputs.register import write_registration_outputs
     from cellmech.outputs.sample import sample_report
     from cellmech.outputs.transaction import output_transaction
-    from cellmech.pipeline import SampleResult, cell_plane, run_fit
-    from cellmech.register import load_calibration, read_landmarks, register
-    from cellmech.segment import load_labels, segment
+    from cellmech.pipeline import SampleResult, locate, run_fit
 
     t0 = time.perf_counter()
     check_input_file(args.afm)
@@ -33,18 +30,9 @@ def _cmd_register(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     check_output_dir(args.output)
     fitted = run_fit(args.afm, settings)
-    stack = read_fluorescence(args.fluorescence, pixel_size_m=settings.image.pixel_size_m)
-    seg = load_labels(args.labels, stack) if args.labels else segment(stack, settings.segment)
-    image = cell_plane(stack, seg, settings.segment.plane)
-    reg = register(
-        fitted.force_map,
-        fitted.result,
-        seg,
-        settings.register,
-        landmarks=read_landmarks(args.landmarks) if args.landmarks else None,
-        initial=load_calibration(args.calibration) if args.calibration else None,
-        image=image,
-    )
+    placed = locate(fitted, args.fluorescence, settings, labels=args.labels,
+                    landmarks=args.landmarks, calibration=args.calibration)  # fmt: skip
+    stack, seg, image, reg = placed.stack, placed.segmentation, placed.image, placed.registration
     result = SampleResult(fitted.force_map, fitted.result, settings, stack, seg, reg)
     report = sample_report(result)
     with output_transaction(args.output) as staging:
@@ -79,19 +67,8 @@ def add_register(sub: argparse._SubParsersAction) -> None:
         "error_estimate_m, accepted, reason, method, checks) and OUT/registration_overlay.png. "
         "Exit 3 when the registration is not accepted.",
     )
-    p.add_argument("--afm", type=Path, required=True, metavar="AFM_FILE", help="AFM force map")
-    p.add_argument(
-        "--fluorescence", type=Path, required=True, metavar="FLUO_FILE", help="fluorescence stack"
-    )
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
-    p.add_argument("--labels", type=Path, metavar="LABELS.tif", help="labels made elsewhere")
-    p.add_argument("--landmarks", type=Path, metavar="CSV", help="AFM/fluorescence point pairs")
-    p.add_argument(
-        "--calibration", type=Path, metavar="registration.json",
-        help="a previous registration of the same setup as the initial transform",
-    )  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
-    reserved = {"-o", "--output", "-q", "--quiet", "-h", "--help", "--debug", "--afm",
-                "--fluorescence", "--labels", "--landmarks", "--calibration"}  # fmt: skip
+    reserved = {"-q", "--quiet", "-h", "--help", "--debug"}
+    reserved |= add_sample_inputs(p, fluorescence_required=True)
     add_option_flags(p, SECTIONS, reserved)
     p.set_defaults(func=_cmd_register)

@@ -11,7 +11,7 @@ from pathlib import Path
 from cellmech.cli.fit import check_output_dir
 from cellmech.cli.options import add_option_flags, settings_from_args
 
-__all__ = ["add_demo", "add_run"]
+__all__ = ["add_demo", "add_run", "add_sample_inputs"]
 
 #: every section of the stage table
 SECTIONS = ("read", "preprocess", "fit", "image", "segment", "register", "measure", "run")
@@ -45,7 +45,9 @@ def _summary(result, out: Path, seconds: float) -> list[str]:
     return lines
 
 
-def _run(args: argparse.Namespace, afm: Path, fluorescence: Path | None) -> int:
+def _run(
+    args: argparse.Namespace, afm: Path, fluorescence: Path | None, base: dict | None = None
+) -> int:
     from tqdm import tqdm
 
     from cellmech.io.registry import check_input_file
@@ -55,7 +57,7 @@ def _run(args: argparse.Namespace, afm: Path, fluorescence: Path | None) -> int:
     check_input_file(afm)
     if fluorescence is not None:
         check_input_file(fluorescence)
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, base)
     check_output_dir(args.output)
     quiet = args.quiet or not sys.stderr.isatty()
     with tqdm(total=100, unit="%", desc=afm.name, disable=quiet) as bar:
@@ -92,13 +94,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from cellmech.synthetic import sample_data_dir
+    from cellmech.synthetic import SAMPLE_DATA_OPTIONS, sample_data_dir
 
     folder = sample_data_dir()
-    return _run(args, folder / "sample.jpk-force-map", folder / "sample.ome.tif")
+    # the sample was recorded with this tip and model: the demo's own defaults
+    tip = {"model": SAMPLE_DATA_OPTIONS.model, "geometry": dict(SAMPLE_DATA_OPTIONS.geometry)}
+    return _run(args, folder / "sample.jpk-force-map", folder / "sample.ome.tif", {"fit": tip})
 
 
 _RESERVED = {"-o", "--output", "-q", "--quiet", "-h", "--help", "--debug"}
+
+
+def add_sample_inputs(p: argparse.ArgumentParser, fluorescence_required: bool) -> set[str]:
+    """The inputs of a correlative command (AFM map, fluorescence stack, output folder, labels,
+    landmarks, calibration); returns the flags it took."""
+    p.add_argument("--afm", type=Path, required=True, metavar="AFM_FILE", help="AFM force map")
+    p.add_argument(
+        "--fluorescence", type=Path, required=fluorescence_required, default=None,
+        metavar="FLUO_FILE", help="fluorescence stack of the same field"
+        + ("" if fluorescence_required else " (without it: fit and report only)"),
+    )  # fmt: skip
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
+    p.add_argument("--labels", type=Path, metavar="LABELS.tif", help="labels made elsewhere")
+    p.add_argument("--landmarks", type=Path, metavar="CSV", help="AFM/fluorescence point pairs")
+    p.add_argument(
+        "--calibration", type=Path, metavar="registration.json",
+        help="a previous registration of the same setup as the initial transform",
+    )  # fmt: skip
+    return {"--afm", "--fluorescence", "-o", "--output", "--labels", "--landmarks",
+            "--calibration"}  # fmt: skip
 
 
 def add_run(sub: argparse._SubParsersAction) -> None:
@@ -112,20 +136,8 @@ def add_run(sub: argparse._SubParsersAction) -> None:
         "OUT/registration.json, OUT/report.html and OUT/run.json. Exit 3 when the "
         "registration is not accepted (every output written, flagged).",
     )
-    p.add_argument("--afm", type=Path, required=True, metavar="AFM_FILE", help="AFM force map")
-    p.add_argument(
-        "--fluorescence", type=Path, default=None, metavar="FLUO_FILE",
-        help="fluorescence stack of the same field (without it: fit and report only)",
-    )  # fmt: skip
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="output folder")
-    p.add_argument("--labels", type=Path, metavar="LABELS.tif", help="labels made elsewhere")
-    p.add_argument("--landmarks", type=Path, metavar="CSV", help="AFM/fluorescence point pairs")
-    p.add_argument(
-        "--calibration", type=Path, metavar="registration.json",
-        help="a previous registration of the same setup as the initial transform",
-    )  # fmt: skip
+    reserved = _RESERVED | add_sample_inputs(p, fluorescence_required=False)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
-    reserved = _RESERVED | {"--afm", "--fluorescence", "--labels", "--landmarks", "--calibration"}
     add_option_flags(p, SECTIONS, reserved)
     p.set_defaults(func=_cmd_run)
 

@@ -23,10 +23,14 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_sample_data(sub: argparse._SubParsersAction) -> None:
-    """Declare ``cellmech sample-data``: one flag per :class:`SampleOptions` field."""
+def _sample_table() -> dict[str, type]:
     from cellmech.synthetic.options import SampleOptions
 
+    return {"sample": SampleOptions}
+
+
+def add_sample_data(sub: argparse._SubParsersAction) -> None:
+    """Declare ``cellmech sample-data``: one flag per :class:`SampleOptions` field."""
     p = sub.add_parser(
         "sample-data",
         help="write a synthetic correlative AFM + fluorescence dataset with its ground truth",
@@ -36,5 +40,5 @@ def add_sample_data(sub: argparse._SubParsersAction) -> None:
         "(--map-size 72um, --tip-radius 2.5um).",
     )
     p.add_argument("out_dir", type=Path, help="output folder (created if needed)")
-    add_option_flags(p, ("sample",), {"-h", "--help", "--debug"}, {"sample": SampleOptions})
+    add_option_flags(p, ("sample",), {"-h", "--help", "--debug"}, _sample_table)
     p.set_defaults(func=_cmd_sample_data)

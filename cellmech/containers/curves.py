@@ -242,15 +242,24 @@ class CurveBlock:
         Approach (extend) segments.
     retract : CurveSegment or None
         Retract segments, when recorded.
+    status : ndarray of int8, shape (n,), optional
+        :class:`CurveStatus` the reader gives each curve (CORRUPT for a curve damaged in the
+        file, whose values are NaN); None when every curve read fine.
     """
 
     curve_index: np.ndarray
     approach: CurveSegment
     retract: CurveSegment | None = None
+    status: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         idx = frozen_array(self.curve_index, np.int64, "curve_index", 1)
         set_field(self, "curve_index", idx)
+        if self.status is not None:
+            status = frozen_array(self.status, np.int8, "status", 1)
+            if status.size != idx.size:
+                raise ValueError(f"status holds {status.size} curves, expected {idx.size}")
+            set_field(self, "status", status)
         if self.approach.n_curves != idx.size:
             raise ValueError(
                 f"approach holds {self.approach.n_curves} curves, curve_index {idx.size}"
@@ -270,6 +279,7 @@ class CurveBlock:
             curve_index=self.curve_index[pos],
             approach=self.approach.take(pos),
             retract=None if self.retract is None else self.retract.take(pos),
+            status=None if self.status is None else self.status[pos],
         )
 
 

@@ -46,6 +46,9 @@ class FitResult:
         Contact-model key.
     parameters : mapping
         Everything needed to reproduce the fit (model geometry, Poisson ratio, options).
+    youngs_modulus_se_pa, contact_point_se_m : ndarray of float, optional
+        Standard errors of E (Pa) and of the contact point (m) from the covariance of the fit
+        at its optimum; NaN when not given.
     """
 
     curve_index: np.ndarray
@@ -59,6 +62,8 @@ class FitResult:
     status: np.ndarray
     model: str
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    youngs_modulus_se_pa: np.ndarray | None = None
+    contact_point_se_m: np.ndarray | None = None
 
     FLOAT_FIELDS = (
         "youngs_modulus_pa",
@@ -68,13 +73,17 @@ class FitResult:
         "indentation_max_m",
         "rms_residual_n",
         "r_squared",
+        "youngs_modulus_se_pa",
+        "contact_point_se_m",
     )
 
     def __post_init__(self) -> None:
         idx = frozen_array(self.curve_index, np.int64, "curve_index", 1)
         set_field(self, "curve_index", idx)
         for name in self.FLOAT_FIELDS:
-            arr = frozen_array(getattr(self, name), np.float64, name, 1)
+            value = getattr(self, name)
+            value = np.full(idx.size, np.nan) if value is None else value
+            arr = frozen_array(value, np.float64, name, 1)
             if arr.size != idx.size:
                 raise ValueError(f"{name} has {arr.size} entries, curve_index has {idx.size}")
             set_field(self, name, arr)
@@ -95,8 +104,8 @@ class FitResult:
     @property
     def status_labels(self) -> np.ndarray:
         """Status codes as lower-case labels, shape (n,)."""
-        labels = np.array([s.label for s in CurveStatus])
-        return labels[self.status]
+        labels = {int(s): s.label for s in CurveStatus}  # codes need not be contiguous
+        return np.array([labels.get(i, "") for i in range(max(labels) + 1)])[self.status]
 
     @classmethod
     def concatenate(cls, results: Sequence[FitResult]) -> FitResult:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from cellmech.containers._base import frozen_array, frozen_mapping, set_field
 
@@ -192,6 +191,8 @@ class CellTable:
         """Number of rows."""
         return int(self.columns["cell_id"].size)
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self):
         """The table as a new pandas DataFrame (SI columns, in column order)."""
+        import pandas as pd  # imported on use: the containers stay light to import
+
         return pd.DataFrame({name: np.array(arr) for name, arr in self.columns.items()})

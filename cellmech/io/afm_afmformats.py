@@ -24,6 +24,7 @@ whose curves have no retract points (e.g. approach-only Igor files) has ``retrac
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import zipfile
@@ -49,10 +50,13 @@ _JPK_SUFFIXES = (".jpk-force", ".jpk-force-map", ".jpk-qi-data", ".jpk-qi-series
 _KEYS = {"spring constant": "spring_constant_n_per_m", "sensitivity": "sensitivity_m_per_v"}
 
 
-def _quiet():
-    """Silence afmformats' logged tracebacks on this thread; its failures are re-raised as
-    cellmech errors."""
-    return quiet("afmformats")
+def _quiet() -> contextlib.ExitStack:
+    """Silence afmformats' logged tracebacks (and igor2's dumps of raw bytes) on this thread;
+    their failures are re-raised as cellmech errors."""
+    stack = contextlib.ExitStack()
+    for name in ("afmformats", "igor2"):
+        stack.enter_context(quiet(name))
+    return stack
 
 
 def can_read(path: str | os.PathLike) -> bool:
@@ -202,6 +206,18 @@ def _loader(path: Path, curves: list, force_factor: float):
     return load
 
 
+def _check_one_spring_constant(path: Path, curves: list, k: float) -> None:
+    """CorruptFileError when a curve's recorded spring constant differs from ``k``."""
+    for i, curve in enumerate(curves):
+        other = curve.metadata.get("spring constant", k)
+        if not math.isclose(other, k, rel_tol=1e-9):
+            raise CorruptFileError(
+                f"{path}: curves 0 and {i} carry different spring constants ({k:.6g} vs "
+                f"{other:.6g} N/m); cellmech fits a map with one spring constant: "
+                f"{CALIBRATION_HINT} to use one value for every curve"
+            )
+
+
 def read(
     path: str | os.PathLike,
     *,
@@ -248,6 +264,10 @@ def read(
     )
     if k is None or not math.isfinite(k):
         raise MissingMetadataError(p, ["spring_constant_n_per_m"], hint=CALIBRATION_HINT)
+    if k <= 0:
+        raise CorruptFileError(f"{p}: spring constant {k!r} N/m is not > 0; {CALIBRATION_HINT}")
+    if spring_constant_n_per_m is None:
+        _check_one_spring_constant(p, curves, k)
     sens = (
         sensitivity_m_per_v if sensitivity_m_per_v is not None else md.get("sensitivity", math.nan)
     )

@@ -42,6 +42,7 @@ import math
 import re
 import struct
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -360,6 +361,7 @@ def _open(path: Path) -> Iterator[tuple[tifffile.TiffFile, list[str]]]:
     logger.addHandler(recorder)
     try:
         with tifffile.TiffFile(path) as tif:
+            _check_ome_planes(path, tif, _check_ifd_chain(path, tif.filehandle))
             series = tif.series  # parses the IFD chain: check its warnings before use
             _raise_if_broken(path, recorder.messages)
             if not series:
@@ -388,9 +390,39 @@ def _raise_if_broken(path: Path, messages: list[str]) -> None:
         )
 
 
-def _check_ifd_chain(path: Path, fh: Any) -> None:
+def _check_ome_planes(path: Path, tif: tifffile.TiffFile, n_ifds: int) -> None:
+    """Raise CorruptFileError if the OME-XML declares more planes (SizeZ x SizeC x SizeT)
+    than the file has image file directories, before tifffile allocates an index of them
+    (a few bytes of XML declaring 10^9 planes took tifffile 30 s and 10 GB)."""
+    xml = tif.pages.first.description if tif.is_ome else ""
+    page = tif.pages.first
+    planes = sum(  # RGB planes hold samplesperpixel channels each
+        math.prod(int(n) for n in re.findall(r'\bSize[ZCT]="\s*(\d+)\s*"', pixels))
+        // page.samplesperpixel
+        for pixels in re.findall(r"<(?:\w+:)?Pixels\b[^>]*>", xml)
+    )
+    first = re.search(r"<(?:\w+:)?Pixels\b[^>]*>", xml)
+    declared = (
+        {k: int(v) for k, v in re.findall(r'\bSize([XY])="\s*(\d+)\s*"', first[0])} if first else {}
+    )
+    if declared and (declared.get("Y"), declared.get("X")) != (page.imagelength, page.imagewidth):
+        raise CorruptFileError(
+            f"{path}: the OME-XML declares planes of {declared.get('Y')} x {declared.get('X')} "
+            f"pixels (SizeY x SizeX) but the first image has {page.imagelength} x "
+            f"{page.imagewidth}; the metadata are corrupt: fix the XML or re-export the stack"
+        )
+    if planes > n_ifds:
+        raise CorruptFileError(
+            f"{path}: the OME-XML declares {planes} image planes (SizeZ x SizeC x SizeT) but "
+            f"the file holds {n_ifds}; the metadata are corrupt (multi-file OME datasets are "
+            "not supported): fix the XML or re-export the stack"
+        )
+
+
+def _check_ifd_chain(path: Path, fh: Any) -> int:
     """Walk the chain of image file directories (counts and links only) and raise
-    CorruptFileError if an IFD lies past the end of the file or the chain loops.
+    CorruptFileError if an IFD lies past the end of the file or the chain loops; returns the
+    number of IFDs.
 
     tifffile reads only the first IFD of ImageJ and contiguous stacks, so a file cut after
     its pixel data would otherwise go unnoticed.
@@ -420,11 +452,12 @@ def _check_ifd_chain(path: Path, fh: Any) -> None:
             )
         fh.seek(link_at)
         (offset,) = struct.unpack(order + link_fmt, fh.read(link_size))
+    return len(seen)
 
 
 def _check_complete(path: Path, tif: tifffile.TiffFile, series: tifffile.TiffPageSeries) -> None:
-    """Raise CorruptFileError if the IFD chain or the series' pixel data leave the file."""
-    _check_ifd_chain(path, tif.filehandle)
+    """Raise CorruptFileError if the series' pixel data leave the file (the IFD chain is
+    checked on opening)."""
     size = tif.filehandle.size
     if series.dataoffset is not None:
         end = series.dataoffset + series.nbytes
@@ -520,7 +553,9 @@ def _ome_calibration(
     import ome_types
 
     try:
-        image = ome_types.from_xml(xml).images[0]
+        with warnings.catch_warnings():  # xsdata/pydantic warn, then raise: the error says it
+            warnings.simplefilter("ignore")
+            image = ome_types.from_xml(xml).images[0]
     except Exception as exc:
         raise CorruptFileError(
             f"{path}: the OME-XML metadata could not be parsed ({type(exc).__name__}: {exc}); "

@@ -9,12 +9,22 @@ launches). Measured on this project's 2-core machine under load (fit stage, 512 
 4000 points): workqueue 1760–1810 curves/s, TBB 1470–1650, OpenMP passive 1560–1780, OpenMP
 with its default active spin-wait 855–905 (spinning threads starve each other when the
 machine is shared), hence the passive policy.
+
+It also makes sure numba can cache the compiled kernels: where no cache folder is writable (a
+shared read-only install run by another user, ``NUMBA_CACHE_DIR`` pointing nowhere) numba
+would refuse to even define them; they then compile into a temporary folder removed at exit
+(uncached between runs), with one warning. Stage modules import this package only when they
+compute (:func:`cellmech.runtime.kernel`), so commands that do not fit never import numba.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import logging
 import os
+import shutil
+import tempfile
 
 __all__ = ["THREADING_LAYER", "THREADSAFE"]
 
@@ -42,6 +52,30 @@ def _choose_threading_layer() -> str:
     return "workqueue"
 
 
+def _ensure_cache() -> None:
+    """Point numba at a temporary cache folder when no cache locator works here."""
+    from numba.core import caching, config
+
+    def probe() -> None:  # defined in this package, so numba locates it like the kernels
+        pass
+
+    try:
+        caching.FunctionCache(probe)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        folder = tempfile.mkdtemp(prefix="cellmech-numba-")
+        atexit.register(shutil.rmtree, folder, True)
+        logging.getLogger("cellmech").warning(
+            "cellmech: warning: numba cannot write its cache (NUMBA_CACHE_DIR=%r, package "
+            "folder read-only); kernels compile for this run only (set NUMBA_CACHE_DIR to a "
+            "writable folder to keep them)",
+            config.CACHE_DIR,
+        )
+        config.CACHE_DIR = folder
+        if config.CACHE_LOCATOR_CLASSES:
+            config.CACHE_LOCATOR_CLASSES = "UserProvidedCacheLocator"
+
+
+_ensure_cache()
 #: the numba threading layer in use
 THREADING_LAYER = _choose_threading_layer()
 #: True when parallel kernels may run concurrently from several threads

@@ -31,9 +31,17 @@ COARSE_POINTS = 128
 MEDIUM_POINTS = 1024
 #: fewest fit points (three parameters plus two, as nanite requires)
 MIN_FIT_POINTS = 5
+#: half-width of the full-data sample scan around the medium optimum, in medium blocks
+POLISH_BLOCKS = 1
+#: times the polish window may follow a best sample on its edge
+POLISH_MOVES = 16
 #: contact-point tolerance relative to the indentation depth (dE/E ~ 1.5 dcp/depth)
 CP_RTOL = 1e-5
 GOLDEN = 0.3819660112501051
+#: columns of the result of :func:`fit_block`
+N_RESULTS = 15
+#: force rise (in units of the force noise) that marks a point as certainly in contact
+CONTACT_Z = 5.0
 
 
 @njit(cache=True, inline="always")
@@ -217,35 +225,133 @@ def _fit_one(x, y, wcp, table, row, scale, out):
     """Fit one curve (fit points only, y already centred/scaled); fills ``out``.
 
     Global search on ~COARSE_POINTS block averages, Brent on ~MEDIUM_POINTS block averages,
-    then Brent on the full data within a quarter medium block of that (widened to eight
-    blocks if the optimum lies on the edge).
+    then :func:`_polish` on the full data within POLISH_BLOCKS medium blocks of that (the
+    window follows the best sample while it lies on the window's edge).
     """
     span = x.max() - x.min()
     xc, yc, cc, sc = _decimate(x, y, min(x.size, COARSE_POINTS))
     lo, hi = _coarse_bracket(xc, yc, cc, sc, wcp, table, row, scale)
     xm, ym, cm, sm = _decimate(x, y, min(x.size, MEDIUM_POINTS))
     cp = _brent(lo, hi, xm, ym, cm, sm, wcp, table, row, scale, 1e-6 * span + 1e-13)
-    h = 0.25 * span / xm.size  # the full-data optimum lies within 0.1 block (measured)
-    tol = CP_RTOL * max(cp - x.min(), h)
-    mid = cp
-    cp = _brent(mid - h, mid + h, x, y, None, None, wcp, table, row, scale, tol)
-    if abs(abs(cp - mid) - h) < 3 * tol:  # stopped at an edge: search 8 blocks around
-        cp = _brent(mid - 32 * h, mid + 32 * h, x, y, None, None, wcp, table, row, scale, tol)
+    w = POLISH_BLOCKS * span / xm.size
+    tol = CP_RTOL * max(cp - x.min(), w)
+    cp, edge = _polish(cp, w, x, y, wcp, table, row, scale, tol)
+    for _ in range(POLISH_MOVES):  # the best sample on the window's edge: follow it
+        if not edge:
+            break
+        cp, edge = _polish(cp, w, x, y, wcp, table, row, scale, tol)
     xa, ya, ca, sa, free = _split_free(x, y, None, None, cp, wcp)
     s, e, b = _solve(cp, xa, ya, ca, sa, free, wcp, table, row, scale)
-    ssr = sst = dmax = 0.0
-    contact = 0
+    out[0], out[1], out[2], out[3] = e, cp, b, s
+    _summary(x, y, cp, e, b, wcp, span, table, row, scale, out)
+    _setpoint_travel(x, y, b, out)
+
+
+@njit(cache=True)
+def _polish(mid, w, x, y, wcp, table, row, scale, tol):
+    """Full-data minimum of S near ``mid``: S at every sample position within ``w`` of it,
+    then Brent between the sample positions around the best one. Returns (cp, edge), edge
+    True when the best sample is the outermost one inside the window (not the domain's).
+
+    Sample by sample, not by Brent alone: the noise makes S rough at the sample scale (a
+    point entering contact), with a shallow local minimum between most pairs of samples.
+    """
+    x0, x1 = x.min(), x.max()
+    lo, hi = max(mid - w, x0), min(mid + w, x1)
+    xa, ya, ca, sa, free = _split_free(x, y, None, None, hi, wcp)
+    cand = np.sort(x[(x >= lo) & (x <= hi)])
+    if cand.size == 0:
+        return _brent(lo, hi, x, y, None, None, wcp, table, row, scale, tol), False
+    s_best, jb = np.inf, 0
+    for j in range(cand.size):
+        s = _solve(cand[j], xa, ya, ca, sa, free, wcp, table, row, scale)[0]
+        if s < s_best:
+            s_best, jb = s, j
+    a = cand[jb - 1] if jb > 0 else lo
+    b = cand[jb + 1] if jb < cand.size - 1 else hi
+    cp = _brent(a, b, x, y, None, None, wcp, table, row, scale, tol)
+    if b == x1 and _solve(x1, xa, ya, ca, sa, free, wcp, table, row, scale)[0] < s_best:
+        cp, s_best = x1, -np.inf  # the optimum on the domain's edge (every point in contact)
+    if _solve(cp, xa, ya, ca, sa, free, wcp, table, row, scale)[0] > s_best:
+        cp = cand[jb]
+    edge = (jb == 0 and cand[0] > x0) or (jb == cand.size - 1 and cand[-1] < x1)
+    return cp, edge
+
+
+@njit(cache=True)
+def _setpoint_travel(x, y, b, out):
+    """Model-free contact measures (out[12:14]) from the force noise ``sd`` (out[11]): the tip
+    travel from the resolved contact onset (the first of the points before the end of the
+    approach that all exceed ``b + CONTACT_Z sd``) to the end of the approach (the setpoint),
+    and the force rise there. Measured back from the end, not from the force maximum, so a
+    spike in the baseline (which can exceed the setpoint) never passes for the contact."""
+    sd = out[11]
+    top = y.size - 1
+    j = top
+    while j > 0 and y[j - 1] > b + CONTACT_Z * sd:
+        j -= 1
+    out[12] = x[j] - x[top]
+    out[13] = y[top] - b
+
+
+@njit(cache=True)
+def _summary(x, y, cp, e, b, wcp, span, table, row, scale, out):
+    """Unweighted SSR and total sum of squares, largest indentation, points in contact,
+    largest isolated residual (off the mean of its two neighbours, in units of the noise of
+    that difference; a spike) (out[4:9]) and the standard errors of E and cp (out[9:11]) from
+    the covariance at the optimum, ``s2 (J^T W J)^-1`` with ``s2`` = weighted SSR / (n - 3)
+    and the Jacobian columns (g, E dg/dcp, 1); NaN at the bound E = 0."""
+    ssr = sst = dmax = rmax = r1 = r2 = 0.0
+    contact = nfree = 0
+    free = np.empty(x.size)  # residuals out of contact, for a robust noise estimate
     ymean = y.mean()
+    h = 1e-6 * span
+    a = np.zeros((3, 3))
     for j in range(x.size):
         d = cp - x[j]
-        r = y[j] - b - e * _g(d, table, row, scale)
+        g = _g(d, table, row, scale)
+        r = y[j] - b - e * g
         ssr += r * r
         sst += (y[j] - ymean) ** 2
+        if j >= 2:  # isolated outlier: a residual off the mean of its neighbours
+            rmax = max(rmax, abs(r1 - 0.5 * (r2 + r)) / np.sqrt(1.5))
+        r2, r1 = r1, r
+        w2 = 1.0
+        if wcp > 0.0:
+            w2 = min(abs(d) / wcp, 1.0) ** 2
+        if d > -h:  # cp column scaled by the span: a well-conditioned 3 x 3 system
+            dg = (_g(d + h, table, row, scale) - _g(d - h, table, row, scale)) / (2 * h)
+            jac = (g, e * dg * span, 1.0)
+        else:
+            jac = (0.0, 0.0, 1.0)
+        for p in range(3):
+            for q in range(3):
+                a[p, q] += w2 * jac[p] * jac[q]
         if d > 0.0:
             contact += 1
             dmax = max(dmax, d)
-    out[0], out[1], out[2], out[3] = e, cp, b, s
-    out[4], out[5], out[6], out[7] = ssr, sst, dmax, contact
+        else:
+            free[nfree] = r
+            nfree += 1
+    out[4], out[5], out[6], out[7], out[8] = ssr, sst, dmax, contact, rmax
+    # noise: robust (1.4826 MAD) spread of the residuals out of contact, so spikes and steps
+    # in the baseline do not inflate it; over all points when few are out of contact
+    if nfree > 10:
+        rf = free[:nfree]
+        out[11] = 1.4826 * np.median(np.abs(rf - np.median(rf)))
+    else:
+        out[11] = np.sqrt(ssr / max(x.size - 3, 1))
+    det = (
+        a[0, 0] * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1])
+        - a[0, 1] * (a[1, 0] * a[2, 2] - a[1, 2] * a[2, 0])
+        + a[0, 2] * (a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0])
+    )
+    s2 = out[3] / max(x.size - 3, 1)
+    if e > 0.0 and det > 0.0:
+        out[9] = np.sqrt(s2 * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]) / det)
+        out[10] = np.sqrt(s2 * (a[0, 0] * a[2, 2] - a[0, 2] * a[2, 0]) / det) * span
+    else:
+        out[9] = out[10] = np.nan
 
 
 @njit(cache=True)
@@ -283,13 +389,17 @@ def fit_block(x, y, npts, x_lo, x_hi, j_end, wcp, table, table_row, scale):
 
     Returns
     -------
-    ndarray, shape (n, 9)
+    ndarray, shape (n, N_RESULTS)
         E (Pa), cp (m), b (N), weighted SSR (N^2), SSR and total sum of squares (N^2) of the
-        unweighted residuals, largest indentation (m), points in contact, fit points.
+        unweighted residuals, largest indentation (m), points in contact, fit points, largest
+        isolated residual (N, see :func:`_summary`), standard errors of E (Pa) and cp (m),
+        force noise (rms of the residuals out of contact, N), the tip travel from the resolved
+        contact onset (force above b + CONTACT_Z noise) to the force maximum (m) and the force
+        rise there (N).
         Rows of curves with fewer than ``MIN_FIT_POINTS`` fit points are NaN but the count.
     """
     n = x.shape[0]
-    res = np.full((n, 9), np.nan)
+    res = np.full((n, N_RESULTS), np.nan)
     for i in prange(n):
         xi, yi = _fit_points(x[i], y[i], min(npts[i], j_end[i]), x_lo[i], x_hi[i])
         res[i, 8] = xi.size
@@ -298,7 +408,7 @@ def fit_block(x, y, npts, x_lo, x_hi, j_end, wcp, table, table_row, scale):
         y0 = yi.mean()
         ysc = max(yi.max() - y0, y0 - yi.min(), 1e-300)
         yi = (yi - y0) / ysc
-        out = np.zeros(8)
+        out = np.zeros(14)
         r = table_row[i]
         _fit_one(xi, yi, wcp, table, r, scale[r], out)
         res[i, 0] = out[0] * ysc
@@ -309,4 +419,10 @@ def fit_block(x, y, npts, x_lo, x_hi, j_end, wcp, table, table_row, scale):
         res[i, 5] = out[5] * ysc * ysc
         res[i, 6] = out[6]
         res[i, 7] = out[7]
+        res[i, 9] = out[8] * ysc
+        res[i, 10] = out[9] * ysc
+        res[i, 11] = out[10]
+        res[i, 12] = out[11] * ysc
+        res[i, 13] = out[12]
+        res[i, 14] = out[13] * ysc
     return res

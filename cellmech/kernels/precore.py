@@ -131,7 +131,8 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
             _, _, peak[i] = _oriented_copy(xi, fi, nt, sign, k, tip_position, xi, fi, 0, -np.inf, 0)
         contact[i] = _deviation_contact(fi, peak[i], fraction)
         if m > 0:
-            tip_offset[i], turn[i] = _finish_row(xi, fi, nt, contact[i], fraction, options)
+            inv_k = 1.0 / k if tip_position else 0.0
+            tip_offset[i], turn[i] = _finish_row(xi, fi, nt, contact[i], fraction, options, inv_k)
     return x, force, finite, peak, contact, tip_offset, turn
 
 
@@ -228,11 +229,13 @@ def _turning_point(tip, force, n, cp):
 
 
 @njit(cache=True)
-def _finish_row(tip, force, n, contact, fraction, options):
+def _finish_row(tip, force, n, contact, fraction, options, inv_k):
     """Force and tip offsets of one curve (in place) and its turning point.
 
     The force offset is the mean force before the contact (the first force if the contact is
-    at 0), the tip offset the tip position at the contact. The turning point is nanite's
+    at 0); ``offset * inv_k`` is also subtracted from the tip position, which so becomes
+    ``height + (force - offset) / k`` (``inv_k`` = 1/k, or 0 when ``tip`` is the height). The
+    tip offset is the tip position at the contact. The turning point is nanite's
     re-split: the point of deepest indentation (:func:`_turning_point`) after a contact
     estimated on the whole curve. Returns (tip offset or 0, turning point or -1).
     """
@@ -240,8 +243,10 @@ def _finish_row(tip, force, n, contact, fraction, options):
     t0, turn = 0.0, -1
     if force_offset:
         f0 = _mean(force, 0, contact) if contact > 0 else force[0]
+        shift = f0 * inv_k
         for j in range(n):
             force[j] -= f0
+            tip[j] -= shift
     if tip_offset:
         t0 = tip[contact]
         for j in range(n):
@@ -252,7 +257,7 @@ def _finish_row(tip, force, n, contact, fraction, options):
 
 
 @njit(cache=True, parallel=True)
-def finish(tip, force, contact, n_tot, fraction, options):
+def finish(tip, force, contact, n_tot, fraction, options, inv_k):
     """:func:`_finish_row` of every curve.
 
     Parameters
@@ -267,6 +272,9 @@ def finish(tip, force, contact, n_tot, fraction, options):
         Baseline fraction of :func:`_first_above_baseline` for the re-split.
     options : tuple of 3 bool
         (correct_force_offset, correct_tip_offset, split_at_turning_point).
+    inv_k : float
+        1 / spring constant in m/N when ``tip`` is the tip position (the force offset then
+        also moves it), else 0.
 
     Returns
     -------
@@ -279,7 +287,7 @@ def finish(tip, force, contact, n_tot, fraction, options):
     tip_offset, turn = np.zeros(n), np.full(n, -1, np.int64)
     for i in prange(n):
         tip_offset[i], turn[i] = _finish_row(
-            tip[i], force[i], n_tot[i], contact[i], fraction, options
+            tip[i], force[i], n_tot[i], contact[i], fraction, options, inv_k
         )
     return tip_offset, turn
 

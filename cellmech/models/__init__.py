@@ -48,6 +48,7 @@ __all__ = [
     "POISSON_RATIO",
     "ParameterSpec",
     "available_models",
+    "fitted_force",
     "force_per_modulus",
     "get_model",
     "model_force",
@@ -250,3 +251,37 @@ GEOMETRY = SubTable(
     help="parameters of the contact model",
     notes=_geometry_notes,
 )
+
+
+def fitted_force(result, position: int, tip_position_m: np.ndarray) -> np.ndarray:
+    """The fitted model of one curve at preprocessed tip positions, in N.
+
+    ``F(x) = b + E g(cp - x)`` with the curve's fitted modulus E, contact point cp and baseline
+    b, and ``g`` the model's force per modulus (:func:`model_force` with the fit's geometry and
+    Poisson ratio; zero indentation below the contact point). The report and the napari curve
+    inspector draw fits with it.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fit (its ``model`` and ``parameters`` give the model, geometry and Poisson ratio).
+    position : int
+        Index into ``result``'s arrays.
+    tip_position_m : ndarray, shape (m,)
+        Tip positions of the preprocessed curve, m (the frame of ``contact_point_m``).
+
+    Returns
+    -------
+    ndarray, shape (m,)
+        Force in N; NaN where the fit has no values.
+    """
+    params = result.parameters
+    indentation = result.contact_point_m[position] - np.asarray(tip_position_m, float)
+    force = model_force(
+        result.model,
+        np.clip(indentation, 0.0, None),
+        result.youngs_modulus_pa[position],
+        poisson_ratio=params.get("poisson_ratio", 0.5),
+        **dict(params.get("geometry", {})),
+    )
+    return result.baseline_n[position] + force

@@ -105,10 +105,11 @@ def _draw_outlines(ax, outlines: Sequence[Outline], pitch_m, label_size: float =
     from matplotlib import patheffects
 
     halo = [patheffects.withStroke(linewidth=2.5, foreground="black")]
+    edge = [patheffects.withStroke(linewidth=2.6, foreground="black")]  # visible on any colour
     for o in outlines:
         x, y = _to_um(o.rows, o.cols, pitch_m)
         colour = NUCLEUS_COLOUR if o.nucleus else CELL_COLOUR
-        ax.plot(x, y, color=colour, linewidth=0.8 if o.nucleus else 1.3)
+        ax.plot(x, y, color=colour, linewidth=0.8 if o.nucleus else 1.3, path_effects=edge)
         if o.label and np.all(np.isfinite(o.label_at)):
             lx, ly = _to_um(*o.label_at, pitch_m)
             ax.text(lx, ly, o.label, color="white", fontsize=label_size, fontweight="bold",
@@ -207,7 +208,7 @@ def maps_figure(
 
     rows, cols = modulus_pa.shape
     panel = 440
-    fig = _figure(2 * panel, (panel - 170) * rows / cols + 110)
+    fig = _figure(2 * panel + 120, (panel - 170) * rows / cols + 110)
     axes = fig.subplots(1, 2)
     e_kpa = modulus_pa / PA_PER_KPA
     if modulus_range_pa is None:
@@ -274,7 +275,7 @@ def cell_moduli_figure(cells: Sequence[CellModuli]) -> str:
                   rotation=0 if n <= 10 else 90)  # fmt: skip
     ax.set_xlim(-0.6, n - 0.4)
     ax.set_ylabel("Young's modulus E (kPa)")
-    ax.set_title("ok curves per cell and compartment (numbers: curves per box)", fontsize=10)
+    ax.set_title("E per cell: nucleus vs cytoplasm (n under each box)", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     ax.margins(y=0.12)
     return data_uri(fig)

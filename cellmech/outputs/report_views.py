@@ -14,7 +14,7 @@ from scipy import ndimage
 from cellmech.containers import CurveStatus, FitResult
 from cellmech.errors import CellmechError
 from cellmech.gridmaps import to_grid
-from cellmech.models import model_force
+from cellmech.models import fitted_force
 from cellmech.outputs.figures import CellModuli, CurvePanel, Outline
 from cellmech.transforms import apply_affine
 from cellmech.units import M_PER_UM, PA_PER_KPA
@@ -34,7 +34,6 @@ __all__ = [
     "cell_image",
     "cell_moduli",
     "example_curves",
-    "fitted_force",
     "fluorescence_outlines",
     "grid_corners_px",
     "height_map",
@@ -168,25 +167,6 @@ def cell_moduli(result) -> list[CellModuli]:
         )
         for k in np.unique(cell_id[cell_id > 0])
     ]
-
-
-def fitted_force(fit: FitResult, position: int, tip_position_m: np.ndarray) -> np.ndarray:
-    """The fitted model ``F = b + E g(cp - x)`` of curve ``position`` (an index into ``fit``'s
-    arrays) at preprocessed tip positions ``tip_position_m`` (m); returns forces in N.
-
-    ``g`` is the model's force per modulus with the fit's geometry and Poisson ratio
-    (:func:`cellmech.models.model_force`); zero indentation below the contact point.
-    """
-    params = fit.parameters
-    indentation = fit.contact_point_m[position] - np.asarray(tip_position_m, float)
-    force = model_force(
-        fit.model,
-        indentation,
-        fit.youngs_modulus_pa[position],
-        poisson_ratio=params.get("poisson_ratio", 0.5),
-        **dict(params.get("geometry", {})),
-    )
-    return fit.baseline_n[position] + force
 
 
 def _examples(fit: FitResult, preferred: np.ndarray) -> list[tuple[str, int]]:

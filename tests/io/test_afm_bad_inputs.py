@@ -88,6 +88,9 @@ def test_corrupt_member_is_named(tmp_path, reader):
     data[start : start + 64] = bytes(64)  # damage the compressed stream
     path = tmp_path / "damaged.jpk-force-map"
     path.write_bytes(bytes(data))
+    if reader == "jpk":  # one damaged curve of a map is a status (tests/io/jpk/test_bad_curves)
+        assert read_force_map(path, reader=reader).curves().status.tolist() == [7, 0, 0, 0]
+        return
     with pytest.raises(CorruptFileError, match=re.escape(str(path))):
         read_force_map(path, reader=reader).curves()
 

@@ -17,9 +17,10 @@ import pytest
 
 from cellmech import __version__
 from cellmech.containers import CurveStatus
+from cellmech.models import fitted_force
 from cellmech.outputs.htmltext import format_number, human_column
 from cellmech.outputs.report import SECTIONS, render_report, write_report
-from cellmech.outputs.report_views import example_curves, fitted_force, report_warnings
+from cellmech.outputs.report_views import example_curves, report_warnings
 from cellmech.preprocess import PreprocessOptions, preprocess
 
 from .conftest import FakeCells

@@ -171,9 +171,18 @@ class Archive:
         """Uncompressed size of member ``name`` in bytes."""
         return self.entries[name][2]
 
-    def read(self, name: str) -> bytes | bytearray:
-        """The uncompressed bytes of member ``name`` (one ``pread`` in the usual case)."""
+    def read(self, name: str, max_size: int | None = None) -> bytes | bytearray:
+        """The uncompressed bytes of member ``name`` (one ``pread`` in the usual case).
+
+        A member whose stated size exceeds ``max_size`` bytes is refused before anything is
+        inflated (CorruptFileError): a hostile archive cannot make it allocate more.
+        """
         offset, csize, usize, method, crc, flags = self.entries[name]
+        if max_size is not None and usize > max_size:
+            raise CorruptFileError(
+                f"{self.path}: member {name!r} states {usize} bytes, more than the "
+                f"{max_size} it may hold; the file is corrupt or hostile"
+            )
         if flags & 1 or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise CorruptFileError(
                 f"{self.path}: member {name!r} is encrypted or uses compression {method}; "

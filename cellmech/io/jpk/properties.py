@@ -80,8 +80,17 @@ CHANNEL_CANDIDATES = {
     ),
 }
 
-#: root-header ``type`` -> ForceMap kind (anything else is a single curve)
+#: root-header ``type`` -> ForceMap kind
 MAP_KINDS = {"force-scan-map": "force-map", "quantitative-imaging-map": "qi-map"}
+#: root-header ``type`` of single-curve files
+SINGLE_KINDS = ("force-scan-series", "quantitative-imaging-series")
+
+#: largest grid (rows x cols) a map may declare: every per-position map cellmech writes is a
+#: float64 array of this many cells (4096 x 4096: 128 MiB each), allocated whatever the number
+#: of curves recorded; a larger declaration is refused before anything is allocated
+MAX_GRID_CELLS = 4096 * 4096
+#: largest grid extent or centre offset accepted, in m (AFM stages move a few cm at most)
+MAX_GRID_LENGTH_M = 1.0
 
 #: root-header prefixes of maps and single curves, in lookup order
 MAP_PREFIXES = (
@@ -333,10 +342,35 @@ def _first_float(props: Mapping[str, str], keys: Iterable[str], path: Path) -> f
 
 def _require(props: Mapping[str, str], key: str, path: Path) -> float:
     value = prop_float(props, key)
-    if value is None:
+    if value is None or not math.isfinite(value):
         raise CorruptFileError(
-            f"{path}: header key {key!r} is missing or not a number; "
+            f"{path}: header key {key!r} is missing or not a finite number; "
             "export the raw data again from the JPK software"
+        )
+    return value
+
+
+def _require_in(
+    props: Mapping[str, str], key: str, path: Path, low: float, high: float, what: str
+) -> float:
+    """``props[key]`` as a finite float in ``[low, high]`` (CorruptFileError naming the key)."""
+    value = _require(props, key, path)
+    if not low <= value <= high:
+        raise CorruptFileError(
+            f"{path}: header key {key!r} = {props[key]} is not {what}; "
+            "the header is corrupt, export the raw data again from the JPK software"
+        )
+    return value
+
+
+def _check_factor(value: float, key: str, path: Path, positive: bool = False) -> float:
+    """A calibration or encoder factor: finite and non-zero (``> 0`` when ``positive``)."""
+    if not math.isfinite(value) or value == 0 or (positive and value < 0):
+        need = "a finite number > 0" if positive else "a finite non-zero number"
+        raise CorruptFileError(
+            f"{path}: header key {key!r} = {value!r} is not {need}; the calibration is "
+            "corrupt: re-export the file or pass the calibration explicitly "
+            "(--spring-constant / --sensitivity)"
         )
     return value
 
@@ -373,6 +407,9 @@ def channel_recipe(props: Mapping[str, str], channel: str, slot: str, path: Path
             )
             for k in ("multiplier", "offset")
         )
+        _check_factor(encoder[0], f"{pre}.data.encoder.scaling.multiplier", path)
+        if not math.isfinite(encoder[1]):
+            _check_factor(encoder[1], f"{pre}.data.encoder.scaling.offset", path)
     else:
         raise CorruptFileError(
             f"{path}: channel {channel!r} has unsupported encoder {enc_type!r} "
@@ -386,7 +423,12 @@ def channel_recipe(props: Mapping[str, str], channel: str, slot: str, path: Path
         key = f"{conv}.conversion.{current}"
         steps.append(
             (
-                _require(props, f"{key}.scaling.multiplier", path),
+                _check_factor(
+                    _require(props, f"{key}.scaling.multiplier", path),
+                    f"{key}.scaling.multiplier",
+                    path,
+                    positive=channel == "vDeflection",
+                ),
                 _require(props, f"{key}.scaling.offset", path),
             )
         )
@@ -459,6 +501,14 @@ def xy_scanner(root: Mapping[str, str]) -> str:
     return "unknown"
 
 
+def _grid_side(root: Mapping[str, str], key: str, path: Path) -> int:
+    """A grid side length (``ilength``/``jlength``): an integer >= 1 within the budget."""
+    value = _require_in(root, key, path, 1, MAX_GRID_CELLS, f"an integer in [1, {MAX_GRID_CELLS}]")
+    if value != int(value):
+        raise CorruptFileError(f"{path}: header key {key!r} = {root[key]} is not an integer")
+    return int(value)
+
+
 def grid_geometry(root: Mapping[str, str], path: Path) -> GridGeometry | None:
     """The grid of a JPK map from its root header, or None when it has no grid pattern.
 
@@ -475,6 +525,13 @@ def grid_geometry(root: Mapping[str, str], path: Path) -> GridGeometry | None:
         ``shape = (jlength, ilength)``; centre, size (``ulength``, ``vlength``), ``theta``,
         ``reflect`` and ``back-and-forth`` as recorded; ``xy_scanner`` is the active xy
         scanner's type ("motor-stage", "tip" ...).
+
+    Raises
+    ------
+    CorruptFileError
+        A grid key is missing, not a number, non-finite or out of range (sizes in
+        ``(0, MAX_GRID_LENGTH_M]``, centres within ``MAX_GRID_LENGTH_M`` of 0, sides integers
+        >= 1), or the grid has more than :data:`MAX_GRID_CELLS` cells.
     """
     prefix = map_prefix(root)
     if prefix is None:
@@ -484,14 +541,29 @@ def grid_geometry(root: Mapping[str, str], path: Path) -> GridGeometry | None:
     if unit != "m":
         raise CorruptFileError(f"{path}: grid unit {unit!r} (key {pat}.grid.unit.unit) is not m")
     g = f"{pat}.grid"
+    shape = (_grid_side(root, f"{g}.jlength", path), _grid_side(root, f"{g}.ilength", path))
+    if shape[0] * shape[1] > MAX_GRID_CELLS:
+        raise CorruptFileError(
+            f"{path}: the declared grid {shape[0]} x {shape[1]} (keys {g}.jlength/ilength) "
+            f"exceeds cellmech's limit of {MAX_GRID_CELLS} positions (one float64 map would "
+            f"need {shape[0] * shape[1] * 8 / 2**30:.1f} GiB); the header is corrupt"
+        )
+    lim = MAX_GRID_LENGTH_M
+    length = f"a length in (0, {lim}] m"
+    centre = f"a position within {lim} m of 0"
+    size = tuple(
+        _require_in(root, f"{g}.{k}", path, 0, lim, length) for k in ("ulength", "vlength")
+    )
+    if min(size) <= 0:
+        raise CorruptFileError(f"{path}: header keys {g}.ulength/vlength must be > 0, got {size}")
+    theta = prop_float(root, f"{g}.theta") or 0.0
+    if not math.isfinite(theta):
+        raise CorruptFileError(f"{path}: header key '{g}.theta' is not finite")
     return GridGeometry(
-        shape=(
-            int(_require(root, f"{g}.jlength", path)),
-            int(_require(root, f"{g}.ilength", path)),
-        ),
-        center_m=(_require(root, f"{g}.xcenter", path), _require(root, f"{g}.ycenter", path)),
-        size_m=(_require(root, f"{g}.ulength", path), _require(root, f"{g}.vlength", path)),
-        theta_rad=prop_float(root, f"{g}.theta") or 0.0,
+        shape=shape,
+        center_m=tuple(_require_in(root, f"{g}.{k}center", path, -lim, lim, centre) for k in "xy"),
+        size_m=size,
+        theta_rad=theta,
         reflect=root.get(f"{g}.reflect", "false").strip().lower() == "true",
         back_and_forth=root.get(f"{pat}.back-and-forth", "false").strip().lower() == "true",
         xy_scanner=xy_scanner(root),
@@ -538,19 +610,47 @@ def map_cells(
         through :meth:`GridGeometry.index_to_rowcol` (meander order honoured). Single
         curves: a 1x1 grid of size 0 centred on the recorded position, indices 0.
     """
-    kind = MAP_KINDS.get(root.get("type", ""), "single-curve")
+    kind = _kind(root, len(positions), path)
     grid = grid_geometry(root, path) if kind != "single-curve" else None
-    if grid is None:
+    if kind == "single-curve":
         x, y, _ = positions[0]
         centre = (x if math.isfinite(x) else 0.0, y if math.isfinite(y) else 0.0)
         grid = GridGeometry((1, 1), centre, (0.0, 0.0), xy_scanner=xy_scanner(root))
         zeros = np.zeros(len(positions), np.int64)
         return "single-curve", grid, zeros, zeros, zeros
+    if grid is None:
+        raise CorruptFileError(
+            f"{path}: a {root['type']} without its grid (header key "
+            f"'{root['type']}.position-pattern.grid.ilength' missing); export the map again"
+        )
     pos = np.array([-1 if p[2] is None else p[2] for p in positions], dtype=np.int64)
     if pos.size and (pos.min() < 0 or pos.max() >= grid.shape[0] * grid.shape[1]):
         raise CorruptFileError(
             f"{path}: a curve's position-index is missing or outside the {grid.shape} grid "
             "(keys *.header.position-index, *.position-pattern.grid.ilength/jlength)"
         )
+    unique, counts = np.unique(pos, return_counts=True)
+    if unique.size < pos.size:
+        dup = int(unique[counts > 1][0])
+        curves = np.flatnonzero(pos == dup)[:2].tolist()
+        raise CorruptFileError(
+            f"{path}: curves {curves[0]} and {curves[1]} share position-index {dup} "
+            "(key *.header.position-index); the map is corrupt"
+        )
     row, col = grid.index_to_rowcol(pos)
     return kind, grid, pos, row, col
+
+
+def _kind(root: Mapping[str, str], n_curves: int, path: Path) -> str:
+    """ForceMap kind from the root ``type`` key (CorruptFileError when absent or unknown)."""
+    kind = root.get("type", "")
+    if kind in MAP_KINDS:
+        return MAP_KINDS[kind]
+    if kind in SINGLE_KINDS and n_curves == 1:
+        return "single-curve"
+    known = ", ".join([*MAP_KINDS, *SINGLE_KINDS])
+    what = f"{n_curves} curves with " if kind in SINGLE_KINDS else ""
+    raise CorruptFileError(
+        f"{path}: {what}root header key 'type' = {kind!r} (expected one of {known}); "
+        "header.properties is missing, empty or corrupt"
+    )

@@ -25,6 +25,7 @@ needed); memory scales with the block, not the map.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import math
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cellmech.containers import CurveBlock, CurveSegment, ForceMap
+from cellmech.containers import CurveBlock, CurveSegment, CurveStatus, ForceMap
 from cellmech.errors import CorruptFileError, MissingMetadataError, NoCurvesError
 from cellmech.io.jpk import properties as jp
 from cellmech.io.jpk.archive import Archive
@@ -64,6 +65,11 @@ _POSITION_RE = re.compile(
 _NUM_POINTS_RE = re.compile(r"^force-segment-header\.num-points[ \t]*[=:][ \t]*(\S+)", re.M)
 _DURATION_RE = re.compile(r"^force-segment-header\.duration[ \t]*[=:][ \t]*(\S+)", re.M)
 _UNITS = {"force": "N", "height": "m", "measured_height": "m"}
+#: most points one curve segment may declare (16 Mi: 128 MiB per channel as float64; real
+#: recordings hold up to ~10^5); a curve declaring more is marked corrupt, never inflated
+MAX_SEGMENT_POINTS = 2**24
+#: largest header member read, in bytes (real headers are a few kB to a few MB)
+MAX_HEADER_BYTES = 2**26
 
 
 def can_read(path: str | os.PathLike) -> bool:
@@ -122,10 +128,10 @@ class _Reader:
         self.archive = Archive(path)
         if "header.properties" not in self.archive.entries:
             raise CorruptFileError(f"{path}: header.properties missing; not a JPK archive")
-        self.root = jp.parse_properties(self.archive.read("header.properties"))
+        self.root = jp.parse_properties(self.archive.read("header.properties", MAX_HEADER_BYTES))
         shared_name = "shared-data/header.properties"
         self.shared = (
-            jp.parse_properties(self.archive.read(shared_name))
+            jp.parse_properties(self.archive.read(shared_name, MAX_HEADER_BYTES))
             if shared_name in self.archive.entries
             else {}
         )
@@ -136,46 +142,69 @@ class _Reader:
         #: header num-points, duration in s)
         self.curves: list[tuple] = []
         self.positions: list[tuple[float, float, int | None]] = []
+        #: per template: (spring constant, sensitivity)
+        self.calibrations: list[tuple[float, float]] = []
+        #: curve position -> why it is corrupt (its values load as NaN, status CORRUPT)
+        self.corrupt: dict[int, str] = {}
         self._scan()
 
     # ---------------------------------------------------------------- opening
     def _scan(self) -> None:
+        """Read every curve's headers; a curve damaged in the file is marked corrupt (its
+        reason kept in :attr:`corrupt`), unless it is the only one."""
+        counts = collections.Counter(len(segs) for segs in self.layout.values())
+        self.n_segments = counts.most_common(1)[0][0]
+        if self.n_segments > 2:
+            raise NoCurvesError(
+                f"{self.path}: curves have {self.n_segments} segments; cellmech reads "
+                "force-distance curves (approach + retract), not creep-compliance or "
+                "stress-relaxation recordings"
+            )
         for folder, segs in self.layout.items():
-            n = len(segs)
-            if sorted(segs) != list(range(n)) or n > 2:
-                raise NoCurvesError(
-                    f"{self.path}: curve {folder or '0'} has {n} segments; cellmech reads "
-                    "force-distance curves (approach + retract), not creep-compliance or "
-                    "stress-relaxation recordings"
-                )
-            if self.curves and n != len(self.curves[0]):
-                raise CorruptFileError(
-                    f"{self.path}: curve {folder} has {n} segments, the first curve "
-                    f"{len(self.curves[0])}; mixed recordings are not supported"
-                )
-            curve_text = (
-                self.archive.read(folder + "header.properties").decode("latin-1")
-                if folder
-                else None
+            try:
+                position, curve = self._scan_curve(folder, segs)
+            except (CorruptFileError, KeyError) as exc:
+                if len(self.layout) == 1:
+                    raise _corrupt(self.path, exc) from exc
+                self.corrupt[len(self.curves)] = str(_corrupt(self.path, exc))
+                position = self._position(folder, None)
+                curve = ((-1, {}, 0, 1.0, 0.0),) * self.n_segments
+            self.positions.append(position)
+            self.curves.append(curve)
+        if len(self.corrupt) == len(self.curves):
+            raise CorruptFileError(next(iter(self.corrupt.values())))
+
+    def _scan_curve(self, folder: str, segs: dict) -> tuple[tuple, tuple]:
+        """Position and per-segment table of one curve (template recipes built when new)."""
+        if sorted(segs) != list(range(self.n_segments)):
+            raise CorruptFileError(
+                f"{self.path}: curve {folder or '0'} has segments {sorted(segs)}, the map "
+                f"{list(range(self.n_segments))}"
             )
-            seg_texts = [
-                self.archive.read(f"{self._seg_dir(folder, s)}segment-header.properties").decode(
-                    "latin-1"
-                )
-                for s in range(len(segs))
-            ]
-            self.positions.append(self._position(folder, curve_text))
-            key = (
-                None if curve_text is None else _template(curve_text),
-                *(_template(t) for t in seg_texts),
-                *(tuple(segs[s]) for s in range(len(segs))),
-            )
-            tid = self.templates.get(key)
-            if tid is None:
-                tid = len(self.recipes)
-                self.templates[key] = tid
-                self.recipes.append(self._build_recipes(folder, curve_text, seg_texts, segs))
-            self.curves.append(self._curve(folder, tid, seg_texts))
+        curve_text = (
+            self.archive.read(folder + "header.properties", MAX_HEADER_BYTES).decode("latin-1")
+            if folder
+            else None
+        )
+        seg_texts = [
+            self.archive.read(
+                f"{self._seg_dir(folder, s)}segment-header.properties", MAX_HEADER_BYTES
+            ).decode("latin-1")
+            for s in range(len(segs))
+        ]
+        key = (
+            None if curve_text is None else _template(curve_text),
+            *(_template(t) for t in seg_texts),
+            *(tuple(segs[s]) for s in range(len(segs))),
+        )
+        tid = self.templates.get(key)
+        if tid is None:
+            recipes, calibration = self._build_recipes(folder, curve_text, seg_texts, segs)
+            tid = len(self.recipes)
+            self.recipes.append(recipes)
+            self.calibrations.append(calibration)
+            self.templates[key] = tid
+        return self._position(folder, curve_text), self._curve(folder, tid, seg_texts)
 
     @staticmethod
     def _seg_dir(folder: str, s: int) -> str:
@@ -189,7 +218,8 @@ class _Reader:
             idx = int(folder.split("/")[1])
         return x, y, idx
 
-    def _build_recipes(self, folder, curve_text, seg_texts, segs) -> list[_SegmentRecipe]:
+    def _build_recipes(self, folder, curve_text, seg_texts, segs) -> tuple[list, tuple]:
+        """Per-segment recipes of a header template and its (spring constant, sensitivity)."""
         curve = self.root if curve_text is None else jp.parse_properties(curve_text)
         out = []
         for s, text in enumerate(seg_texts):
@@ -207,8 +237,8 @@ class _Reader:
                         f"{self.path}: segment {self._seg_dir(folder, s)} has no "
                         f"{'/'.join(candidates)} channel; export the raw data again"
                     )
-                if quantity == "force" and not self.recipes and s == 0:
-                    self.calibration = self._check_calibration(props)
+                if quantity == "force" and s == 0:
+                    calibration = self._check_calibration(props)
                 recipe = jp.channel_recipe(props, name, slot, self.path)
                 if recipe.unit != _UNITS[quantity]:
                     raise CorruptFileError(
@@ -224,10 +254,11 @@ class _Reader:
                     _root_float(props, seg_props, "force-segment-header.duration"),
                 )
             )
-        return out
+        return out, calibration
 
     def _check_calibration(self, props: dict) -> tuple[float, float]:
-        """Spring constant and sensitivity; raises MissingMetadataError when absent."""
+        """Spring constant and sensitivity; MissingMetadataError when absent, CorruptFileError
+        when zero, negative or not finite."""
         k, sens = jp.calibration(props)
         missing = [
             name
@@ -236,7 +267,33 @@ class _Reader:
         ]
         if missing:
             raise MissingMetadataError(self.path, missing, hint=CALIBRATION_HINT)
+        if not (math.isfinite(k) and k > 0 and math.isfinite(sens) and sens > 0):
+            raise CorruptFileError(
+                f"{self.path}: impossible calibration (spring constant {k!r} N/m, sensitivity "
+                f"{sens!r} m/V; both must be finite and > 0); {CALIBRATION_HINT}"
+            )
         return k, sens
+
+    @property
+    def calibration(self) -> tuple[float, float]:
+        """The map's spring constant and sensitivity, the same for every curve.
+
+        Raises
+        ------
+        CorruptFileError
+            When curves carry different spring constants: the map is fitted with one, so the
+            user must choose it.
+        """
+        k0, sens0 = self.calibrations[0]
+        for tid, (k, _) in enumerate(self.calibrations):
+            if not math.isclose(k, k0, rel_tol=1e-9):
+                other = next(c for c, seg in enumerate(self.curves) if seg[0][0] == tid)
+                raise CorruptFileError(
+                    f"{self.path}: curves 0 and {other} carry different spring constants "
+                    f"({k0:.6g} vs {k:.6g} N/m); cellmech fits a map with one spring constant: "
+                    f"{CALIBRATION_HINT} to use one value for every curve"
+                )
+        return k0, sens0
 
     def _curve(self, folder: str, tid: int, seg_texts: list[str]) -> tuple:
         segs = []
@@ -244,10 +301,10 @@ class _Reader:
             recipe = self.recipes[tid][s]
             sdir = self._seg_dir(folder, s)
             members = {q: sdir + m for q, (_, m) in recipe.channels.items()}
-            n_points = min(
+            stored = [
                 self.archive.size(members[q]) // _itemsize(rec.dtype)
                 for q, (rec, _) in recipe.channels.items()
-            )
+            ]
             header_points = recipe.num_points_override or _match_float(_NUM_POINTS_RE, text)
             duration = recipe.duration_override or _match_float(_DURATION_RE, text)
             if header_points is None or duration is None:
@@ -255,24 +312,48 @@ class _Reader:
                     f"{self.path}: {sdir}segment-header.properties lacks "
                     "force-segment-header.num-points or .duration; export the raw data again"
                 )
+            if max(stored) > min(header_points, MAX_SEGMENT_POINTS):
+                raise CorruptFileError(
+                    f"{self.path}: {sdir} channels state {max(stored)} points, the header "
+                    f"{header_points:.0f} (at most {MAX_SEGMENT_POINTS} are read per segment)"
+                )
+            n_points = min(stored)
             segs.append((tid, members, n_points, header_points, duration))
         return tuple(segs)
 
     # ---------------------------------------------------------------- loading
     def _decode(
-        self, curves: np.ndarray, rows: slice, s: int, out: dict, time: np.ndarray | None
+        self,
+        curves: np.ndarray,
+        rows: slice,
+        s: int,
+        out: dict,
+        time: np.ndarray | None,
+        status: np.ndarray,
     ) -> None:
         """Inflate and convert segment ``s`` of ``curves`` into rows ``rows`` of ``out`` and
-        write their time axes into the same rows of ``time`` (when not None)."""
+        write their time axes into the same rows of ``time`` (when not None); curves damaged
+        in the file get NaN rows and CORRUPT in ``status``."""
         ramp = None if time is None else np.arange(time.shape[1], dtype=float)
         for r, c in zip(range(rows.start, rows.stop), curves, strict=True):
             tid, members, n, num, duration = self.curves[c][s]
-            channels = self.recipes[tid][s].channels
-            for q, arr in out.items():
-                recipe = channels[q][0]
-                raw = np.frombuffer(self.archive.read(members[q]), dtype=recipe.dtype, count=n)
-                recipe.apply(raw, out=arr[r, :n])
-                arr[r, n:] = np.nan
+            try:
+                for q, arr in out.items():
+                    recipe = self.recipes[tid][s].channels[q][0] if tid >= 0 else None
+                    if recipe is not None:
+                        data = self.archive.read(members[q])
+                        raw = np.frombuffer(data, dtype=recipe.dtype, count=n)
+                        recipe.apply(raw, out=arr[r, :n])
+                    arr[r, n:] = np.nan
+            except CorruptFileError:  # a damaged member (CRC, inflate, local header)
+                if len(self.layout) == 1:
+                    raise
+                status[r] = CurveStatus.CORRUPT
+                n = 0
+                for arr in out.values():
+                    arr[r] = np.nan
+            if tid < 0:
+                status[r] = CurveStatus.CORRUPT
             if time is None:
                 continue
             # afmformats' time axis: linspace(t0, t0 + duration, num, endpoint=False)
@@ -295,7 +376,8 @@ class _Reader:
         pool owned by this call.
         """
         idx = np.asarray(indices, dtype=np.int64)
-        n_seg = len(self.curves[0]) if self.curves else 2
+        n_seg = self.n_segments
+        status = np.zeros(idx.size, np.int8)
         quantities = ["force", *self._heights(fields)]
         want_time = fields is None or "time_s" in fields
         npts, outs, times, jobs = [], [], [], []
@@ -309,7 +391,7 @@ class _Reader:
             outs.append(out)
             times.append(np.empty((idx.size, m)) if want_time else None)
             jobs += [
-                (idx[a:b], slice(a, b), s, out, times[s])
+                (idx[a:b], slice(a, b), s, out, times[s], status)
                 for a, b in itertools.pairwise(bounds)
                 if b > a
             ]
@@ -320,6 +402,8 @@ class _Reader:
             with ThreadPoolExecutor(workers, thread_name_prefix="cellmech-jpk") as pool:
                 for future in [pool.submit(self._decode, *job) for job in jobs]:
                     future.result()
+        for n in npts:  # a corrupt curve has no valid point
+            n[status != CurveStatus.OK] = 0
         for array in [*(a for out in outs for a in out.values()), *times]:
             if array is not None:
                 array.flags.writeable = False  # handed over: the containers adopt, not copy
@@ -333,7 +417,9 @@ class _Reader:
             )
             for s in range(n_seg)
         ]
-        return CurveBlock(idx, segments[0], segments[1] if n_seg > 1 else None)
+        return CurveBlock(
+            idx, segments[0], segments[1] if n_seg > 1 else None, status if status.any() else None
+        )
 
     def _heights(self, fields: frozenset[str] | None) -> list[str]:
         """Height channels to decode for ``fields`` (at least one)."""
@@ -345,6 +431,13 @@ class _Reader:
     def has_measured(self) -> bool:
         """True when every curve segment records a measured height."""
         return all("measured_height" in seg.channels for rec in self.recipes for seg in rec)
+
+
+def _corrupt(path: Path, exc: Exception) -> CorruptFileError:
+    """``exc`` (a CorruptFileError, or the KeyError of a missing member) as a CorruptFileError."""
+    if isinstance(exc, CorruptFileError):
+        return exc
+    return CorruptFileError(f"{path}: member {exc.args[0]!r} is missing; the file is damaged")
 
 
 def _template(text: str) -> tuple[str, ...]:
