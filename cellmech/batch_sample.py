@@ -201,9 +201,10 @@ def plan_batch(
 
 
 def sample_settings(settings: Settings, threads_per_worker: int) -> Settings:
-    """``settings`` with the fit of a sample run sequentially on ``threads_per_worker`` numba
-    threads (the batch parallelises over samples)."""
-    run = RunOptions(
-        scheduler="numpy", chunks=settings.run.chunks, threads_per_worker=threads_per_worker
-    )
+    """``settings`` with a ``[run]`` section that fits a sample sequentially on
+    ``threads_per_worker`` numba threads (the batch parallelises over samples; a ``[run]``
+    section already in ``settings`` only contributes its ``chunks``)."""
+    given = settings.sections.get("run")
+    chunks = None if given is None else given.chunks
+    run = RunOptions(scheduler="numpy", chunks=chunks, threads_per_worker=threads_per_worker)
     return replace(settings, sections={**settings.sections, "run": run})

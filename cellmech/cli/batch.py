@@ -13,10 +13,8 @@ from cellmech.errors import CellmechError
 
 __all__ = ["add_batch"]
 
-#: every section of the stage table (a config file may hold them all)
-SECTIONS = ("read", "preprocess", "fit", "image", "segment", "register", "measure", "run")
-#: sections with command-line flags: [run] is replaced by the batch's own flags
-FLAG_SECTIONS = tuple(s for s in SECTIONS if s != "run")
+#: the sections of a batch's options: [run] is replaced by the batch's own flags
+SECTIONS = ("read", "preprocess", "fit", "image", "segment", "register", "measure")
 
 
 def _pairing(args: argparse.Namespace):
@@ -171,5 +169,5 @@ def add_batch(sub: argparse._SubParsersAction) -> None:
     reserved = {"-o", "--output", "-q", "--quiet", "-v", "--verbose", "-h", "--help", "--debug"}
     reserved |= {"--pairs", "--scheduler", "--workers", "--threads-per-worker", "--calibration"}
     reserved |= {"--force", "--dry-run"}
-    add_option_flags(p, FLAG_SECTIONS, reserved)
-    p.set_defaults(func=_cmd_batch, option_sections=SECTIONS)
+    add_option_flags(p, SECTIONS, reserved)
+    p.set_defaults(func=_cmd_batch)
