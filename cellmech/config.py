@@ -35,10 +35,8 @@ from cellmech.options import SubTable
 __all__ = [
     "MAX_CONFIG_BYTES",
     "PRESET_KEY",
-    "FlagSpec",
     "Settings",
     "check_section",
-    "cli_flags",
     "coerce",
     "dump_defaults",
     "dump_settings",
@@ -52,10 +50,6 @@ StageTable = Mapping[str, type]
 PRESET_KEY = "preset"
 #: config files above this size are refused (a config is a few kB; this guards /dev/zero)
 MAX_CONFIG_BYTES = 1 << 20
-#: suffixes naming a unit; stripped from a field name to make its command-line flag
-_UNIT_SUFFIXES = ("_n_per_m", "_m_per_v", "_deg", "_pa", "_m2", "_m", "_n", "_s")
-#: extra spellings of derived flags, (section, field) -> aliases
-_FLAG_ALIASES = {("preprocess", "contact_method"): ("--contact-point",)}
 
 
 @dataclass(frozen=True)
@@ -101,7 +95,7 @@ def _as_plain(obj: Any) -> Any:
 # field types
 
 
-def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+def unwrap_optional(tp: Any) -> tuple[Any, bool]:
     """``(inner type, optional?)`` for ``X | None``."""
     args = typing.get_args(tp)
     if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
@@ -110,7 +104,7 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _choices(tp: Any) -> tuple[Any, ...] | None:
+def type_choices(tp: Any) -> tuple[Any, ...] | None:
     if typing.get_origin(tp) is typing.Literal:
         return typing.get_args(tp)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
@@ -119,7 +113,7 @@ def _choices(tp: Any) -> tuple[Any, ...] | None:
 
 
 def _coerce_scalar(tp: Any, value: Any, choices: tuple[Any, ...] | None = None) -> Any:
-    choices = choices or _choices(tp)
+    choices = choices or type_choices(tp)
     if choices:
         if value not in choices:
             raise ValueError(f"must be one of {', '.join(map(str, choices))}")
@@ -154,7 +148,7 @@ def coerce(tp: Any, value: Any, choices: tuple[Any, ...] | None = None) -> Any:
     ValueError
         With a short reason when ``value`` does not fit.
     """
-    inner, optional = _unwrap_optional(tp)
+    inner, optional = unwrap_optional(tp)
     if value is None:
         if not optional:
             raise ValueError("must not be empty")
@@ -169,12 +163,12 @@ def coerce(tp: Any, value: Any, choices: tuple[Any, ...] | None = None) -> Any:
     return _coerce_scalar(inner, value, choices)
 
 
-def _option_fields(cls: type) -> list[dataclasses.Field]:
+def option_fields(cls: type) -> list[dataclasses.Field]:
     """The scalar configurable fields of an options dataclass (sub-tables excluded)."""
     return [f for f in dataclasses.fields(cls) if f.init and "subtable" not in f.metadata]
 
 
-def _subtables(cls: type) -> dict[str, SubTable]:
+def subtable_fields(cls: type) -> dict[str, SubTable]:
     """Field name -> :class:`SubTable` of the nested tables of an options dataclass."""
     return {
         f.name: f.metadata["subtable"] for f in dataclasses.fields(cls) if "subtable" in f.metadata
@@ -214,8 +208,8 @@ def check_section(
         Converted values; a sub-table key holds a dict.
     """
     cls = table[section]
-    fields = {f.name: f for f in _option_fields(cls)}
-    subtables = _subtables(cls)
+    fields = {f.name: f for f in option_fields(cls)}
+    subtables = subtable_fields(cls)
     allowed = list(fields) + list(subtables)
     _fail_unknown(f"{where} [{section}]", set(values) - set(allowed), allowed)
     hints = typing.get_type_hints(cls)
@@ -307,7 +301,7 @@ def _merge_section(cls: type, levels: list[Mapping[str, Any]], section: str) -> 
     """Build one section's options; sub-table keys of a lower level that a selector value
     chosen at a higher level does not accept are dropped (so ``--model`` works with a config
     file written for another tip)."""
-    subtables = _subtables(cls)
+    subtables = subtable_fields(cls)
     kwargs: dict[str, Any] = {}
     nested: dict[str, dict[str, float]] = {name: {} for name in subtables}
     for level in levels:
@@ -379,7 +373,7 @@ def _comment(help: str, unit: str, choices: tuple[Any, ...] | None = None) -> st
 
 def _field_lines(obj: Any) -> list[str]:
     lines = []
-    for f in _option_fields(type(obj)):
+    for f in option_fields(type(obj)):
         meta = f.metadata
         lines.append(_comment(meta.get("help", ""), meta.get("unit", ""), meta.get("choices")))
         value = getattr(obj, f.name)
@@ -415,7 +409,7 @@ def dump_defaults(table: StageTable, presets: Mapping[str, Any] = ()) -> str:
 
 def _section_lines(section: str, obj: Any) -> list[str]:
     lines = ["", f"[{section}]", *_field_lines(obj)]
-    for name, sub in _subtables(type(obj)).items():
+    for name, sub in subtable_fields(type(obj)).items():
         lines += _subtable_lines(section, name, sub, obj)
     return lines
 
@@ -430,137 +424,3 @@ def dump_settings(settings: Settings, title: str = "the options of a run") -> st
     for section, obj in settings.sections.items():
         out += _section_lines(section, obj)
     return "\n".join(out) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------
-# command-line flags
-
-
-@dataclass(frozen=True)
-class FlagSpec:
-    """A command-line flag derived from an options field.
-
-    Parameters
-    ----------
-    flag : str
-        ``--tip-radius`` (the field name without its unit suffix, dashes for underscores).
-    section : str
-        Config section the value belongs to ("fit", "preprocess", ...).
-    key : str
-        Field name (``tip_radius_m``); sub-table keys live in ``section.<subtable>``.
-    type : Any
-        The field type (inner type for optionals).
-    optional : bool
-        True if "none" is accepted to unset the value.
-    help : str
-        Help text including the unit.
-    nargs : int or None
-        Number of values for tuple fields.
-    choices : tuple or None
-        Valid values.
-    is_bool : bool
-        Boolean switch (``--x`` / ``--no-x``).
-    subtable : str or None
-        Name of the sub-table field (``geometry``) for nested keys, else None.
-    aliases : tuple of str
-        Other spellings of the flag.
-    unit : str
-        Unit of the value ("" when none).
-    """
-
-    flag: str
-    section: str
-    key: str
-    type: Any
-    optional: bool
-    help: str
-    nargs: int | None = None
-    choices: tuple[Any, ...] | None = None
-    is_bool: bool = False
-    subtable: str | None = None
-    aliases: tuple[str, ...] = ()
-    unit: str = ""
-
-    @property
-    def geometry(self) -> bool:
-        """True for a nested (sub-table) key such as a contact-model geometry parameter."""
-        return self.subtable is not None
-
-    @property
-    def dest(self) -> str:
-        """argparse destination name."""
-        return f"cfg__{self.section}__{self.key}"
-
-
-def _flag_name(key: str, taken: set[str], section: str) -> str:
-    base = key
-    for suffix in _UNIT_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            base = key[: -len(suffix)]
-            break
-    name = "--" + base.replace("_", "-")
-    if name in taken:
-        name = f"--{section}-{base.replace('_', '-')}"
-    return name
-
-
-def _help(text: str, unit: str, default: Any) -> str:
-    unit_txt = f" [{unit}{', SI' if unit in ('m', 'N', 'Pa', 's', 'N/m', 'm/V', 'm2') else ''}]"
-    return f"{text}{unit_txt if unit not in ('', '1') else ''} (default: {default})"
-
-
-def _field_flag(section: str, f: dataclasses.Field, hint: Any, default: Any, flag: str):
-    inner, optional = _unwrap_optional(hint)
-    is_tuple = typing.get_origin(inner) is tuple
-    return FlagSpec(
-        flag=flag,
-        section=section,
-        key=f.name,
-        type=typing.get_args(inner)[0] if is_tuple else inner,
-        optional=optional,
-        help=_help(f.metadata.get("help", ""), f.metadata.get("unit", ""), default),
-        nargs=len(typing.get_args(inner)) if is_tuple else None,
-        choices=f.metadata.get("choices") or _choices(inner),
-        is_bool=inner is bool,
-        aliases=_FLAG_ALIASES.get((section, f.name), ()),
-        unit=f.metadata.get("unit", ""),
-    )
-
-
-def cli_flags(table: StageTable, reserved: set[str] = frozenset()) -> list[FlagSpec]:
-    """One :class:`FlagSpec` per option field and sub-table key of every section.
-
-    Parameters
-    ----------
-    table : mapping
-        The stage table ``{section: OptionsClass}``.
-    reserved : set of str
-        Flags already used by the command (never reused).
-    """
-    taken = set(reserved)
-    specs = []
-    for section, cls in table.items():
-        hints = typing.get_type_hints(cls)
-        defaults = cls()
-        for f in _option_fields(cls):
-            flag = _flag_name(f.name, taken, section)
-            taken.update((flag, *_FLAG_ALIASES.get((section, f.name), ())))
-            specs.append(_field_flag(section, f, hints[f.name], getattr(defaults, f.name), flag))
-        for name, sub in _subtables(cls).items():
-            for key, spec in sub.specs().items():
-                flag = _flag_name(key, taken, name)
-                taken.add(flag)
-                text = f"{spec.description} ({sub.help}; only where it applies)"
-                specs.append(
-                    FlagSpec(
-                        flag,
-                        section,
-                        key,
-                        float,
-                        False,
-                        _help(text, spec.unit, spec.default),
-                        subtable=name,
-                        unit=spec.unit,
-                    )
-                )
-    return specs

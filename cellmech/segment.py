@@ -99,6 +99,9 @@ class SegmentOptions:
     max_nucleus_area_m2: float = option(800e-12, "larger nuclei are removed", "m2")
     min_cell_area_m2: float = option(30e-12, "smaller cells are removed", "m2")
     max_cell_area_m2: float = option(20000e-12, "larger cells are removed", "m2")
+    working_pixel_size_m: float = option(
+        0.2e-6, "finer images are segmented at this pitch (block means; labels upsampled)", "m"
+    )
 
     def __post_init__(self) -> None:
         for name in ("cell_channel", "nucleus_channel"):
@@ -118,6 +121,7 @@ class SegmentOptions:
             "nucleus_split_depth_m",
             "cell_smoothing_m",
             "nucleus_grow_m",
+            "working_pixel_size_m",
         ):
             check_range(SECTION, name, getattr(self, name), low=0, high=1e-3)
         check_range(SECTION, "nucleus_diameter_m", self.nucleus_diameter_m, low=0, low_open=True)
@@ -354,6 +358,31 @@ def _consistent(cells, nuclei, options, pixel_size_m) -> tuple[np.ndarray, np.nd
     return cells.astype(np.int32), nuclei.astype(np.int32)
 
 
+def working_step(pixel_size_m, working_pixel_size_m: float) -> int:
+    """Integer block size bringing the pixel pitch up to at most ``working_pixel_size_m``
+    (1 for images at or coarser than it): nuclei and cells are many working pixels wide, so
+    segmenting oversampled images at that pitch loses nothing but time."""
+    return max(1, int(working_pixel_size_m / max(pixel_size_m)))
+
+
+def block_mean(image: np.ndarray, step: int) -> np.ndarray:
+    """Mean over ``step`` x ``step`` blocks (edge-padded to whole blocks), shape
+    ``ceil(Y / step), ceil(X / step)``."""
+    if step == 1:
+        return image
+    rows, cols = image.shape
+    pad = ((0, -rows % step), (0, -cols % step))
+    padded = np.pad(np.asarray(image, np.float64), pad, mode="edge")
+    return padded.reshape(padded.shape[0] // step, step, -1, step).mean(axis=(1, 3))
+
+
+def upsample(labels: np.ndarray, step: int, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour upsampling of working-pitch labels back to ``shape``."""
+    if step == 1:
+        return labels
+    return np.repeat(np.repeat(labels, step, axis=0), step, axis=1)[: shape[0], : shape[1]]
+
+
 def segment(stack: FluorescenceStack, options: SegmentOptions | None = None) -> Segmentation:
     """Segment cells and nuclei of a fluorescence stack.
 
@@ -380,23 +409,27 @@ def segment(stack: FluorescenceStack, options: SegmentOptions | None = None) -> 
     options = options or SegmentOptions()
     names = stack.channel_names
     cell_i, nuc_i = channel_roles(names, options.cell_channel, options.nucleus_channel)
-    px = stack.pixel_size_m
-    nuclei = segment_nuclei(project(stack.data[nuc_i], options.plane), px, options)
+    step = working_step(stack.pixel_size_m, options.working_pixel_size_m)
+    px = tuple(v * step for v in stack.pixel_size_m)
+    shape = stack.shape[2:]
+    nuclei = segment_nuclei(block_mean(project(stack.data[nuc_i], options.plane), step), px,
+                            options)  # fmt: skip
     if cell_i is None:
         grown = segmentation.expand_labels(nuclei, _px(options.nucleus_grow_m, px))
         cells, nuclei = _consistent(grown, nuclei, options, px)
         method = "nuclei_grown"
     else:
-        cell_image = project(stack.data[cell_i], options.plane)
+        cell_image = block_mean(project(stack.data[cell_i], options.plane), step)
         cells, nuclei = segment_cells(cell_image, nuclei, px, options)
         method = "watershed"
+    cells, nuclei = upsample(cells, step, shape), upsample(nuclei, step, shape)
     origin = stack.stage_position_m
     if origin is None or not np.all(np.isfinite(origin)):
         origin = (0.0, 0.0)
     return Segmentation(
         cell_labels=cells,
         nucleus_labels=nuclei,
-        pixel_size_m=px,
+        pixel_size_m=stack.pixel_size_m,
         origin_m=origin,
         method=method,
         cell_channel=None if cell_i is None else names[cell_i],

@@ -7,9 +7,10 @@ import tomllib
 
 import pytest
 
-from cellmech.config import check_section, cli_flags, dump_defaults, load_config, merge_settings
+from cellmech.config import check_section, dump_defaults, load_config, merge_settings
 from cellmech.errors import ConfigError
 from cellmech.fit import FitOptions
+from cellmech.flags import cli_flags
 from cellmech.io.options import ReadOptions
 from cellmech.pipeline import FIT_SECTIONS as SECTIONS
 from cellmech.pipeline import stage_table

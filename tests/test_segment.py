@@ -347,3 +347,29 @@ def test_real_nuclei_with_one_set_of_defaults(name):
     quality = tp / n_true if sparse else 2 * tp / (n_true + n_pred)
     assert quality >= floor, (name, quality)
     assert np.median(ious) >= iou_floor, (name, ious)
+
+
+# --- oversampled images are segmented at the working pitch -----------------------------------
+
+
+def test_fine_pixels_are_segmented_at_the_working_pitch_with_the_same_accuracy():
+    """A 0.1 µm image is segmented on 2 x 2 block means (0.2 µm) and the labels come back on
+    the full grid: same accuracy against the truth as the 0.5 µm default images."""
+    from cellmech.segment import block_mean, upsample, working_step
+
+    assert working_step((0.1e-6, 0.1e-6), 0.2e-6) == 2
+    assert working_step((0.5e-6, 0.5e-6), 0.2e-6) == 1
+    image = np.arange(35.0).reshape(5, 7)
+    means = block_mean(image, 2)
+    assert means.shape == (3, 4) and means[0, 0] == np.mean(image[:2, :2])
+    assert np.array_equal(upsample(np.array([[1, 2], [3, 4]]), 2, (3, 3)),
+                          [[1, 1, 2], [1, 1, 2], [3, 3, 4]])  # fmt: skip
+    sample = generate_sample(replace(BASE, seed=2, map_size_m=40e-6, fluo_pixel_size_m=0.1e-6,
+                                     n_cells=2, n_cells_outside=0, fluo_z_planes=2))  # fmt: skip
+    seg = segment(sample.stack)
+    assert seg.cell_labels.shape == sample.labels[0].shape
+    assert seg.pixel_size_m == sample.stack.pixel_size_m
+    cells = match_labels(sample.labels[0], seg.cell_labels)
+    nuclei = match_labels(sample.labels[1], seg.nucleus_labels)
+    assert cells["f1"] >= 0.95 and cells["median_iou"] >= 0.85, cells
+    assert nuclei["f1"] >= 0.95 and nuclei["median_iou"] >= 0.8, nuclei

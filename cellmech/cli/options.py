@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from cellmech.config import PRESET_KEY, FlagSpec, check_preset, check_section, cli_flags
+from cellmech.config import PRESET_KEY, check_preset, check_section
+from cellmech.flags import FlagSpec, cli_flags
 from cellmech.units import QUANTITY_SUFFIXES, parse_quantity
 
 __all__ = ["add_option_flags", "materialise_flags", "settings_from_args"]

@@ -85,11 +85,14 @@ def _overlay(path, registration, force_map, fit_result, segmentation, image) -> 
     above, threshold, corners = _afm_outline_px(registration, force_map, fit_result)
     fig, ax = plt.subplots(figsize=(7.5, 7.5), dpi=110)
     lo, hi = np.percentile(image, [1, 99.5])
-    ax.imshow(image, cmap="gray", vmin=lo, vmax=max(hi, lo + 1e-12), interpolation="nearest")
-    labels = segmentation.cell_labels
+    rows, cols = image.shape
+    step = max(1, -(-max(rows, cols) // 1000))  # drawn at most ~1000 px wide: fast to render
+    ax.imshow(image[::step, ::step], cmap="gray", vmin=lo, vmax=max(hi, lo + 1e-12),
+              interpolation="nearest", extent=(-0.5, cols - 0.5, rows - 0.5, -0.5))  # fmt: skip
+    labels = segmentation.cell_labels[::step, ::step]
     for ident in segmentation.cell_ids:
         for contour in measure.find_contours((labels == ident).astype(float), 0.5):
-            ax.plot(contour[:, 1], contour[:, 0], color="#33dd55", lw=0.9)
+            ax.plot(contour[:, 1] * step, contour[:, 0] * step, color="#33dd55", lw=0.9)
     m = registration.afm_px_to_fluorescence_px
     padded = np.pad(above, 1, constant_values=0.0)
     for contour in measure.find_contours(padded, threshold):
