@@ -77,13 +77,14 @@ def _overlay(path, registration, force_map, fit_result, segmentation, image) -> 
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from skimage import measure
 
     image = np.asarray(image, float)
     above, threshold, corners = _afm_outline_px(registration, force_map, fit_result)
-    fig, ax = plt.subplots(figsize=(7.5, 7.5), dpi=110)
+    fig = Figure(figsize=(7.5, 7.5), dpi=110)  # no pyplot: no global state across threads
+    ax = fig.add_subplot()
     lo, hi = np.percentile(image, [1, 99.5])
     rows, cols = image.shape
     step = max(1, -(-max(rows, cols) // 1000))  # drawn at most ~1000 px wide: fast to render
@@ -131,7 +132,6 @@ def _overlay(path, registration, force_map, fit_result, segmentation, image) -> 
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)
 
 
 def _scale_bar(ax, shape, pixel_m: float) -> None:
