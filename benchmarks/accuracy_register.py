@@ -16,36 +16,17 @@ Usage: ``python benchmarks/accuracy_register.py [--seeds 0:20] [--sizes 32 48]``
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from cellmech.containers import Segmentation
-from cellmech.fit import FitOptions
-from cellmech.mapfit import fit_map
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
 from cellmech.register import RegisterOptions, register
-from cellmech.synthetic import SampleOptions, generate_sample
 from cellmech.transforms import apply_affine
-
-
-def case(seed: int, n: int, reflect: bool):
-    s = generate_sample(
-        SampleOptions(
-            seed=seed,
-            grid_shape=(n, n),
-            approach_points=300,
-            retract_points=20,
-            fluo_z_planes=2,
-            marker=False,
-            measured_height=False,
-            reflect=reflect,
-        )
-    )
-    fit = fit_map(
-        s.force_map, fit_options=FitOptions(geometry={"tip_radius_m": 2.5e-6}, weight_cp_m=0)
-    )
-    seg = Segmentation(s.labels[0], s.labels[1], s.stack.pixel_size_m, s.stack.stage_position_m)
-    return s, fit, seg
+from tests.helpers import registration_case
 
 
 def true_error_m(reg, truth_px: np.ndarray, shape, fluo_pixel_m: float) -> float:
@@ -72,7 +53,7 @@ def main() -> None:
         for reflect in (False, True):
             tre, ratio, acc, secs = [], [], [], []
             for seed in range(start, stop):
-                s, fit, seg = case(seed, n, reflect)
+                s, fit, seg = registration_case(seed, n, reflect)
                 t0 = time.perf_counter()
                 reg = register(s.force_map, fit, seg, RegisterOptions(allow_reflection=reflect))
                 secs.append(time.perf_counter() - t0)

@@ -357,3 +357,32 @@ def indentation_curves(curves: list[tuple[np.ndarray, np.ndarray]], k: float = K
     return IndentationCurves(
         np.arange(n), x, y, npts, zeros, zeros.astype(int), zeros.astype(np.int8), k
     )
+
+
+def registration_case(seed: int, side: int = 32, reflect: bool = False):
+    """A synthetic sample, its map fitted (unbiased objective, the generator's 2.5 µm tip) and
+    its true segmentation: the inputs of a registration with a known answer.
+
+    Returns ``(sample, fit_result, segmentation)``.
+    """
+    from cellmech.containers import Segmentation
+    from cellmech.fit import FitOptions
+    from cellmech.mapfit import fit_map
+    from cellmech.synthetic import SampleOptions, generate_sample
+
+    s = generate_sample(
+        SampleOptions(
+            seed=seed,
+            grid_shape=(side, side),
+            approach_points=300,
+            retract_points=20,
+            fluo_z_planes=2,
+            marker=False,
+            measured_height=False,
+            reflect=reflect,
+        )
+    )
+    options = FitOptions(geometry={"tip_radius_m": 2.5e-6}, weight_cp_m=0)
+    fit = fit_map(s.force_map, fit_options=options)
+    seg = Segmentation(s.labels[0], s.labels[1], s.stack.pixel_size_m, s.stack.stage_position_m)
+    return s, fit, seg

@@ -9,32 +9,14 @@ import pytest
 
 from cellmech.containers import Segmentation
 from cellmech.errors import ConfigError, CorruptFileError
-from cellmech.fit import FitOptions
-from cellmech.mapfit import fit_map
 from cellmech.outputs.register import write_registration_outputs
 from cellmech.register import RegisterOptions, load_calibration, read_landmarks, register
-from cellmech.synthetic import SampleOptions, generate_sample
 from cellmech.transforms import apply_affine
+from tests.helpers import registration_case
 
 
 def _case(seed: int, reflect: bool):
-    s = generate_sample(
-        SampleOptions(
-            seed=seed,
-            grid_shape=(32, 32),
-            approach_points=300,
-            retract_points=20,
-            fluo_z_planes=2,
-            marker=False,
-            measured_height=False,
-            reflect=reflect,
-        )
-    )
-    fit = fit_map(
-        s.force_map, fit_options=FitOptions(geometry={"tip_radius_m": 2.5e-6}, weight_cp_m=0)
-    )
-    seg = Segmentation(s.labels[0], s.labels[1], s.stack.pixel_size_m, s.stack.stage_position_m)
-    return s, fit, seg
+    return registration_case(seed, 32, reflect)
 
 
 @pytest.fixture(scope="module")
