@@ -221,7 +221,7 @@ def maps_figure(
     extent = _image_axes(axes[0], (rows, cols), pixel_size_m)
     im = axes[0].imshow(np.where(e_kpa > 0, e_kpa, np.nan), cmap=cmap, extent=extent,
                         norm=LogNorm(lo, hi), interpolation="nearest")  # fmt: skip
-    _log_colourbar(fig, im, axes[0], "Young's modulus E (kPa)")
+    _log_colourbar(fig, im, axes[0], "E (kPa)")
     axes[0].set_title("Young's modulus (grey: no ok fit)", fontsize=10)
     h_um = height_m / M_PER_UM
     cmap_h = matplotlib.colormaps["magma"].with_extremes(bad="0.82")

@@ -128,10 +128,10 @@ def height_map(result) -> tuple[np.ndarray, str]:
     above = getattr(assignment, "height_above_substrate_m", None)
     if above is not None:
         height = np.where(trusted, np.asarray(above, float), np.nan)
-        return to_grid(fm, fit.curve_index, height), "height above substrate (µm)"
+        return to_grid(fm, fit.curve_index, height), "above substrate (µm)"
     height = np.where(trusted, fit.zero_force_height_m, np.nan)
     lowest = np.nanmin(height) if np.isfinite(height).any() else 0.0
-    return to_grid(fm, fit.curve_index, height - lowest), "height above lowest point (µm)"
+    return to_grid(fm, fit.curve_index, height - lowest), "above lowest point (µm)"
 
 
 def in_cells(result) -> np.ndarray:
