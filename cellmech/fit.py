@@ -56,6 +56,9 @@ NO_CONTACT_Z = 6.0
 RIGID_Z = 5.0
 #: force noise below this fraction of the force rise counts as no noise (noise-free data)
 NOISE_FLOOR = 1e-6
+#: ... and above this fraction of the force rise (a glitch of a few noise units in a clean
+#: 12 000-point real curve moves nothing; a spike that can move E is a sizeable force)
+SPIKE_RISE = 0.05
 #: a residual above SPIKE_Z force-noise units (a spike, a jump) makes a fit POOR_FIT
 SPIKE_Z = 8.0
 #: values a RIGID curve keeps (E is not measurable)
@@ -292,7 +295,7 @@ def _result(curves, status, res, options, thickness) -> FitResult:
     poor = (
         (r2 < options.min_r_squared)
         | ~((e >= options.min_modulus_pa) & (e <= options.max_modulus_pa))
-        | (noisy & (rmax > SPIKE_Z * sd))
+        | (noisy & (rmax > SPIKE_Z * sd) & (rmax > SPIKE_RISE * np.abs(rise)))
     )
     status[ok & poor] = CurveStatus.POOR_FIT
     keep = (status == CurveStatus.OK) | (status == CurveStatus.POOR_FIT)

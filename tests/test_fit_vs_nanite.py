@@ -85,8 +85,11 @@ def test_moduli_agree_with_nanite(name: str) -> None:
             assert name.startswith("fmt-jpk-fd_single_bad") and np.isnan(e)
             continue
         assert np.isfinite(e)
-        assert abs(rel) <= 0.01 or ratio <= 1 + 1e-9
-        assert ratio <= 1 + 1e-5  # never a noticeably worse optimum
+        if ratio < 1 - 1e-9:  # nanite stopped in a local minimum: cellmech's SSR is lower
+            print(f"    nanite local minimum: cellmech's weighted SSR is {ratio:.9f}x nanite's")
+        else:  # both at the same optimum of nanite's objective: the same modulus
+            assert abs(rel) <= 1e-3, (file, i, rel)
+        assert ratio <= 1 + 1e-6  # never a worse optimum
 
 
 def test_bad_recording_flagged_where_nanite_is_silent() -> None:
