@@ -26,8 +26,8 @@ Calibration is converted to metres with :func:`cellmech.units.length_to_m`:
 
 A missing pixel size raises :class:`~cellmech.errors.MissingMetadataError`; supply it with
 ``pixel_size_m``. Stacks up to :data:`LAZY_THRESHOLD_BYTES` are loaded into memory; larger ones
-are returned as a :class:`LazyStack` that reads only the planes an index touches, through
-tifffile's zarr store (requires ``zarr``).
+are returned as a :class:`LazyStack` that reads only the planes an index touches (decoded by
+tifffile page by page, synchronously: no zarr store and no asyncio event loop).
 
 Damaged files raise :class:`~cellmech.errors.CorruptFileError` naming the file: the chain of
 image file directories must stay inside the file, the series' pixel data must end before the
@@ -205,8 +205,8 @@ class _Layout:
 class LazyStack:
     """Read-only (C, Z, Y, X) view of a TIFF series that reads planes only when indexed.
 
-    Integer and slice indices (NumPy basic indexing) read only the planes and rows they
-    select; any other index (lists, arrays, masks) reads the whole stack first.
+    Integer and slice indices (NumPy basic indexing) decode only the planes they select; any
+    other index (lists, arrays, masks) reads the whole stack first.
     ``np.asarray(view)`` loads everything. The file stays open until :meth:`close` (or garbage
     collection); a pickled view reopens the file on first use.
 
@@ -228,7 +228,6 @@ class LazyStack:
         self.dtype = np.dtype(dtype)
         self._layout = layout
         self._tif: tifffile.TiffFile | None = None
-        self._array: Any = None
         self._lock = threading.Lock()
 
     @property
@@ -276,7 +275,7 @@ class LazyStack:
         tif = getattr(self, "_tif", None)
         if tif is not None:
             tif.close()
-        self._tif = self._array = None
+        self._tif = None
 
     def __enter__(self) -> LazyStack:
         return self
@@ -288,24 +287,15 @@ class LazyStack:
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_tif": None, "_array": None, "_lock": None}
+        return {**self.__dict__, "_tif": None, "_lock": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, _lock=threading.Lock())
 
-    def _zarr(self) -> Any:
-        """The series' level-0 zarr array, opening the file on first use (thread-safe)."""
-        with self._lock:
-            if self._array is None:
-                import zarr
-
-                self._tif = tifffile.TiffFile(self.path)
-                self._array = zarr.open(self._tif.series[0].aszarr(level=0), mode="r")
-            return self._array
-
     def _read(self, file_keys: dict[str, slice]) -> np.ndarray:
         try:
-            block = np.asarray(self._zarr()[self._layout.file_key(file_keys)])
+            with self._lock:  # tifffile's file handle is shared: one reader at a time
+                block = _read_pages(self._series(), self._layout.file_key(file_keys))
         except (MemoryError, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -314,6 +304,28 @@ class LazyStack:
                 "the file may be truncated or corrupt"
             ) from exc
         return self._layout.to_czyx(block)
+
+    def _series(self) -> tifffile.TiffPageSeries:
+        """The file's first series, opening the file on first use (call with the lock held)."""
+        if self._tif is None:
+            self._tif = tifffile.TiffFile(self.path)
+        return self._tif.series[0]
+
+
+def _read_pages(series: tifffile.TiffPageSeries, key: tuple[int | slice, ...]) -> np.ndarray:
+    """``series[key]`` decoding only the pages (image planes) the key selects.
+
+    Pages are decoded by tifffile itself (``TiffPage.asarray``), synchronously: a corrupt
+    page raises here instead of inside an asynchronous store.
+    """
+    shape = tuple(int(n) for n in series.shape)
+    n_pages = len(series)
+    lead = next(k for k in range(len(shape) + 1) if math.prod(shape[:k]) == n_pages)
+    pages = np.arange(n_pages).reshape(shape[:lead])[key[:lead]]
+    planes = [series.pages[int(i)].asarray().reshape(shape[lead:]) for i in pages.ravel()]
+    block = np.stack(planes) if planes else np.empty((0, *shape[lead:]), series.dtype)
+    block = block.reshape(*pages.shape, *shape[lead:])
+    return block[(slice(None),) * pages.ndim + key[lead:]]
 
 
 def _is_basic(k: Any) -> bool:

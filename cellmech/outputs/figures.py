@@ -119,7 +119,10 @@ def _draw_outlines(ax, outlines: Sequence[Outline], pitch_m, label_size: float =
 def _image_axes(ax, shape, pitch_m) -> tuple[float, float, float, float]:
     """Extent (µm) of an image of ``shape`` with row 0 at the top; labels the axes."""
     rows, cols = shape
-    extent = (0.0, cols * pitch_m[1] / M_PER_UM, rows * pitch_m[0] / M_PER_UM, 0.0)
+    width, height = cols * pitch_m[1] / M_PER_UM, rows * pitch_m[0] / M_PER_UM
+    # a single-point map has no pitch: draw its point 1 µm wide instead of a singular axis
+    width, height = (v if v > 0 else 1.0 for v in (width, height))
+    extent = (0.0, width, height, 0.0)
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")
     ax.set_xlim(extent[0], extent[1])

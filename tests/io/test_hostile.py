@@ -3,16 +3,21 @@ the file can hold before anything is inflated or allocated."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
+import numpy as np
 import pytest
 import tifffile
 
 from cellmech.containers import CurveStatus
 from cellmech.errors import CorruptFileError
-from cellmech.io import read_fluorescence, read_force_map
+from cellmech.io import fluo_tiff, read_fluorescence, read_force_map
 from cellmech.io.jpk import reader as jpk_reader
 from cellmech.io.jpk.archive import Archive
 from tests.helpers import synthetic_map
@@ -99,3 +104,43 @@ def test_odd_ome_unit_is_one_error_without_library_warnings(tmp_path, recwarn):
     with pytest.raises(CorruptFileError, match="physical_size_x_unit"):
         read_fluorescence(path)
     assert not [w for w in recwarn if "xsdata" in w.filename or "pydantic" in w.filename]
+
+
+def _flip_one_page(tmp_path):
+    """A zlib-compressed OME-TIFF with one byte flipped inside its first page's pixel data
+    (the other pages still decode: zarr's asyncio store left their reads pending)."""
+    path = tmp_path / "flipped.ome.tif"
+    data = (np.arange(3 * 10 * 128 * 128) % 4093).astype(np.uint16).reshape(3, 10, 128, 128)
+    meta = {"axes": "CZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1}
+    tifffile.imwrite(path, data, ome=True, compression="zlib", metadata=meta)
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        at = page.dataoffsets[0] + page.databytecounts[0] // 2
+    raw = bytearray(path.read_bytes())
+    raw[at] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_flipped_compressed_pixels_are_a_corrupt_file_error(tmp_path, lazy):
+    path = _flip_one_page(tmp_path)
+    with pytest.raises(CorruptFileError, match="reading the pixel data failed"):
+        np.asarray(fluo_tiff.read(path, lazy=lazy).data)
+
+
+def test_flipped_compressed_pixels_print_one_line_and_exit_2(tmp_path):
+    """No asyncio 'Task was destroyed' / 'Event loop is closed' noise after the error."""
+    path = _flip_one_page(tmp_path)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "cellmech", "info", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("cellmech: error: ") and str(path) in lines[0]
