@@ -41,7 +41,7 @@ from cellmech.errors import (
     NoCurvesError,
 )
 from cellmech.io.jpk import properties as jp
-from cellmech.io.jpk.reader import CALIBRATION_HINT
+from cellmech.io.jpk.reader import CALIBRATION_HINT, mixed_spring_constants
 from cellmech.logs import quiet
 
 __all__ = ["can_read", "read"]
@@ -211,11 +211,7 @@ def _check_one_spring_constant(path: Path, curves: list, k: float) -> None:
     for i, curve in enumerate(curves):
         other = curve.metadata.get("spring constant", k)
         if not math.isclose(other, k, rel_tol=1e-9):
-            raise CorruptFileError(
-                f"{path}: curves 0 and {i} carry different spring constants ({k:.6g} vs "
-                f"{other:.6g} N/m); cellmech fits a map with one spring constant: "
-                f"{CALIBRATION_HINT} to use one value for every curve"
-            )
+            raise mixed_spring_constants(path, i, k, other)
 
 
 def read(

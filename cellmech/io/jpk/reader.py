@@ -72,6 +72,16 @@ MAX_SEGMENT_POINTS = 2**24
 MAX_HEADER_BYTES = 2**26
 
 
+def mixed_spring_constants(path, index: int, k0: float, k: float) -> CorruptFileError:
+    """The error for a map whose curve ``index`` carries spring constant ``k`` (N/m) where
+    curve 0 carries ``k0``: the map is fitted with one spring constant, the user chooses it."""
+    return CorruptFileError(
+        f"{path}: curves 0 and {index} carry different spring constants ({k0:.6g} vs "
+        f"{k:.6g} N/m); cellmech fits a map with one spring constant: {CALIBRATION_HINT} to "
+        "use one value for every curve"
+    )
+
+
 def can_read(path: str | os.PathLike) -> bool:
     """True for files with a JPK suffix, or zip archives laid out like a JPK file."""
     try:
@@ -288,11 +298,7 @@ class _Reader:
         for tid, (k, _) in enumerate(self.calibrations):
             if not math.isclose(k, k0, rel_tol=1e-9):
                 other = next(c for c, seg in enumerate(self.curves) if seg[0][0] == tid)
-                raise CorruptFileError(
-                    f"{self.path}: curves 0 and {other} carry different spring constants "
-                    f"({k0:.6g} vs {k:.6g} N/m); cellmech fits a map with one spring constant: "
-                    f"{CALIBRATION_HINT} to use one value for every curve"
-                )
+                raise mixed_spring_constants(self.path, other, k0, k)
         return k0, sens0
 
     def _curve(self, folder: str, tid: int, seg_texts: list[str]) -> tuple:
