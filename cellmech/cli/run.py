@@ -94,12 +94,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from cellmech.synthetic import SAMPLE_DATA_OPTIONS, sample_data_dir
+    from cellmech.synthetic import sample_data_dir, sample_tip
 
     folder = sample_data_dir()
     # the sample was recorded with this tip and model: the demo's own defaults
-    tip = {"model": SAMPLE_DATA_OPTIONS.model, "geometry": dict(SAMPLE_DATA_OPTIONS.geometry)}
-    return _run(args, folder / "sample.jpk-force-map", folder / "sample.ome.tif", {"fit": tip})
+    fit = {"fit": sample_tip()}
+    return _run(args, folder / "sample.jpk-force-map", folder / "sample.ome.tif", fit)
 
 
 _RESERVED = {"-o", "--output", "-q", "--quiet", "-h", "--help", "--debug"}
