@@ -111,7 +111,7 @@ def _classes(truth, depth):
 
 
 def report(rows) -> None:
-    e_true, e_fit, ok, noise_col, h_err, h_dish, spiky = [], [], [], [], [], [], []
+    e_true, e_fit, ok, noise_col, h_err, spiky = [], [], [], [], [], []
     counts: dict[str, dict[str, int]] = {}
     for noise, truth, res, depth in rows:
         cls = _classes(truth, depth)
@@ -125,9 +125,7 @@ def report(rows) -> None:
         e_fit.append(res.youngs_modulus_pa[cell])
         ok.append(res.status[cell] == CurveStatus.OK)
         noise_col.append(np.full(cell.sum(), noise))
-        h_all = res.zero_force_height_m - truth["contact_piezo_height_m"].to_numpy()
-        h_err.append(h_all[cell])
-        h_dish.append(h_all[cls["dish"] & (res.status == CurveStatus.RIGID)])
+        h_err.append((res.zero_force_height_m - truth["contact_piezo_height_m"].to_numpy())[cell])
         sp = cls["spikes"]
         moved = np.abs(res.youngs_modulus_pa[sp] / truth["youngs_modulus_pa"].to_numpy()[sp] - 1)
         spiky.append(((res.status[sp] == CurveStatus.OK) & ~(moved <= 0.05)).sum())
@@ -156,11 +154,6 @@ def report(rows) -> None:
         f"{np.mean(np.abs(rel[m]) <= 0.05) * 100:.1f} %"
     )
     print(f"zero-force height on cells: median |error| {np.nanmedian(np.abs(he)) * 1e9:.2f} nm")
-    hd = np.abs(np.concatenate(h_dish)) * 1e9
-    print(
-        f"zero-force height on rigid dish curves: median |error| {np.median(hd):.2f} nm, "
-        f"p99 {np.percentile(hd, 99):.2f} nm, max {hd.max():.2f} nm"
-    )
     print(f"spiky curves with E moved > 5 % and status ok: {sum(spiky)}")
     for name, c in counts.items():
         total = sum(c.values())
