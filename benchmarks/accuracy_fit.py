@@ -76,6 +76,7 @@ def _summary(rel: np.ndarray, limit: np.ndarray, labelled: bool = True) -> str:
 
 def report(rows) -> None:
     e_true, e_fit, e_se, ok, noise_col, h_err, spiky = [], [], [], [], [], [], []
+    dish_h_err = []
     counts: dict[str, dict[str, int]] = {}
     for noise, truth, res, depth in rows:
         cls = curve_classes(truth, depth)
@@ -90,7 +91,9 @@ def report(rows) -> None:
         e_se.append(res.youngs_modulus_se_pa[cell])
         ok.append(res.status[cell] == CurveStatus.OK)
         noise_col.append(np.full(cell.sum(), noise))
-        h_err.append((res.zero_force_height_m - truth["contact_piezo_height_m"].to_numpy())[cell])
+        h_all = res.zero_force_height_m - truth["contact_piezo_height_m"].to_numpy()
+        h_err.append(h_all[cell])
+        dish_h_err.append(h_all[cls["dish"] & (res.status == CurveStatus.RIGID)])
         sp = cls["spikes"]
         moved = np.abs(res.youngs_modulus_pa[sp] / truth["youngs_modulus_pa"].to_numpy()[sp] - 1)
         spiky.append(((res.status[sp] == CurveStatus.OK) & ~(moved <= 0.05)).sum())
@@ -113,6 +116,11 @@ def report(rows) -> None:
     m = okk & resolvable
     print(f"ok cell curves with se <= 2.5 %: {_summary(rel[m], limit[m])}")
     print(f"zero-force height on cells: median |error| {np.nanmedian(np.abs(he)) * 1e9:.2f} nm")
+    dh = np.abs(np.concatenate(dish_h_err)) * 1e9
+    print(
+        f"zero-force height on rigid dish curves: median |error| {np.median(dh):.2f} nm, "
+        f"p99 {np.percentile(dh, 99):.2f} nm, max {dh.max():.2f} nm"
+    )
     print(f"spiky curves with E moved > 5 % and status ok: {sum(spiky)}")
     for name, c in counts.items():
         total = sum(c.values())

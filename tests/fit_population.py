@@ -27,30 +27,35 @@ def fit_synthetic_map(
     radius_m: float,
     setpoint_n: float,
     preset: dict | None = None,
-    grid_shape: tuple[int, int] = (32, 32),
+    **sample_options,
 ):
-    """Generate one 80 µm map (4 cells, 1000-point approaches) and fit it.
+    """Generate one map (by default 32 x 32 over 80 µm, 4 cells, 1000-point approaches, 3 %
+    bad curves) and fit it.
 
     ``noise_n`` is the force noise (N), ``preset`` a ``{section: {key: value}}`` of preprocess
-    and fit options over the defaults. Returns ``(truth, result)``: the per-curve truth table
-    and the :class:`~cellmech.containers.FitResult`.
+    and fit options over the defaults, ``sample_options`` override the
+    :class:`~cellmech.synthetic.SampleOptions` above. Returns ``(truth, result)``: the
+    per-curve truth table and the :class:`~cellmech.containers.FitResult`.
     """
     preset = preset or {}
     k = SPRING_CONSTANT_N_PER_M
+    defaults = {
+        "grid_shape": (32, 32),
+        "map_size_m": 80e-6,
+        "n_cells": 4,
+        "approach_points": 1000,
+        "retract_points": 50,
+        "bad_fraction": 0.03,
+    }
     opts = SampleOptions(
         seed=seed,
-        grid_shape=grid_shape,
-        map_size_m=80e-6,
-        n_cells=4,
         geometry={"tip_radius_m": radius_m},
         spring_constant_n_per_m=k,
         setpoint_n=setpoint_n,
-        approach_points=1000,
-        retract_points=50,
         deflection_noise_m=noise_n / k,
-        bad_fraction=0.03,
         fluo_z_planes=2,
         marker=False,
+        **(defaults | sample_options),
     )
     sample = generate_sample(opts)
     fm = sample.force_map

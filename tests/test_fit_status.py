@@ -11,11 +11,8 @@ import numpy as np
 import pytest
 
 from cellmech.containers import CurveStatus
-from cellmech.fit import FitOptions, fit_curves
-from cellmech.preprocess import preprocess
-from cellmech.synthetic import SampleOptions, generate_sample
+from tests.fit_population import curve_classes, fit_synthetic_map, true_indentation
 
-K = 0.05  # spring constant, N/m
 #: (seed, force noise N, tip radius m, setpoint N): setpoints >= 10x the noise, as on cell maps
 CASES = [
     (0, 10e-12, 10e-6, 1e-9),
@@ -23,47 +20,20 @@ CASES = [
     (2, 40e-12, 2.5e-6, 0.5e-9),
     (3, 40e-12, 5e-6, 2e-9),
 ]
-#: a touched material at least this stiff is the dish (1 GPa in the generator)
-DISH_MODULUS_PA = 1e6
+#: small maps with many defects
+MAP = {"grid_shape": (24, 24), "map_size_m": 72e-6, "n_cells": 3, "approach_points": 600,
+       "retract_points": 20, "bad_fraction": 0.1}  # fmt: skip
 
 
 def _fit_case(seed: int, noise_n: float, radius_m: float, setpoint_n: float) -> dict:
-    sample = generate_sample(
-        SampleOptions(
-            seed=seed,
-            grid_shape=(24, 24),
-            map_size_m=72e-6,
-            n_cells=3,
-            geometry={"tip_radius_m": radius_m},
-            spring_constant_n_per_m=K,
-            setpoint_n=setpoint_n,
-            approach_points=600,
-            retract_points=20,
-            deflection_noise_m=noise_n / K,
-            bad_fraction=0.1,
-            fluo_z_planes=2,
-            marker=False,
-        )
-    )
-    fm = sample.force_map
-    res = fit_curves(
-        preprocess(fm.curves(), fm.spring_constant_n_per_m),
-        FitOptions(geometry={"tip_radius_m": radius_m}),
-    )
-    truth = sample.curves
-    bad = truth["bad"].to_numpy(bool)
-    reason = truth["bad_reason"].fillna("").astype(str).to_numpy()
-    e_true = truth["youngs_modulus_pa"].to_numpy(float)
-    dish = (e_true >= DISH_MODULUS_PA) & ~bad
+    truth, res = fit_synthetic_map(seed, noise_n, radius_m, setpoint_n, **MAP)
+    classes = curve_classes(truth, true_indentation(truth, radius_m, setpoint_n))
     return {
         "res": res,
-        "e_true": e_true,
+        "e_true": truth["youngs_modulus_pa"].to_numpy(float),
         "height_true": truth["contact_piezo_height_m"].to_numpy(float),
-        "dish": dish,
-        "cell": ~dish & ~bad,
-        "no_contact": bad & (reason == "no_contact"),
-        "spikes": bad & (reason == "spikes"),
-    }
+        "cell": classes["cell"] | classes["cell_shallow"],
+    } | {k: classes[k] for k in ("dish", "no_contact", "spikes")}
 
 
 @pytest.fixture(scope="module")
