@@ -49,7 +49,7 @@ from cellmech.containers import CurveBlock, CurveSegment, CurveStatus, ForceMap
 from cellmech.errors import CorruptFileError, MissingMetadataError, NoCurvesError
 from cellmech.io.jpk import properties as jp
 from cellmech.io.jpk.archive import Archive
-from cellmech.io.jpk.segments import SegmentInfo, choose_segments, describe_layout, segment_info
+from cellmech.io.jpk.segments import SegmentInfo, choose_segments, no_approach, segment_info
 from cellmech.runtime import available_cores
 
 __all__ = ["SUFFIXES", "can_read", "read"]
@@ -254,11 +254,8 @@ class _Reader:
         infos = [segment_info(props, s, 0, math.nan) for s, props in enumerate(merged)]
         roles = choose_segments([info.style for info in infos])
         if roles[0] is None:
-            raise NoCurvesError(
-                f"{self.path}: curve {folder or '0'} has no extend (approach) segment (its "
-                f"segments: {describe_layout([i.style for i in infos])}); cellmech reads "
-                "force-distance curves, record or export the approach"
-            )
+            what = f"curve {folder.split('/')[1]}" if folder else "the curve"
+            raise no_approach(self.path, what, [i.style for i in infos])
         out = []
         for s, props in enumerate(merged):
             jp.override_calibration(props, self.k_override, self.sens_override)

@@ -23,7 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["SegmentInfo", "choose_segments", "describe_layout", "segment_info"]
+from cellmech.errors import NoCurvesError
+
+__all__ = ["SegmentInfo", "choose_segments", "describe_layout", "no_approach", "segment_info"]
 
 #: header keys holding a segment's style, in lookup order
 STYLE_KEYS = (
@@ -106,3 +108,12 @@ def choose_segments(styles: Sequence[str]) -> tuple[int | None, int | None]:
 def describe_layout(styles: Sequence[str]) -> str:
     """Segment styles as one phrase for messages: ``"retract, pause"`` ("unknown" if unset)."""
     return ", ".join(style or "unknown" for style in styles) or "no segment"
+
+
+def no_approach(path, what: str, styles: Sequence[str]) -> NoCurvesError:
+    """The error for a file where ``what`` ("curve 3", "no curve") has no extend segment."""
+    return NoCurvesError(
+        f"{path}: {what} has no extend (approach) segment (segments: "
+        f"{describe_layout(styles)}); cellmech reads force-distance curves, export them with "
+        "their approach"
+    )
