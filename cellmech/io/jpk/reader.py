@@ -19,8 +19,9 @@ Curves with more than two segments (pauses, modulations: :mod:`cellmech.io.jpk.s
 are read as force-distance curves: the approach is the first ``extend`` segment, the retract
 the last ``retract`` segment after it; the other segments are listed (style, type, points,
 duration) in ``ForceMap.metadata["segments"]`` and their data is never inflated. Curves may
-differ in their segments; a curve without an ``extend`` segment is marked corrupt, a file
-where no curve has one is refused.
+differ in their segments; a curve without an ``extend`` segment, or without a retract and
+with fewer segments than its header declares (a damaged file), is marked corrupt; a file
+where no curve is readable is refused.
 
 Loading is lazy (:attr:`ForceMap.loader`): only the requested curves, and of them only the
 channels asked for (``fields``: e.g. no piezo height when the measured height is used, no time
@@ -75,6 +76,8 @@ _STYLE_RE = re.compile(
     r"[ \t]*[=:][^\n]*",
     re.M,
 )
+#: ``<series>.force-segments.count``: how many segments the curve's header says were recorded
+_SEGMENT_COUNT_RE = re.compile(r"^[\w-]+\.force-segments\.count[ \t]*[=:][ \t]*(\S+)", re.M)
 _NUM_POINTS_RE = re.compile(r"^force-segment-header\.num-points[ \t]*[=:][ \t]*(\S+)", re.M)
 _DURATION_RE = re.compile(r"^force-segment-header\.duration[ \t]*[=:][ \t]*(\S+)", re.M)
 _UNITS = {"force": "N", "height": "m", "measured_height": "m"}
@@ -231,7 +234,27 @@ class _Reader:
             self.roles.append(roles)
             self.calibrations.append(calibration)
             self.templates[key] = tid
+        if self.roles[tid][1] is None:
+            self._check_not_truncated(folder, curve_text, len(segs))
         return self._position(folder, curve_text), *self._curve(folder, tid, seg_texts)
+
+    def _check_not_truncated(self, folder: str, curve_text: str | None, present: int) -> None:
+        """CorruptFileError when a curve without retract holds fewer segments than its header
+        declares (``*.force-segments.count``): its retract was recorded and is missing."""
+        if curve_text is None:
+            counts = (
+                jp.prop_float(self.root, k)
+                for k in self.root
+                if k.endswith(".force-segments.count")
+            )
+            declared = next((c for c in counts if c is not None), None)
+        else:
+            declared = _match_float(_SEGMENT_COUNT_RE, curve_text)
+        if declared is not None and declared > present:
+            raise CorruptFileError(
+                f"{self.path}: curve {folder or '0'} holds {present} of the {declared:.0f} "
+                "segments its header declares and no retract; the file is damaged"
+            )
 
     @staticmethod
     def _seg_dir(folder: str, s: int) -> str:

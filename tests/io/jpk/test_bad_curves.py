@@ -43,6 +43,7 @@ DAMAGE = {
     ),
     "missing curve header": _drop("index/1/header.properties"),
     "missing segment header": _drop("index/1/segments/1/segment-header.properties"),
+    "missing retract segment": _drop("index/1/segments/1/"),
 }
 
 
@@ -90,7 +91,7 @@ def test_every_curve_bad_or_a_single_bad_curve_fails_the_file(tmp_path):
 
 def test_fit_counts_corrupt_curves_and_fits_the_rest(tmp_path, capsys):
     src = real_afm_file(MAP)
-    path = rewrite_zip(src, tmp_path / "one-bad.jpk-force-map", DAMAGE["missing segment header"])
+    path = rewrite_zip(src, tmp_path / "one-bad.jpk-force-map", DAMAGE["missing retract segment"])
     assert main(["fit", str(src), "-o", str(tmp_path / "ref")]) == 0
     capsys.readouterr()
     assert main(["fit", str(path), "-o", str(tmp_path / "bad")]) == 0

@@ -12,7 +12,7 @@ import pytest
 
 from cellmech.cli import EXIT_BAD_INPUT, main
 from cellmech.containers import CurveStatus
-from cellmech.errors import NoCurvesError
+from cellmech.errors import CorruptFileError, NoCurvesError
 from cellmech.io import read_force_map
 from cellmech.io.jpk import properties as jp
 from cellmech.io.jpk.writer import ExtraSegment, write_jpk_force_map
@@ -313,3 +313,13 @@ def test_curves_with_different_segments_in_one_map(tmp_path):
     assert block.status.tolist() == [0, 0, 0, CurveStatus.CORRUPT, 0]
     good = [0, 1, 2, 4]
     _assert_same_curves(block.take(good), ref.take(good))
+
+
+def test_a_recorded_retract_missing_from_the_file_is_damage(tmp_path):
+    """Fewer segments than the header declares and no retract: damaged, not approach-only."""
+    src = real_afm_file("fmt-jpk-fd_spot3-0192.jpk-force")
+    path = rewrite_zip(
+        src, tmp_path / "cut.jpk-force", lambda n, d: None if n.startswith("segments/1/") else d
+    )
+    with pytest.raises(CorruptFileError, match=r"cut\.jpk-force.*declares"):
+        read_force_map(path)
