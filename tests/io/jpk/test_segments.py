@@ -15,6 +15,7 @@ from cellmech.containers import CurveStatus
 from cellmech.errors import CorruptFileError, NoCurvesError
 from cellmech.io import read_force_map
 from cellmech.io.jpk import properties as jp
+from cellmech.io.jpk.segments import choose_segments
 from cellmech.io.jpk.writer import ExtraSegment, write_jpk_force_map
 from cellmech.synthetic.segments import dwell_segment, modulation_segment
 from tests.conftest import real_afm_file
@@ -323,3 +324,20 @@ def test_a_recorded_retract_missing_from_the_file_is_damage(tmp_path):
     )
     with pytest.raises(CorruptFileError, match=r"cut\.jpk-force.*declares"):
         read_force_map(path)
+
+
+@pytest.mark.parametrize(
+    ("styles", "roles"),
+    [
+        (["extend", "retract"], (0, 1)),
+        (["extend", "pause", "extend", "retract"], (0, 3)),
+        (["pause", "extend", "pause", "retract", "retract"], (1, 4)),
+        (["retract", "extend"], (1, None)),
+        (["extend"], (0, None)),
+        (["retract"], (None, None)),
+        (["", ""], (0, 1)),  # no style recorded: JPK's positional force-distance layout
+        (["", "", ""], (None, None)),
+    ],
+)
+def test_choose_segments(styles, roles):
+    assert choose_segments(styles) == roles
