@@ -41,7 +41,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,21 +59,17 @@ SUFFIXES = (".jpk-force-map", ".jpk-qi-data", ".jpk-force")
 CALIBRATION_HINT = "pass --spring-constant N_PER_M (CLI) or spring_constant_n_per_m= (Python)"
 
 #: header lines that can change how a channel converts (channel recipes and shared
-#: references), point counts excluded
-_CONVERSION_RE = re.compile(
-    r"^(?:channel\.|force-segment-header\.force-segment-header-info)(?![^\n]*num-points)[^\n]*",
+#: references, point counts excluded) or say which segment it is (style, type, name)
+_TEMPLATE_RE = re.compile(
+    r"^(?:channel\.|force-segment-header\.(?:force-segment-header-info|"
+    r"settings\.(?:segment-settings\.)?(?:style|type)(?=[ \t]*[=:])|name\.name(?=[ \t]*[=:])))"
+    r"(?![^\n]*num-points)[^\n]*",
     re.M,
 )
 #: ``key = value`` of a curve's position lines (plain numbers: no escapes to resolve)
 _POSITION_RE = re.compile(
     r"^((?:force-scan|quantitative-imaging)-(?:series|map)\.header\.position[^\s=:\\]*)"
     r"[ \t\f]*[=:]?[ \t\f]*([^\n]*)",
-    re.M,
-)
-#: header lines naming a segment's style, type and name (they decide which segments are read)
-_STYLE_RE = re.compile(
-    r"^force-segment-header\.(?:settings\.(?:segment-settings\.)?(?:style|type)|name\.name)"
-    r"[ \t]*[=:][^\n]*",
     re.M,
 )
 #: ``<series>.force-segments.count``: how many segments the curve's header says were recorded
@@ -380,7 +376,10 @@ class _Reader:
                     )
                 n_points = min(stored)
                 entries[role] = (tid, s, members, n_points, header_points, duration, starts[s])
-            layout.append(replace(recipe.info, n_points=n_points, duration_s=duration, role=role))
+            info = recipe.info
+            layout.append(
+                SegmentInfo(s, info.style, info.settings_type, info.name, n_points, duration, role)
+            )
         approach_start = entries["approach"][6]
         table = tuple(
             None if e is None else (*e[:6], e[6] - approach_start)
@@ -518,7 +517,7 @@ def _corrupt(path: Path, exc: Exception) -> CorruptFileError | NoCurvesError:
 def _template(text: str) -> tuple[str, ...]:
     """The lines of a header that decide how its channels convert (point counts excluded) and
     which segment it is (style, type, name)."""
-    return (*_CONVERSION_RE.findall(text), *_STYLE_RE.findall(text))
+    return tuple(_TEMPLATE_RE.findall(text))
 
 
 @functools.cache
