@@ -144,3 +144,24 @@ def test_real_low_signal_qi_curves_are_ok() -> None:
     assert res.status_labels.tolist() == ["ok"] * 4
     assert np.all(res.r_squared < 0.5)
     assert np.all(res.youngs_modulus_se_pa > 0.1 * res.youngs_modulus_pa)
+
+
+def test_a_spike_above_the_setpoint_early_in_the_baseline_is_poor_fit() -> None:
+    """A spike higher than the setpoint early in a tilted baseline: the contact search does
+    not stop at it and the tilt line does not follow it, so the curve is flagged for its
+    spike (poor_fit) with the contact point where it is, not called no_contact."""
+    block, truth = synthetic_block(
+        4, depth_m=0.5e-6, noise_n=20e-12, tilt_n_per_m=2e-4, tip_radius_m=5e-6, seed=3
+    )
+    a = block.approach
+    force = a.force_n.copy()
+    force[:, 100] += 2.0 * np.nanmax(a.force_n, axis=1)  # 5 % into the 2000-point approach
+    force[:, 700] -= 1.0 * np.nanmax(a.force_n, axis=1)
+    block = CurveBlock(
+        curve_index=block.curve_index,
+        approach=CurveSegment(a.height_m, force, a.n_points, measured_height_m=a.height_m),
+        retract=block.retract,
+    )
+    res = fit_curves(preprocess(block, 0.02), FitOptions(geometry={"tip_radius_m": 5e-6}))
+    assert res.status_labels.tolist() == ["poor_fit"] * 4
+    assert np.all(np.abs(res.youngs_modulus_pa / truth["youngs_modulus_pa"] - 1) < 0.05)
