@@ -177,9 +177,8 @@ def _stopped(case: Case, code: int, lines: list[str]) -> bool:
         return True
     if code == 2:
         return case.concurrent and _one_line(lines) and BUSY in lines[0]
-    if code == 130:
-        return lines == ["cellmech: interrupted"]
-    return case.interrupt is not None and code in INTERRUPTED and not lines
+    interrupted = case.interrupt is not None and code in INTERRUPTED
+    return interrupted and lines in ([], ["cellmech: interrupted"])
 
 
 def outcome(case: Case, code: int | None, stderr: str, out: Path) -> str:
