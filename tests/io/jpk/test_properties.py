@@ -129,7 +129,7 @@ def test_grid_and_meander_cells():
         jp.map_cells(root, [(0.0, 0.0, 12)], PATH)
     x, y = grid.grid_to_scanner(row, col)  # recorded where the grid says: accepted
     jp.map_cells(root, [(x[0], y[0], 3), (x[1] + 0.4 * 1e-5, y[1], 4)], PATH)
-    with pytest.raises(CorruptFileError, match="grid.ilength/jlength"):  # in another pixel
+    with pytest.raises(CorruptFileError, match="pixel pitches"):  # in another pixel
         jp.map_cells(root, [(x[0] + 0.6 * 1e-5, y[0], 3)], PATH)
     single = jp.map_cells({"type": "force-scan-series"}, [(1e-6, 2e-6, 7)], PATH)
     assert single[0] == "single-curve" and single[1].center_m == (1e-6, 2e-6)
