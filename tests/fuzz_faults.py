@@ -18,6 +18,7 @@ from tests.mutate import make_readonly
 
 
 def fit_argv(src: Path, out: Path) -> list[str]:
+    """``cellmech fit SRC -o OUT -q``."""
     return ["fit", str(src), "-o", str(out), "-q"]
 
 
@@ -147,6 +148,7 @@ def unwritable_cache(rng: random.Random, tmp: Path) -> Case:
 
 
 def run_argv(out: Path) -> list[str]:
+    """``cellmech run`` of the bundled correlative sample into ``out``."""
     afm, fluo = SAMPLE / "sample.jpk-force-map", SAMPLE / "sample.ome.tif"
     return ["run", "--afm", str(afm), "--fluorescence", str(fluo), "-o", str(out), "-q"]
 
