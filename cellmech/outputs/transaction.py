@@ -28,7 +28,7 @@ from pathlib import Path
 
 from cellmech.errors import CellmechError
 
-__all__ = ["OutputBusyError", "output_lock", "output_transaction"]
+__all__ = ["OutputBusyError", "check_output_name", "output_lock", "output_transaction"]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -127,6 +127,15 @@ def _commit(staging: Path, out: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def check_output_name(out_dir: str | Path) -> Path:
+    """``out_dir`` as a Path if it names a folder (not '', '.' or '..': the whole folder is
+    replaced, so it must be a folder of its own), else a one-line :class:`CellmechError`."""
+    out = Path(out_dir)
+    if str(out_dir) == "" or out.name in ("", ".", ".."):
+        raise CellmechError(f"{str(out_dir)!r}: give a named output folder (not '', '.' or '..')")
+    return out
+
+
 @contextlib.contextmanager
 def output_transaction(out_dir: str | Path) -> Iterator[Path]:
     """Yield a staging folder; on success it becomes ``out_dir`` in one step.
@@ -143,10 +152,7 @@ def output_transaction(out_dir: str | Path) -> Iterator[Path]:
     OutputBusyError
         If another run is writing into ``out_dir``.
     """
-    out = Path(out_dir)
-    if str(out_dir) == "" or out.name in ("", ".", ".."):
-        raise CellmechError(f"{out_dir!r}: give a named output folder (not '', '.' or '..')")
-    out = out.resolve()
+    out = check_output_name(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out):
         if not _is_replaceable(out):
