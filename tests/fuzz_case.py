@@ -69,9 +69,9 @@ class Case:
 
     @property
     def in_process(self) -> bool:
-        """True if the case can run through ``cellmech.cli.main`` in the test process."""
-        plain = not (self.before or self.interrupt or self.concurrent or self.env)
-        return plain and self.cwd is None
+        """True if the case can run through ``cellmech.cli.main`` in the test process (in
+        ``cwd`` when given)."""
+        return not (self.before or self.interrupt or self.concurrent or self.env)
 
 
 def _spawn(argv, case: Case) -> subprocess.Popen:
