@@ -15,8 +15,9 @@ __all__ = ["add_fit", "check_output_dir"]
 
 def check_output_dir(path: Path) -> Path:
     """``path`` if it can be an output folder, else a one-line :class:`CellmechError`."""
-    if str(path) == "":
-        raise CellmechError("-o/--output is empty; give an output folder")
+    from cellmech.outputs.transaction import check_output_name
+
+    check_output_name(path)  # before any work: '' (argparse makes it '.'), '.' or '..'
     if path.exists() and not path.is_dir():
         raise CellmechError(f"{path}: exists and is not a folder; give an output folder")
     return path
