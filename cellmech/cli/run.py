@@ -51,6 +51,7 @@ def _run(
     from tqdm import tqdm
 
     from cellmech.io.registry import check_input_file
+    from cellmech.outputs.transaction import output_lock
     from cellmech.pipeline import run_sample, write_sample_run
 
     t0 = time.perf_counter()
@@ -60,7 +61,7 @@ def _run(
     settings = settings_from_args(args, base)
     check_output_dir(args.output)
     quiet = args.quiet or not sys.stderr.isatty()
-    with tqdm(total=100, unit="%", desc=afm.name, disable=quiet) as bar:
+    with output_lock(args.output), tqdm(total=100, unit="%", desc=afm.name, disable=quiet) as bar:
 
         def progress(stage: str, fraction: float) -> None:
             bar.set_description(f"{afm.name} [{stage}]")
@@ -76,7 +77,7 @@ def _run(
             calibration=getattr(args, "calibration", None),
             progress=progress,
         )
-    write_sample_run(args.output, result)
+        write_sample_run(args.output, result)
     if not args.quiet:
         print("\n".join(_summary(result, args.output, time.perf_counter() - t0)))
     if result.needs_review:

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,28 +84,61 @@ def _sibling(out: Path, tag: str) -> Path:
     return out.parent / f".{name}.{tag}"
 
 
+#: locks held by this process: (output folder, thread) -> "lock" (a command holds OUT from
+#: before its work) or "transaction" (writing). A transaction re-enters its own thread's
+#: "lock" (flock would refuse the second open); anything else held is busy.
+_HELD: dict[tuple[Path, int], str] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _busy(out: Path) -> OutputBusyError:
+    return OutputBusyError(
+        f"{out}: another cellmech run is writing into this output folder; wait for it "
+        "or choose another -o"
+    )
+
+
 @contextlib.contextmanager
-def _locked(out: Path) -> Iterator[None]:
+def _locked(out: Path, kind: str) -> Iterator[None]:
+    key = (out, threading.get_ident())
+    with _HELD_GUARD:
+        held = _HELD.get(key)
+        if held is not None and not (held == "lock" and kind == "transaction"):
+            raise _busy(out)
+        if held is not None:
+            _HELD[key] = kind
+    if held is not None:
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                _HELD[key] = held
+        return
     fd = os.open(_sibling(out, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise OutputBusyError(
-                f"{out}: another cellmech run is writing into this output folder; wait for it "
-                "or choose another -o"
-            ) from None
-        yield
+            raise _busy(out) from None
+        with _HELD_GUARD:
+            _HELD[key] = kind
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                del _HELD[key]
     finally:
         os.close(fd)
 
 
 def output_lock(out_dir: str | Path) -> contextlib.AbstractContextManager[None]:
     """Hold the lock of ``out_dir`` (the one :func:`output_transaction` takes) for a block, e.g.
-    while a batch writes into it; a second holder gets :class:`OutputBusyError`."""
+    while a batch writes into it, or a command from before its work until its transaction
+    commits (the transaction then re-enters it); another process gets
+    :class:`OutputBusyError`."""
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    return _locked(out)
+    return _locked(out, "lock")
 
 
 def _remove_stale(out: Path) -> None:
@@ -154,7 +188,7 @@ def output_transaction(out_dir: str | Path) -> Iterator[Path]:
     """
     out = check_output_name(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(out):
+    with _locked(out, "transaction"):
         if not _is_replaceable(out):
             raise CellmechError(
                 f"{out}: exists and is not a cellmech output folder (no cellmech run.json); "
