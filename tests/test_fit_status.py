@@ -123,13 +123,19 @@ def test_a_curve_the_model_does_not_describe_is_poor_fit() -> None:
     force = a.force_n.copy()
     after = force > 0.1 * np.nanmax(force, axis=1, keepdims=True)
     force[after] += rng.normal(0.0, 600e-12, int(after.sum()))
+    res = _fit_with_approach_force(block, force)
+    assert res.status_labels.tolist() == ["poor_fit"] * 3
+
+
+def _fit_with_approach_force(block, force):
+    """Fit ``block`` (5 µm paraboloid, k = 0.02 N/m) with its approach force replaced."""
+    a = block.approach
     block = CurveBlock(
         curve_index=block.curve_index,
         approach=CurveSegment(a.height_m, force, a.n_points, measured_height_m=a.height_m),
         retract=block.retract,
     )
-    res = fit_curves(preprocess(block, 0.02), FitOptions(geometry={"tip_radius_m": 5e-6}))
-    assert res.status_labels.tolist() == ["poor_fit"] * 3
+    return fit_curves(preprocess(block, 0.02), FitOptions(geometry={"tip_radius_m": 5e-6}))
 
 
 @pytest.mark.realdata
@@ -157,11 +163,6 @@ def test_a_spike_above_the_setpoint_early_in_the_baseline_is_poor_fit() -> None:
     force = a.force_n.copy()
     force[:, 100] += 2.0 * np.nanmax(a.force_n, axis=1)  # 5 % into the 2000-point approach
     force[:, 700] -= 1.0 * np.nanmax(a.force_n, axis=1)
-    block = CurveBlock(
-        curve_index=block.curve_index,
-        approach=CurveSegment(a.height_m, force, a.n_points, measured_height_m=a.height_m),
-        retract=block.retract,
-    )
-    res = fit_curves(preprocess(block, 0.02), FitOptions(geometry={"tip_radius_m": 5e-6}))
+    res = _fit_with_approach_force(block, force)
     assert res.status_labels.tolist() == ["poor_fit"] * 4
     assert np.all(np.abs(res.youngs_modulus_pa / truth["youngs_modulus_pa"] - 1) < 0.05)
