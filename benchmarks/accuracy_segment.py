@@ -14,6 +14,11 @@ a 16-pixel nucleus); the labelled diameter is that of a circle of the median lab
 assumed pixel size (to judge the assumption against the cell type). Then the same at 0.75x and
 1.33x the assumed pixel size, to show how much the µm defaults depend on it.
 
+Edge convention (synthetic and real): the median over objects of where a label set draws the
+edge relative to each object's own half-maximum (``tests/segment_scoring.edge_offset``; px, > 0
+outside), for the reference labels and for the found nuclei: it tells a boundary error from a
+difference of annotation convention, without trusting either label set.
+
 Objects are matched one-to-one (Hungarian on IoU, match at IoU >= 0.5) by
 ``tests/segment_scoring.py``, which does not use cellmech's segmentation code.
 
@@ -36,7 +41,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from cellmech.io import read_fluorescence  # noqa: E402
 from cellmech.segment import SegmentOptions, segment  # noqa: E402
 from cellmech.synthetic import SampleOptions, generate_sample  # noqa: E402
-from tests.segment_scoring import match_labels  # noqa: E402
+from tests.segment_scoring import edge_offset, match_labels  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real-fluo"
 #: small stacks: the AFM part is irrelevant here, keep it cheap
@@ -69,18 +74,23 @@ def synthetic(field: str, seed: int):
 def synthetic_table(seeds: int) -> None:
     print("## Synthetic (defaults)\n")
     print("| field | seed | cells true/found | cell F1 | cell median IoU "
-          "| nuclei true/found | nucleus F1 | nucleus median IoU |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| nuclei true/found | nucleus F1 | nucleus median IoU "
+          "| nucleus edge vs half-max, truth / found (px) |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for field in FIELDS:
         for seed in range(seeds):
             s = synthetic(field, seed)
             seg = segment(s.stack)
             c = match_labels(s.labels[0], seg.cell_labels)
             n = match_labels(s.labels[1], seg.nucleus_labels)
+            plane = np.asarray(s.stack.data[1]).max(axis=0)
+            edges = [
+                np.nanmedian(edge_offset(plane, lab)) for lab in (s.labels[1], seg.nucleus_labels)
+            ]
             print(
                 f"| {field} | {seed} | {c['n_true']}/{c['n_pred']} | {c['f1']:.3f} "
                 f"| {c['median_iou']:.3f} | {n['n_true']}/{n['n_pred']} | {n['f1']:.3f} "
-                f"| {n['median_iou']:.3f} |"
+                f"| {n['median_iou']:.3f} | {edges[0]:+.2f} / {edges[1]:+.2f} |"
             )
 
 
@@ -106,7 +116,7 @@ def plane_table(seeds: int) -> None:
 def real_scores(name: str, factor: float = 1.0) -> dict:
     pattern, suffix, channel, pixel, _, sparse = REAL_SETS[name]
     totals = {"n_true": 0, "n_pred": 0, "tp": 0}
-    ious, ratios, areas = [], [], []
+    ious, ratios, areas, edges_true, edges_found = [], [], [], [], []
     for path in sorted(REAL.glob(pattern)):
         label_path = (
             REAL / "neubias_xy_8bit_labels__nuclei.tif"
@@ -116,6 +126,9 @@ def real_scores(name: str, factor: float = 1.0) -> dict:
         stack = read_fluorescence(path, pixel_size_m=pixel * factor)
         seg = segment(stack, SegmentOptions(nucleus_channel=channel))
         truth = tifffile.imread(label_path)
+        plane = np.asarray(stack.data[int(channel)]).max(axis=0)
+        edges_true += list(edge_offset(plane, truth))
+        edges_found += list(edge_offset(plane, seg.nucleus_labels))
         score = match_labels(truth, seg.nucleus_labels, sparse=sparse)
         t_area, p_area = np.bincount(truth.ravel()), np.bincount(seg.nucleus_labels.ravel())
         ratios += [p_area[p] / t_area[t] for t, p, _ in score["pairs"]]
@@ -132,6 +145,7 @@ def real_scores(name: str, factor: float = 1.0) -> dict:
         "median_iou": float(np.median(ious)),
         "area_ratio": np.percentile(ratios, [25, 50, 75]),
         "diameter_m": 2 * np.sqrt(np.median(areas) / np.pi),
+        "edges": (np.nanmedian(edges_true), np.nanmedian(edges_found)),
     }
 
 
@@ -142,16 +156,18 @@ def real_table() -> None:
     print("\n## Real nuclei (defaults; F1 n/a where labels are sparse)\n")
     print(
         "| image set | pixel size | labelled diameter | labelled/found | recall | F1 "
-        "| median IoU | area found/labelled: median [IQR] |"
+        "| median IoU | area found/labelled: median [IQR] "
+        "| edge vs half-max, labels / found (px) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, spec in REAL_SETS.items():
         r = real_scores(name)
         q25, q50, q75 = r["area_ratio"]
         print(
             f"| {name} | {spec[3] * 1e6:.2f} µm {spec[4]} | {r['diameter_m'] * 1e6:.1f} µm "
             f"| {r['n_true']}/{r['n_pred']} | {r['recall']:.2f} | {r['f1']:.2f} "
-            f"| {r['median_iou']:.2f} | {q50:.2f} [{q25:.2f}, {q75:.2f}] |"
+            f"| {r['median_iou']:.2f} | {q50:.2f} [{q25:.2f}, {q75:.2f}] "
+            f"| {r['edges'][0]:+.2f} / {r['edges'][1]:+.2f} |"
         )
     print("\n## Real nuclei vs assumed pixel size (recall / F1 / median IoU)\n")
     print("| image set | 0.75x | 1x | 1.33x |")

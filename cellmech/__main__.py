@@ -2,6 +2,10 @@
 
 import sys
 
-from cellmech.cli import main
+try:
+    from cellmech.cli import main
+except KeyboardInterrupt:  # Ctrl-C while Python imports cellmech: no traceback
+    print("cellmech: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -27,13 +27,14 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from cellmech import models
 from cellmech.containers import CurveStatus, FitResult, FrozenMapping, IndentationCurves
 from cellmech.errors import ConfigError
+from cellmech.fitstatus import fit_result
 from cellmech.options import option
 
 __all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
@@ -49,20 +50,6 @@ FIT_RANGES = {
 #: fixed table makes every curve's result independent of the other curves in its block
 TABLE_POINTS = 2048
 TABLE_DELTA_MAX_M = 1e-3
-#: force rise (in force-noise units) at the force maximum below which a curve is NO_CONTACT
-NO_CONTACT_Z = 6.0
-#: a tip travel from the resolved contact onset to the setpoint below RIGID_Z times its noise
-#: (sqrt(2) sd / k) makes a curve RIGID
-RIGID_Z = 5.0
-#: force noise below this fraction of the force rise counts as no noise (noise-free data)
-NOISE_FLOOR = 1e-6
-#: ... and above this fraction of the force rise (a glitch of a few noise units in a clean
-#: 12 000-point real curve moves nothing; a spike that can move E is a sizeable force)
-SPIKE_RISE = 0.05
-#: a residual above SPIKE_Z force-noise units (a spike, a jump) makes a fit POOR_FIT
-SPIKE_Z = 8.0
-#: values a RIGID curve keeps (E is not measurable)
-RIGID_KEPT = ("contact_point_m", "baseline_n", "zero_force_height_m", "rms_residual_n")
 #: fits with a moving fit range (indentation, force) are repeated on the window of the
 #: previous contact point until no contact point moves by more than RANGE_CP_TOL_M (nanite
 #: repeats 3 times), at most this often
@@ -104,7 +91,9 @@ class FitOptions:
     min_modulus_pa, max_modulus_pa : float
         Moduli outside this range (Pa) are POOR_FIT (physically absurd or at the E >= 0 bound).
     min_contact_points : int
-        Fits with fewer fitted points in contact are NO_CONTACT.
+        Curves that touched (see :func:`cellmech.fitstatus.fit_result`) with fewer fitted
+        points in contact are RIGID (the indentation is not resolved); on noise-free data
+        they are NO_CONTACT.
     """
 
     model: str = option("hertz_paraboloidal", "contact model", choices=models.MODEL_KEYS)
@@ -124,7 +113,7 @@ class FitOptions:
     min_r_squared: float = option(0.5, "R² below which a fit is poor_fit")
     min_modulus_pa: float = option(1.0, "moduli below are poor_fit", "Pa")
     max_modulus_pa: float = option(1e9, "moduli above are poor_fit", "Pa")
-    min_contact_points: int = option(3, "fewer fitted points in contact give no_contact")
+    min_contact_points: int = option(3, "touched curves with fewer points in contact are rigid")
 
     def __post_init__(self) -> None:
         if self.model not in models.MODEL_KEYS:
@@ -186,7 +175,7 @@ def fit_curves(
         preprocessing) or POOR_FIT.
     """
     status, res = _optimum(curves, options, sample_thickness_m)
-    return _result(curves, status, res, options, sample_thickness_m)
+    return fit_result(curves, status, res, options, sample_thickness_m)
 
 
 def _optimum(curves, options, thickness):
@@ -266,62 +255,3 @@ def _force_table(curves, options, thickness):
     g = np.where(np.isfinite(g).all(axis=1, keepdims=True), g, 0.0)  # h <= 0: all-zero row
     gnorm = float(g.max()) if g.max() > 0 else 1.0
     return np.ascontiguousarray(g / gnorm), row, np.full(g.shape[0], 1.0 / delta_max), gnorm
-
-
-def _result(curves, status, res, options, thickness) -> FitResult:
-    """Assemble the FitResult: statuses, derived quantities, NaN for failed curves."""
-    from cellmech.kernels.fitcore import MIN_FIT_POINTS
-
-    e, cp, base, _, ssr, sst, dmax, contact, count, rmax, e_se, cp_se, sd, travel, rise = res.T
-    ok = status == CurveStatus.OK
-    status[ok & (count < MIN_FIT_POINTS)] = CurveStatus.TOO_FEW_POINTS
-    ok = status == CurveStatus.OK
-    status[ok & ~np.isfinite(res[:, :7]).all(axis=1)] = CurveStatus.NOT_CONVERGED
-    ok = status == CurveStatus.OK
-    # the noise tests need noise: below a millionth of the force rise (noise-free or
-    # simulated data, where the "noise" is the model's rounding) they are skipped
-    noisy = sd > NOISE_FLOOR * np.abs(rise)
-    no_contact = (contact < options.min_contact_points) | (noisy & ~(rise >= NO_CONTACT_Z * sd))
-    status[ok & no_contact] = CurveStatus.NO_CONTACT
-    ok = status == CurveStatus.OK
-    # on a rigid sample the tip position barely moves between the resolved onset and the
-    # setpoint: both ends carry a tip-position noise sd / k (tip = height + force / k)
-    resolution = RIGID_Z * np.sqrt(2.0) * sd / curves.spring_constant_n_per_m
-    status[ok & noisy & ~(travel > resolution)] = CurveStatus.RIGID
-    ok = status == CurveStatus.OK
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(sst > 0, 1.0 - ssr / sst, np.nan)
-        rms = np.sqrt(ssr / count)
-    poor = (
-        (r2 < options.min_r_squared)
-        | ~((e >= options.min_modulus_pa) & (e <= options.max_modulus_pa))
-        | (noisy & (rmax > SPIKE_Z * sd) & (rmax > SPIKE_RISE * np.abs(rise)))
-    )
-    status[ok & poor] = CurveStatus.POOR_FIT
-    keep = (status == CurveStatus.OK) | (status == CurveStatus.POOR_FIT)
-    rigid = status == CurveStatus.RIGID
-    height = cp + curves.tip_offset_m - base / curves.spring_constant_n_per_m
-    height = np.where(keep | rigid, height, np.nan)
-    values = {
-        "youngs_modulus_pa": e,
-        "contact_point_m": cp,
-        "baseline_n": base,
-        "zero_force_height_m": height,
-        "indentation_max_m": dmax,
-        "rms_residual_n": rms,
-        "r_squared": r2,
-        "youngs_modulus_se_pa": e_se,
-        "contact_point_se_m": cp_se,
-    }
-    params = {f.name: getattr(options, f.name) for f in fields(options)} | {
-        "geometry": dict(options.geometry),
-        "preprocessing": dict(curves.parameters),
-        "sample_thickness": "per curve" if thickness is not None else "infinite",
-    }
-    return FitResult(
-        curve_index=curves.curve_index,
-        **{k: np.where(keep | (rigid & (k in RIGID_KEPT)), v, np.nan) for k, v in values.items()},
-        status=status,
-        model=options.model,
-        parameters=params,
-    )

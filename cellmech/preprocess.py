@@ -45,6 +45,7 @@ gather_columns, moving_average = (
     finish,
     pad_nan,
     piecewise_linear_contact,
+    spike_proof_peak,
     subtract_line,
 ) = (
     kernel("cellmech.kernels.precore", n)
@@ -55,6 +56,7 @@ gather_columns, moving_average = (
         "finish",
         "pad_nan",
         "piecewise_linear_contact",
+        "spike_proof_peak",
         "subtract_line",
     )
 )
@@ -74,6 +76,10 @@ MIN_POINTS = 5
 #: estimate are refined in turn
 TILT_SHARE = 0.8
 TILT_PASSES = 2
+#: fewest baseline points a tilt is fitted to: a contact estimate within the first few points
+#: (a spike at the start of the baseline) would extrapolate the line of a handful of noisy
+#: points over the whole approach, a ramp of nN; such curves keep their force untilted
+MIN_TILT_POINTS = 20
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,7 @@ def preprocess(
         and options.tilt_axis == "none"
         and options.contact_method == "deviation_from_baseline"
     )
-    tip, force, finite, peak, contact, offset, turn = assemble(
+    tip, force, finite, _, contact, offset, turn = assemble(
         app_h,
         app_f,
         ret_h,
@@ -201,9 +207,7 @@ def preprocess(
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     if tip.shape[1] and not fused:  # no points at all: every curve is TOO_FEW_POINTS already
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
-            tip, force, contact = _corrected(
-                block, tip, force, peak, contact, n_tot, status, k, options
-            )
+            tip, force, contact = _corrected(block, tip, force, contact, n_tot, status, k, options)
             inv_k = 1.0 / k if options.compute_tip_position else 0.0
             offset, turn = finish(
                 tip, force, contact, n_tot, options.baseline_fraction, flags, inv_k
@@ -234,15 +238,18 @@ def _approach_peak(force, n_app):
     return np.argmax(np.where(inside, force, -np.inf), axis=1)
 
 
-def _corrected(block, tip, force, peak, contact, n_tot, status, k, options):
+def _corrected(block, tip, force, contact, n_tot, status, k, options):
     """Tip position, tilt-corrected force and contact index (steps 2-5 before the offsets).
 
     ``tip`` is the tip position, or the oriented height when smoothing is asked for (the tip
-    position and the column ``peak`` of the force maximum are then computed here from the
-    smoothed force). ``contact`` is the deviation-from-baseline estimate on the unsmoothed
-    force.
+    position and the force maximum are then computed here from the smoothed force).
+    ``contact`` is the deviation-from-baseline estimate on the unsmoothed force. Contact
+    estimates look only before the force maximum, found by :func:`spike_proof_peak` (a spike
+    above the setpoint early in the baseline would otherwise end the search there).
     """
-    n_clip = peak
+    # contact estimates look before the force maximum: a spike above the setpoint in the
+    # baseline must not be that maximum
+    n_clip = spike_proof_peak(force, n_tot)
     if options.smooth_window > 1:
         force = moving_average(force, n_tot, int(options.smooth_window))
         if options.compute_tip_position:
@@ -254,8 +261,9 @@ def _corrected(block, tip, force, peak, contact, n_tot, status, k, options):
         axis = tip if options.tilt_axis == "height" else _time(block, status)
         raw = force
         for _ in range(TILT_PASSES):
-            first = np.maximum((contact * TILT_SHARE).astype(np.int64), 2)
-            force = subtract_line(axis, raw, n_tot, first)
+            first = (contact * TILT_SHARE).astype(np.int64)
+            tilted = subtract_line(axis, raw, n_tot, np.maximum(first, 2))
+            force = np.where((first < MIN_TILT_POINTS)[:, None], raw, tilted)
             contact = _contact_index(tip, force, n_clip, options)
         if options.compute_tip_position:  # the tip moves with the tilt-corrected force
             tip = tip + (force - raw) / k

@@ -19,7 +19,11 @@ Method
    marker-controlled watershed on the distance transform splits touching nuclei: markers are the
    distance maxima at least half a nucleus diameter apart and at least ``nucleus_split_depth_m``
    higher than the saddle to a neighbouring maximum (h-maxima; Soille, *Morphological Image
-   Analysis*, 2003, §6.3.4).
+   Analysis*, 2003, §6.3.4). The default depth, 0.3 µm, splits nuclei that press into each
+   other with only a one-sided notch (0.5 µm left such pairs of the real NEUBIAS and BBBC007
+   images merged) and still does not split elongated nuclei (aspect ratio up to 2.5) with
+   rough outlines at 0.24-0.65 µm pixels, as 0.1-0.2 µm does (``tests/nuclei_field.py``,
+   ``benchmarks/accuracy_segment.py``).
 4. **Cells** (:func:`segment_cells`): a foreground mask of the smoothed cell channel (Otsu, Li or
    triangle threshold) plus the nuclei; a watershed of the inverted cell intensity seeded by the
    nuclei (as CellProfiler's IdentifySecondaryObjects, Carpenter et al., Genome Biol. 7, R100
@@ -86,7 +90,7 @@ class SegmentOptions:
         "local", "nucleus threshold", "", choices=("local", "otsu", "li")
     )
     nucleus_split_depth_m: float = option(
-        0.5e-6, "a nucleus is split where its width narrows by at least this much", "m"
+        0.3e-6, "a nucleus is split where its width narrows by at least this much", "m"
     )
     cell_smoothing_m: float = option(1e-6, "Gaussian sigma of the cell channel", "m")
     cell_threshold: str = option(

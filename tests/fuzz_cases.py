@@ -1,67 +1,45 @@
-"""Fuzz cases: seeded mutations of the bundled sample and the shared real files, each with the
-outcome it must have. Used by tests/test_fuzz.py (a fixed set, in-process) and
-benchmarks/fuzz.py (random draws, in subprocesses).
-
-A case is ``Case(category, name, argv, expect)``: ``argv`` for ``cellmech`` and ``expect`` one
-of ``"error"`` (exit 2, exactly one line ``cellmech: error: ...`` on stderr), ``"ok"`` (exit 0),
-``"corrupt"`` (exit 0 and some curve in OUT/curves.csv has status ``corrupt``) or ``"any"``
-(exit 0 or a clean error: a random byte flip may land where nothing reads it).
+"""File and option fuzz cases: seeded mutations of the bundled sample and the shared real files,
+each with the outcome it must have (see tests/fuzz_case.py for the outcomes); the path,
+process and environment faults are in tests/fuzz_faults.py. Used by tests/test_fuzz.py (a fixed
+set) and benchmarks/fuzz.py (random draws, in subprocesses).
 """
 
 from __future__ import annotations
 
 import random
+import struct
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import tifffile
 
+from tests.fuzz_case import IBW, MAP2X2, SAMPLE, Case, afm_source
+from tests.fuzz_faults import FAULT_GENERATORS
 from tests.mutate import edit_member, flip_byte, rewrite_zip, truncate
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
-REAL = ROOT.parent / "shared" / "data" / "real-afm"
-MAP2X2 = REAL / "fmt-jpk-fd_map2x2_extracted.jpk-force-map"
-IBW = REAL / "fmt-igor-fd_U3_3_p10004.ibw"
 GRID = "force-scan-map.position-pattern.grid"
-CATEGORIES = (
-    "truncation",
-    "byte flip",
-    "missing member",
-    "header value",
-    "one bad curve",
-    "zip bomb",
-    "tiff metadata",
-    "config toml",
-    "cli flags",
-)
 
 
-@dataclass(frozen=True)
-class Case:
-    category: str
-    name: str
-    argv: list[str]
-    expect: str
-
-
-def afm_source() -> Path:
-    """The AFM file mutated: the small real map when present, else the bundled sample."""
-    return MAP2X2 if MAP2X2.exists() else SAMPLE / "sample.jpk-force-map"
-
-
-def _members(path: Path) -> list[str]:
-    with zipfile.ZipFile(path) as zf:
-        return [n for n in zf.namelist() if not n.endswith("/")]
+def igor_record_size(path: Path) -> int:
+    """Bytes of the Igor binary wave (version 5) record at the start of ``path``: the headers,
+    wave data, formula, note, units, labels and string indices its BinHeader5 declares.
+    Asylum force files append a preview footer (thumbnails of each channel) after it."""
+    with path.open("rb") as f:
+        sizes = struct.unpack("<2h15l", f.read(64))[2:]  # wfm, formula, note, units, labels...
+    return 64 + sum(sizes[:13])
 
 
 def truncation(rng: random.Random, tmp: Path) -> Case:
+    """A cut file is an error, except an .ibw cut only inside the preview footer after its
+    Igor record (nothing read from it: success with unchanged results)."""
     src = rng.choice([afm_source(), SAMPLE / "sample.ome.tif", *([IBW] if IBW.exists() else [])])
     frac = rng.choice([0.0, 0.01, 0.3, 0.5, 0.9, 0.999])
     dst = truncate(src, tmp / f"cut{''.join(src.suffixes)}", frac)
-    return Case("truncation", f"{src.name}[:{frac}]", ["info", str(dst)], "error")
+    intact = src == IBW and dst.stat().st_size >= igor_record_size(src)
+    return Case(
+        "truncation", f"{src.name}[:{frac}]", ["info", str(dst)], "ok" if intact else "error"
+    )
 
 
 def byte_flip(rng: random.Random, tmp: Path) -> Case:
@@ -215,25 +193,5 @@ GENERATORS: dict[str, Callable[[random.Random, Path], Case]] = {
     "tiff metadata": tiff_metadata,
     "config toml": config_toml,
     "cli flags": cli_flags,
+    **FAULT_GENERATORS,
 }
-
-
-def outcome(case: Case, code: int | None, stderr: str, out: Path | None) -> str:
-    """Classify a run: "clean", "traceback", "hang", "wrong success", "rejected" or "ok"."""
-    if code is None:
-        return "hang"
-    lines = stderr.strip().splitlines()
-    if "Traceback" in stderr or code not in (0, 2):
-        return "traceback"
-    if code == 2:
-        one_line = len(lines) == 1 and lines[0].startswith("cellmech: error:")
-        if not one_line:
-            return "traceback"
-        return "rejected" if case.expect in ("ok", "corrupt") else "clean"
-    if case.expect == "error":
-        return "wrong success"
-    if case.expect == "corrupt":
-        table = (out / "curves.csv") if out else None
-        if table is None or not table.exists() or ",corrupt," not in table.read_text():
-            return "wrong success"
-    return "ok"

@@ -6,12 +6,15 @@ read-only).
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["flip_byte", "rewrite_zip", "set_property", "truncate"]
+__all__ = ["flip_byte", "make_readonly", "release", "rewrite_zip", "set_property", "truncate"]
 
 #: ``edit(name, data)`` -> new bytes, or None to drop the member
 MemberEdit = Callable[[str, bytes], bytes | None]
@@ -63,3 +66,27 @@ def flip_byte(src: Path, dst: Path, offset: int) -> Path:
     data[offset] ^= 0xFF
     dst.write_bytes(bytes(data))
     return dst
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    tool = shutil.which("chattr")
+    done = tool and subprocess.run([tool, flag, str(path)], capture_output=True, check=False)
+    return bool(done) and done.returncode == 0
+
+
+def make_readonly(path: Path) -> None:
+    """Make the folder ``path`` read-only, for root too (immutable via ``chattr +i``: root
+    ignores permission bits). Raises RuntimeError when root cannot make it immutable."""
+    path.chmod(0o555)
+    if os.geteuid() == 0 and not _chattr("+i", path):
+        raise RuntimeError(f"cannot make {path} read-only for root (chattr +i failed)")
+
+
+def release(tree: Path) -> None:
+    """Undo :func:`make_readonly` everywhere below ``tree`` so it can be removed."""
+    folders = [tree, *(p for p in tree.rglob("*") if p.is_dir() and not p.is_symlink())]
+    for folder in folders:
+        if folder.stat().st_mode & 0o777 == 0o555:
+            if os.geteuid() == 0:
+                _chattr("-i", folder)
+            folder.chmod(0o755)

@@ -315,12 +315,13 @@ def test_cellmech_segment_does_not_import_pyplot():
 #:               recall or F1 floor, median IoU floor); pixel sizes assumed where the file has
 #:               none or an implausible one (see benchmarks/accuracy_segment.py); floors are
 #:               what the defaults reach on these weak / sparse labels, a little below
+#:               (recall 1.00 / F1 1.00 / 1.00, median IoU 0.77 / 0.86 / 0.88)
 REAL_SETS = {
-    "bbbc007": ("bbbc007_*_D_1UL.tif", "_sparse_nuclei_labels.tif", "0", 0.5e-6, True, 0.9, 0.7),
+    "bbbc007": ("bbbc007_*_D_1UL.tif", "_sparse_nuclei_labels.tif", "0", 0.5e-6, True, 0.95, 0.75),
     "mitocheck": ("neubias_mitocheck_incenp_t1.tif", "_labels.tif", "0", 0.5e-6, False, 0.9, 0.8),
     "neubias": (
         "neubias_xyc_16bit__nuclei_tubulin.tif", "neubias_xy_8bit_labels__nuclei.tif", "1",
-        0.35e-6, False, 0.8, 0.8,
+        0.35e-6, False, 0.95, 0.8,
     ),
 }  # fmt: skip
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from cellmech.cli import main
 from cellmech.errors import CellmechError
 from cellmech.outputs.files import file_sha256
-from cellmech.outputs.transaction import OutputBusyError, output_transaction
+from cellmech.outputs.transaction import OutputBusyError, output_lock, output_transaction
 from tests.helpers import write_small_map
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +56,27 @@ def test_a_second_concurrent_run_is_refused(tmp_path):
     busy = pytest.raises(OutputBusyError, match="another cellmech run")
     with output_transaction(out), busy, output_transaction(out):
         pass
+
+
+@pytest.mark.parametrize("command", ["fit", "run"])
+def test_a_busy_output_folder_is_refused_before_any_work(small_map, tmp_path, monkeypatch, command):
+    """While another run holds OUT (here: another thread), ``cellmech fit``/``run`` into it
+    exit 2 without reading or fitting anything."""
+    import cellmech.pipeline
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the busy run did work")
+
+    monkeypatch.setattr(cellmech.pipeline, "run_fit", no_work)
+    monkeypatch.setattr(cellmech.pipeline, "run_sample", no_work)
+    out = tmp_path / "out"
+    args = ["fit", str(small_map)] if command == "fit" else ["run", "--afm", str(small_map)]
+    codes = []
+    with output_lock(out):
+        worker = threading.Thread(target=lambda: codes.append(main([*args, "-o", str(out)])))
+        worker.start()
+        worker.join(timeout=60)
+    assert codes == [2]
 
 
 def test_a_folder_of_someone_elses_files_is_never_replaced(tmp_path):

@@ -149,12 +149,12 @@ class RegistrationContext:
         steps = np.array([opt.rotation_step_deg / 8, opt.smoothing_m / 4, opt.smoothing_m / 4])
         radius = self.grid_rms_radius_m()
         n_eff = self.grid_shape[0] * self.grid_shape[1]
-        curvature = estimate.pose_std(fine, np.asarray(pose, float), steps, n_eff, radius)
+        cov = estimate.pose_covariance(fine, np.asarray(pose, float), steps, n_eff)
         con = self.constellation(transform)
         x, y = _mapped(transform, con.afm_m)
         residuals = con.fluo_m - np.column_stack([x, y])
         return estimate.error_estimate(
-            curvature, np.column_stack([x, y]), residuals, self.afm_pitch_m, radius, scaled
+            cov, np.column_stack([x, y]), residuals, self.afm_pitch_m, radius, scaled
         )
 
     def finish(self, transform: np.ndarray, method: str, error_m: float, details: dict):

@@ -12,8 +12,11 @@ traceback instead).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 
 from cellmech import __version__
 from cellmech.cli.batch import add_batch
@@ -85,22 +88,46 @@ def _command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.A
     return commands.get(word, parser)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt (like Ctrl-C) during the block, so an interrupted run
+    cleans its staging folder and exits 130; only in the main thread, handler restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
+    with _sigterm_interrupts():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    materialise_flags(_command(parser, argv))  # only the command being run imports its stages
-    args = parser.parse_args(argv)
-    try:
+    debug = "--debug" in argv
+    try:  # an interrupt while the parser imports the stages is an interrupt too
+        parser = build_parser()
+        materialise_flags(_command(parser, argv))  # only the command being run imports its stages
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except CellmechError as exc:
-        if args.debug:
+        if debug:
             raise
         message = " ".join(str(exc).split())  # one line, whatever a library put in it
         print(f"cellmech: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # a file system refusal on an input or output path
-        if args.debug:
+        if debug:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"cellmech: error: {where}{exc.strerror or exc}; check the path", file=sys.stderr)

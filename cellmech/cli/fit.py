@@ -15,8 +15,9 @@ __all__ = ["add_fit", "check_output_dir"]
 
 def check_output_dir(path: Path) -> Path:
     """``path`` if it can be an output folder, else a one-line :class:`CellmechError`."""
-    if str(path) == "":
-        raise CellmechError("-o/--output is empty; give an output folder")
+    from cellmech.outputs.transaction import check_output_name
+
+    check_output_name(path)  # before any work: '' (argparse makes it '.'), '.' or '..'
     if path.exists() and not path.is_dir():
         raise CellmechError(f"{path}: exists and is not a folder; give an output folder")
     return path
@@ -26,6 +27,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from cellmech.io.registry import check_input_file
+    from cellmech.outputs.transaction import output_lock
     from cellmech.pipeline import run_fit, write_fit_run
 
     t0 = time.perf_counter()
@@ -33,11 +35,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     check_output_dir(args.output)
     quiet = args.quiet or not sys.stderr.isatty()
-    with tqdm(unit="curve", desc=path.name, disable=quiet) as bar:
-        run = run_fit(
-            path, settings, progress=bar.update, on_read=lambda fm: bar.reset(fm.n_curves)
-        )
-    report = write_fit_run(args.output, run, settings)
+    with output_lock(args.output):  # a second run into OUT is refused before any work
+        with tqdm(unit="curve", desc=path.name, disable=quiet) as bar:
+            run = run_fit(
+                path, settings, progress=bar.update, on_read=lambda fm: bar.reset(fm.n_curves)
+            )
+        report = write_fit_run(args.output, run, settings)
     if not args.quiet:
         counts = report["status_counts"]
         corrupt = f", {counts['corrupt']} corrupt" if counts.get("corrupt") else ""

@@ -56,6 +56,26 @@ def _describe_force_map(fm) -> list[str]:
             f"{n_ret} retract points, measured height: "
             f"{'yes' if first.approach.measured_height_m is not None else 'no'}"
         )
+    return lines + _describe_segments(fm.metadata.get("segments", ()))
+
+
+def _describe_segments(layouts) -> list[str]:
+    """Lines listing each distinct segment layout of a map (the readers' ``SegmentInfo``
+    tuples, one per curve): how many curves share it and, for the first of them, every
+    segment's style, type, points, duration and whether it is read as approach or retract."""
+    groups: dict[tuple, list[int]] = {}
+    for c, layout in enumerate(layouts):
+        groups.setdefault(tuple(i.style for i in layout), []).append(c)
+    lines = []
+    for styles, curves in groups.items():
+        what = ", ".join(styles) if styles else "unreadable"
+        lines.append(f"segments           {what}: {len(curves)} curve(s), first curve {curves[0]}")
+        for info in layouts[curves[0]]:
+            role = f" -> {info.role}" if info.role else " (not fitted)"
+            lines.append(
+                f"  segment {info.index:<9d}{info.style or '?'} ({info.settings_type or '?'}), "
+                f"{info.n_points} points, {info.duration_s:g} s{role}"
+            )
     return lines
 
 

@@ -51,6 +51,7 @@ def _run(
     from tqdm import tqdm
 
     from cellmech.io.registry import check_input_file
+    from cellmech.outputs.transaction import output_lock
     from cellmech.pipeline import run_sample, write_sample_run
 
     t0 = time.perf_counter()
@@ -60,7 +61,7 @@ def _run(
     settings = settings_from_args(args, base)
     check_output_dir(args.output)
     quiet = args.quiet or not sys.stderr.isatty()
-    with tqdm(total=100, unit="%", desc=afm.name, disable=quiet) as bar:
+    with output_lock(args.output), tqdm(total=100, unit="%", desc=afm.name, disable=quiet) as bar:
 
         def progress(stage: str, fraction: float) -> None:
             bar.set_description(f"{afm.name} [{stage}]")
@@ -76,7 +77,7 @@ def _run(
             calibration=getattr(args, "calibration", None),
             progress=progress,
         )
-    write_sample_run(args.output, result)
+        write_sample_run(args.output, result)
     if not args.quiet:
         print("\n".join(_summary(result, args.output, time.perf_counter() - t0)))
     if result.needs_review:
@@ -94,12 +95,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from cellmech.synthetic import SAMPLE_DATA_OPTIONS, sample_data_dir
+    from cellmech.synthetic import sample_data_dir, sample_tip
 
     folder = sample_data_dir()
     # the sample was recorded with this tip and model: the demo's own defaults
-    tip = {"model": SAMPLE_DATA_OPTIONS.model, "geometry": dict(SAMPLE_DATA_OPTIONS.geometry)}
-    return _run(args, folder / "sample.jpk-force-map", folder / "sample.ome.tif", {"fit": tip})
+    fit = {"fit": sample_tip()}
+    return _run(args, folder / "sample.jpk-force-map", folder / "sample.ome.tif", fit)
 
 
 _RESERVED = {"-o", "--output", "-q", "--quiet", "-h", "--help", "--debug"}

@@ -137,13 +137,15 @@ def check_input_file(path: str | Path) -> Path:
     MissingFileError
         If nothing exists at ``path``.
     CorruptFileError
-        If ``path`` is a directory or an empty file.
+        If ``path`` is a directory, not a regular file, or an empty file.
     """
     p = Path(path)
     if not p.exists():
         raise MissingFileError(f"{p}: no such file; check the path")
     if p.is_dir():
         raise CorruptFileError(f"{p}: is a directory, expected a data file")
+    if not p.is_file():
+        raise CorruptFileError(f"{p}: is not a regular file (a FIFO, device or socket)")
     if p.stat().st_size == 0:
         raise CorruptFileError(f"{p}: the file is empty (0 bytes); re-export it")
     return p

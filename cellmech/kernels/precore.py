@@ -152,6 +152,24 @@ def argmax_valid(a, length):
     return out
 
 
+@njit(cache=True, parallel=True)
+def spike_proof_peak(a, length):
+    """Column of the largest value among the first ``length[i]`` of each row when every
+    point counts only as high as its higher neighbour (the median of three inside the row):
+    an isolated spike cannot be the maximum. 0 for rows with fewer than 2 points."""
+    out = np.zeros(a.shape[0], np.int64)
+    for i in prange(a.shape[0]):
+        n = length[i]
+        best = -np.inf
+        for j in range(n if n >= 2 else 0):
+            left = a[i, j - 1] if j > 0 else -np.inf
+            right = a[i, j + 1] if j + 1 < n else -np.inf
+            v = min(a[i, j], max(left, right))
+            if v > best:
+                best, out[i] = v, j
+    return out
+
+
 @njit(cache=True)
 def _first_above_baseline(row, n, fraction):
     """First of the ``n`` points of ``row`` whose force exceeds the baseline mean by more than
@@ -353,24 +371,54 @@ def piecewise_linear_contact(x, y, length):
     return out
 
 
+#: residuals beyond this many robust standard deviations are left out of a baseline line
+LINE_OUTLIER_Z = 5.0
+
+
 @njit(cache=True, parallel=True)
 def subtract_line(x, y, length, fit_points):
     """``y`` minus the least-squares line of ``y`` against ``x`` fitted to the first
-    ``fit_points[i]`` points of each row (evaluated on all ``length[i]`` points, NaN after)."""
+    ``fit_points[i]`` points of each row (evaluated on all ``length[i]`` points, NaN after).
+
+    The line is refitted once without the points whose residual exceeds LINE_OUTLIER_Z
+    robust standard deviations (1.4826 MAD): a spike in the baseline would otherwise tilt the
+    line and, extrapolated over the approach, remove or fake a contact's force rise.
+    """
     out = np.full(y.shape, np.nan)
     for i in prange(y.shape[0]):
         k = min(fit_points[i], length[i])
         if k < 2:
             continue
-        xm, ym = x[i, :k].mean(), y[i, :k].mean()
-        sxy = sxx = 0.0
-        for j in range(k):
-            sxy += (x[i, j] - xm) * (y[i, j] - ym)
-            sxx += (x[i, j] - xm) ** 2
-        slope = sxy / sxx if sxx > 0.0 else 0.0
+        keep = np.ones(k, np.bool_)
+        ym, slope, xm = _line(x[i, :k], y[i, :k], keep)
+        res = np.abs(y[i, :k] - ym - slope * (x[i, :k] - xm))
+        limit = LINE_OUTLIER_Z * 1.4826 * np.median(res)
+        keep = res <= limit
+        if 2 <= keep.sum() < k:
+            ym, slope, xm = _line(x[i, :k], y[i, :k], keep)
         for j in range(length[i]):
             out[i, j] = y[i, j] - ym - slope * (x[i, j] - xm)
     return out
+
+
+@njit(cache=True)
+def _line(x, y, keep):
+    """Least-squares line through the kept points: (mean y, slope, mean x)."""
+    xm = ym = 0.0
+    m = 0
+    for j in range(x.size):
+        if keep[j]:
+            xm += x[j]
+            ym += y[j]
+            m += 1
+    xm /= m
+    ym /= m
+    sxy = sxx = 0.0
+    for j in range(x.size):
+        if keep[j]:
+            sxy += (x[j] - xm) * (y[j] - ym)
+            sxx += (x[j] - xm) ** 2
+    return ym, (sxy / sxx if sxx > 0.0 else 0.0), xm
 
 
 compile_all(
@@ -381,6 +429,7 @@ compile_all(
         (finish, (F2_OUT, F2_OUT, I1, I1, float64, BOOL3, float64)),
         (pad_nan, (F2_OUT, F2_OUT, I1, int64)),
         (piecewise_linear_contact, (F2, F2, I1)),
+        (spike_proof_peak, (F2, I1)),
         (subtract_line, (F2, F2, I1, I1)),
     )
 )

@@ -5,7 +5,7 @@ Modules: :mod:`.options` (what to generate), :mod:`.scene` (adherent cells), :mo
 tables) and :mod:`.dataset` (the whole sample: generate and write).
 """
 
-from cellmech.synthetic.bundled import sample_data_dir
+from cellmech.synthetic.bundled import sample_data_dir, sample_tip
 from cellmech.synthetic.dataset import (
     FILE_NAMES,
     SAMPLE_DATA_OPTIONS,
@@ -24,5 +24,6 @@ __all__ = [
     "generate_sample",
     "make_sample_data",
     "sample_data_dir",
+    "sample_tip",
     "write_sample",
 ]

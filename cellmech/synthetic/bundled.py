@@ -11,10 +11,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["SAMPLE_AFM_FILE", "SAMPLE_FLUORESCENCE_FILE", "sample_data_dir"]
+__all__ = ["SAMPLE_AFM_FILE", "SAMPLE_FLUORESCENCE_FILE", "sample_data_dir", "sample_tip"]
 
 SAMPLE_AFM_FILE = "sample.jpk-force-map"
 SAMPLE_FLUORESCENCE_FILE = "sample.ome.tif"
+
+
+def sample_tip() -> dict:
+    """The ``[fit]`` keys the sample was recorded with: ``{"model": ..., "geometry": {...}}``.
+
+    The JPK format does not store the tip, so every consumer of the sample (``cellmech demo``,
+    napari's File > Open Sample) must be told it.
+    """
+    from cellmech.synthetic.dataset import SAMPLE_DATA_OPTIONS
+
+    return {"model": SAMPLE_DATA_OPTIONS.model, "geometry": dict(SAMPLE_DATA_OPTIONS.geometry)}
 
 
 def _complete(folder: Path) -> bool:

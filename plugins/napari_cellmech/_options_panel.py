@@ -48,6 +48,14 @@ class OptionsPanel(QWidget):
             if key in params:
                 line.setText(f"{params[key].default / GEOMETRY[key][1]:g}")
 
+    def set_tip(self, model: str, geometry: dict[str, float]) -> None:
+        """Show ``model`` and its tip ``geometry`` (SI units, as in ``[fit.geometry]``)."""
+        self.fields[("fit", "model")][1].setCurrentText(model)
+        self._update_geometry(model)
+        for key, value in geometry.items():
+            if key in self._geometry:
+                self._geometry[key][1].setText(f"{value / GEOMETRY[key][1]:g}")
+
     def settings(self):
         """The :class:`~cellmech.config.Settings` of the form (raises ConfigError)."""
         levels: dict[str, dict[str, Any]] = {s: {} for s in KEY_OPTIONS}

@@ -71,6 +71,7 @@ class CellmechWidget(QWidget):
         self.viewer.layers.events.inserted.connect(self._refresh_sources)
         self.viewer.layers.events.removed.connect(self._refresh_sources)
         self.viewer.mouse_drag_callbacks.append(self._on_click)
+        self.afm_combo.currentTextChanged.connect(self._adopt_recorded_tip)
         self._refresh_sources()
 
     # ------------------------------------------------------------------ layout
@@ -130,6 +131,13 @@ class CellmechWidget(QWidget):
                 combo.setCurrentText(current)
             elif combo.count() > (2 if combo is self.fluo_combo else 1):
                 combo.setCurrentIndex(combo.count() - 1)
+
+    def _adopt_recorded_tip(self, name: str) -> None:
+        """Fill the tip fields from an AFM layer that knows its tip (the bundled sample)."""
+        if name in self.viewer.layers:
+            fit = self.viewer.layers[name].metadata.get("cellmech", {}).get("fit")
+            if fit is not None:
+                self.options.set_tip(fit["model"], fit["geometry"])
 
     # ------------------------------------------------------------------ inputs
     def settings(self):

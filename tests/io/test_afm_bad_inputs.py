@@ -125,10 +125,15 @@ def test_wrong_suffix(tmp_path):
 
 
 @pytest.mark.parametrize("reader", READERS)
-def test_zero_force_distance_curves(tmp_path, reader):
+def test_creep_compliance_curves_read_as_force_distance(tmp_path, reader):
+    """Extend, constant-force pause, retract: approach and retract read, the pause listed."""
     path = creep_compliance_map(tmp_path)
-    with pytest.raises(NoCurvesError, match=r"creep\.jpk-force-map"):
-        read_force_map(path, reader=reader)
+    fm = read_force_map(path, reader=reader)
+    ref = read_force_map(tmp_path / "src.jpk-force-map", reader=reader).curves()
+    assert [i.style for i in fm.metadata["segments"][0]] == ["extend", "pause", "retract"]
+    block = fm.curves()
+    np.testing.assert_array_equal(block.approach.force_n, ref.approach.force_n)
+    np.testing.assert_array_equal(block.retract.force_n, ref.retract.force_n)
 
 
 def test_archive_without_curves(tmp_path):

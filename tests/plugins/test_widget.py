@@ -16,6 +16,7 @@ from napari_cellmech._sample import make_sample_data
 from napari_cellmech._widget import FROM_FILE, NO_FLUORESCENCE, CellmechWidget
 
 from cellmech.gridmaps import fit_maps
+from cellmech.synthetic import SAMPLE_DATA_OPTIONS
 from tests.plugins.conftest import SAMPLE_AFM
 
 E_LAYER = "Young's modulus log10(E/kPa)"
@@ -35,6 +36,10 @@ def test_sample_data_layers(viewer_widget):
     afm = viewer.layers[-1]
     assert afm.metadata["cellmech"]["afm_path"] == str(SAMPLE_AFM)
     assert widget.afm_combo.currentText() == afm.name  # offered as the AFM source
+    # the sample's tip (the JPK file does not store it) fills the tip fields
+    fit = widget.settings().fit
+    assert fit.model == SAMPLE_DATA_OPTIONS.model
+    assert fit.geometry == pytest.approx(dict(SAMPLE_DATA_OPTIONS.geometry), rel=1e-12)
 
 
 def test_widget_runs_the_afm_fit_and_inspects_a_click(viewer_widget, qtbot, tmp_path):

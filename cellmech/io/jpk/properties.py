@@ -91,6 +91,10 @@ SINGLE_KINDS = ("force-scan-series", "quantitative-imaging-series")
 MAX_GRID_CELLS = 4096 * 4096
 #: largest grid extent or centre offset accepted, in m (AFM stages move a few cm at most)
 MAX_GRID_LENGTH_M = 1.0
+#: farthest a curve's recorded position may lie from the centre of the grid pixel its
+#: position-index names, in pixel pitches along each grid axis: farther, it lies in another
+#: pixel and the grid keys disagree with the curves (real maps: < 0.01)
+MAX_POSITION_OFFSET_PX = 0.5
 
 #: root-header prefixes of maps and single curves, in lookup order
 MAP_PREFIXES = (
@@ -638,7 +642,36 @@ def map_cells(
             "(key *.header.position-index); the map is corrupt"
         )
     row, col = grid.index_to_rowcol(pos)
+    _check_positions(grid, positions, row, col, path)
     return kind, grid, pos, row, col
+
+
+def _check_positions(
+    grid: GridGeometry,
+    positions: list[tuple[float, float, int | None]],
+    row: np.ndarray,
+    col: np.ndarray,
+    path: Path,
+) -> None:
+    """CorruptFileError if a curve's recorded ``(x, y)`` lies outside the grid pixel its
+    position-index names (farther than :data:`MAX_POSITION_OFFSET_PX`): the grid keys
+    (ilength/jlength, ulength/vlength, centre, theta) disagree with the curves. Curves
+    without a recorded position are not checked."""
+    xy = np.array([p[:2] for p in positions], float).reshape(-1, 2)
+    ex, ey = grid.grid_to_scanner(row, col)
+    dx, dy = xy[:, 0] - ex, xy[:, 1] - ey
+    c, s = math.cos(grid.theta_rad), math.sin(grid.theta_rad)
+    pitch_row, pitch_col = grid.pixel_size_m
+    offset = np.maximum(np.abs(c * dx + s * dy) / pitch_col, np.abs(c * dy - s * dx) / pitch_row)
+    bad = np.flatnonzero(offset > MAX_POSITION_OFFSET_PX)  # NaN (not recorded) is never bad
+    if bad.size:
+        i = int(bad[0])
+        raise CorruptFileError(
+            f"{path}: curve {i} was recorded at ({xy[i, 0]:.6g}, {xy[i, 1]:.6g}) m, "
+            f"{offset[i]:.3g} pixel pitches from the centre of its grid pixel (row {row[i]}, "
+            f"col {col[i]}): the header keys *.position-pattern.grid.ilength/jlength/ulength/"
+            "vlength/xcenter/ycenter disagree with the curves' positions; the header is corrupt"
+        )
 
 
 def _kind(root: Mapping[str, str], n_curves: int, path: Path) -> str:

@@ -15,6 +15,14 @@ channel files are equal share one parsed recipe; curves that differ get their ow
 nothing is assumed about the map. What varies per curve (position, ``position-index``,
 number of points, duration) is read from each curve's own header.
 
+Curves with more than two segments (pauses, modulations: :mod:`cellmech.io.jpk.segments`)
+are read as force-distance curves: the approach is the first ``extend`` segment, the retract
+the last ``retract`` segment after it; the other segments are listed (style, type, points,
+duration) in ``ForceMap.metadata["segments"]`` and their data is never inflated. Curves may
+differ in their segments; a curve without an ``extend`` segment, or without a retract and
+with fewer segments than its header declares (a damaged file), is marked corrupt; a file
+where no curve is readable is refused.
+
 Loading is lazy (:attr:`ForceMap.loader`): only the requested curves, and of them only the
 channels asked for (``fields``: e.g. no piezo height when the measured height is used, no time
 axes), are inflated (libdeflate through ``deflate``: inflate ~1.5x and CRC-32 ~8x faster than
@@ -25,7 +33,6 @@ needed); memory scales with the block, not the map.
 
 from __future__ import annotations
 
-import collections
 import functools
 import itertools
 import math
@@ -43,6 +50,7 @@ from cellmech.containers import CurveBlock, CurveSegment, CurveStatus, ForceMap
 from cellmech.errors import CorruptFileError, MissingMetadataError, NoCurvesError
 from cellmech.io.jpk import properties as jp
 from cellmech.io.jpk.archive import Archive
+from cellmech.io.jpk.segments import SegmentInfo, choose_segments, no_approach, segment_info
 from cellmech.runtime import available_cores
 
 __all__ = ["SUFFIXES", "can_read", "read"]
@@ -51,9 +59,11 @@ SUFFIXES = (".jpk-force-map", ".jpk-qi-data", ".jpk-force")
 CALIBRATION_HINT = "pass --spring-constant N_PER_M (CLI) or spring_constant_n_per_m= (Python)"
 
 #: header lines that can change how a channel converts (channel recipes and shared
-#: references), point counts excluded
-_CONVERSION_RE = re.compile(
-    r"^(?:channel\.|force-segment-header\.force-segment-header-info)(?![^\n]*num-points)[^\n]*",
+#: references, point counts excluded) or say which segment it is (style, type, name)
+_TEMPLATE_RE = re.compile(
+    r"^(?:channel\.|force-segment-header\.(?:force-segment-header-info|"
+    r"settings\.(?:segment-settings\.)?(?:style|type)(?=[ \t]*[=:])|name\.name(?=[ \t]*[=:])))"
+    r"(?![^\n]*num-points)[^\n]*",
     re.M,
 )
 #: ``key = value`` of a curve's position lines (plain numbers: no escapes to resolve)
@@ -62,6 +72,8 @@ _POSITION_RE = re.compile(
     r"[ \t\f]*[=:]?[ \t\f]*([^\n]*)",
     re.M,
 )
+#: ``<series>.force-segments.count``: how many segments the curve's header says were recorded
+_SEGMENT_COUNT_RE = re.compile(r"^[\w-]+\.force-segments\.count[ \t]*[=:][ \t]*(\S+)", re.M)
 _NUM_POINTS_RE = re.compile(r"^force-segment-header\.num-points[ \t]*[=:][ \t]*(\S+)", re.M)
 _DURATION_RE = re.compile(r"^force-segment-header\.duration[ \t]*[=:][ \t]*(\S+)", re.M)
 _UNITS = {"force": "N", "height": "m", "measured_height": "m"}
@@ -101,11 +113,13 @@ def can_read(path: str | os.PathLike) -> bool:
 
 @dataclass(frozen=True)
 class _SegmentRecipe:
-    """Per-template recipe of one segment: quantity -> (channel recipe, member suffix)."""
+    """Per-template recipe of one segment: quantity -> (channel recipe, member suffix) for
+    the segments read (approach, retract; empty for the others) and what the header says."""
 
     channels: dict
     num_points_override: float | None
     duration_override: float | None
+    info: SegmentInfo
 
 
 _MEMBER_RE = re.compile(r"^(index/\d+/|)segments/(\d+)/([^\n]+)$", re.M)
@@ -148,9 +162,14 @@ class _Reader:
         self.layout = _layout(list(self.archive.entries), path)
         self.templates: dict[tuple, int] = {}
         self.recipes: list[list[_SegmentRecipe]] = []
-        #: per curve, per segment: (template id, members by quantity, n_points,
-        #: header num-points, duration in s)
+        #: per template: (approach segment, retract segment or None)
+        self.roles: list[tuple[int, int | None]] = []
+        #: per curve: (approach, retract or None), each (template id, segment number, members
+        #: by quantity, n_points, header num-points, duration in s, start in s after the
+        #: approach's start)
         self.curves: list[tuple] = []
+        #: per curve: every recorded segment (empty for a curve that could not be read)
+        self.layouts: list[tuple[SegmentInfo, ...]] = []
         self.positions: list[tuple[float, float, int | None]] = []
         #: per template: (spring constant, sensitivity)
         self.calibrations: list[tuple[float, float]] = []
@@ -160,36 +179,32 @@ class _Reader:
 
     # ---------------------------------------------------------------- opening
     def _scan(self) -> None:
-        """Read every curve's headers; a curve damaged in the file is marked corrupt (its
-        reason kept in :attr:`corrupt`), unless it is the only one."""
-        counts = collections.Counter(len(segs) for segs in self.layout.values())
-        self.n_segments = counts.most_common(1)[0][0]
-        if self.n_segments > 2:
-            raise NoCurvesError(
-                f"{self.path}: curves have {self.n_segments} segments; cellmech reads "
-                "force-distance curves (approach + retract), not creep-compliance or "
-                "stress-relaxation recordings"
-            )
+        """Read every curve's headers; a curve damaged in the file or without an approach
+        is marked corrupt (its reason kept in :attr:`corrupt`), unless it is the only one."""
+        errors = []
         for folder, segs in self.layout.items():
             try:
-                position, curve = self._scan_curve(folder, segs)
-            except (CorruptFileError, KeyError) as exc:
+                position, curve, layout = self._scan_curve(folder, segs)
+            except (CorruptFileError, NoCurvesError, KeyError) as exc:
                 if len(self.layout) == 1:
                     raise _corrupt(self.path, exc) from exc
-                self.corrupt[len(self.curves)] = str(_corrupt(self.path, exc))
+                errors.append(_corrupt(self.path, exc))
+                self.corrupt[len(self.curves)] = str(errors[-1])
                 position = self._position(folder, None)
-                curve = ((-1, {}, 0, 1.0, 0.0),) * self.n_segments
+                curve, layout = ((-1, 0, {}, 0, 1.0, 0.0, 0.0), None), ()
             self.positions.append(position)
             self.curves.append(curve)
+            self.layouts.append(layout)
         if len(self.corrupt) == len(self.curves):
-            raise CorruptFileError(next(iter(self.corrupt.values())))
+            raise errors[0]
 
-    def _scan_curve(self, folder: str, segs: dict) -> tuple[tuple, tuple]:
-        """Position and per-segment table of one curve (template recipes built when new)."""
-        if sorted(segs) != list(range(self.n_segments)):
+    def _scan_curve(self, folder: str, segs: dict) -> tuple[tuple, tuple, tuple]:
+        """Position, (approach, retract) table and segment list of one curve (template
+        recipes built when new)."""
+        if sorted(segs) != list(range(len(segs))):
             raise CorruptFileError(
-                f"{self.path}: curve {folder or '0'} has segments {sorted(segs)}, the map "
-                f"{list(range(self.n_segments))}"
+                f"{self.path}: curve {folder or '0'} has segments {sorted(segs)}, not "
+                f"numbered 0 to {len(segs) - 1}; the file is damaged"
             )
         curve_text = (
             self.archive.read(folder + "header.properties", MAX_HEADER_BYTES).decode("latin-1")
@@ -209,12 +224,33 @@ class _Reader:
         )
         tid = self.templates.get(key)
         if tid is None:
-            recipes, calibration = self._build_recipes(folder, curve_text, seg_texts, segs)
+            recipes, roles, calibration = self._build_recipes(folder, curve_text, seg_texts, segs)
             tid = len(self.recipes)
             self.recipes.append(recipes)
+            self.roles.append(roles)
             self.calibrations.append(calibration)
             self.templates[key] = tid
-        return self._position(folder, curve_text), self._curve(folder, tid, seg_texts)
+        if self.roles[tid][1] is None:
+            self._check_not_truncated(folder, curve_text, len(segs))
+        return self._position(folder, curve_text), *self._curve(folder, tid, seg_texts)
+
+    def _check_not_truncated(self, folder: str, curve_text: str | None, present: int) -> None:
+        """CorruptFileError when a curve without retract holds fewer segments than its header
+        declares (``*.force-segments.count``): its retract was recorded and is missing."""
+        if curve_text is None:
+            counts = (
+                jp.prop_float(self.root, k)
+                for k in self.root
+                if k.endswith(".force-segments.count")
+            )
+            declared = next((c for c in counts if c is not None), None)
+        else:
+            declared = _match_float(_SEGMENT_COUNT_RE, curve_text)
+        if declared is not None and declared > present:
+            raise CorruptFileError(
+                f"{self.path}: curve {folder or '0'} holds {present} of the {declared:.0f} "
+                "segments its header declares and no retract; the file is damaged"
+            )
 
     @staticmethod
     def _seg_dir(folder: str, s: int) -> str:
@@ -228,16 +264,24 @@ class _Reader:
             idx = int(folder.split("/")[1])
         return x, y, idx
 
-    def _build_recipes(self, folder, curve_text, seg_texts, segs) -> tuple[list, tuple]:
-        """Per-segment recipes of a header template and its (spring constant, sensitivity)."""
+    def _build_recipes(self, folder, curve_text, seg_texts, segs) -> tuple[list, tuple, tuple]:
+        """Per-segment recipes of a header template, its (approach, retract) segment numbers
+        and its (spring constant, sensitivity); NoCurvesError when no segment is an approach."""
         curve = self.root if curve_text is None else jp.parse_properties(curve_text)
+        seg_props = [jp.parse_properties(t) for t in seg_texts]
+        merged = [jp.merge_segment_properties(curve, p, self.shared, self.root) for p in seg_props]
+        infos = [segment_info(props, s, 0, math.nan) for s, props in enumerate(merged)]
+        roles = choose_segments([info.style for info in infos])
+        if roles[0] is None:
+            what = f"curve {folder.split('/')[1]}" if folder else "the curve"
+            raise no_approach(self.path, what, [i.style for i in infos])
         out = []
-        for s, text in enumerate(seg_texts):
-            seg_props = jp.parse_properties(text)
-            props = jp.merge_segment_properties(curve, seg_props, self.shared, self.root)
+        for s, props in enumerate(merged):
             jp.override_calibration(props, self.k_override, self.sens_override)
             channels = {}
             for quantity, (candidates, slot) in jp.CHANNEL_CANDIDATES.items():
+                if s not in roles:
+                    break
                 files = [m.rsplit("/", 1)[-1] for m in segs[s]]
                 name = jp.find_channel(files, candidates)
                 if name is None:
@@ -247,7 +291,7 @@ class _Reader:
                         f"{self.path}: segment {self._seg_dir(folder, s)} has no "
                         f"{'/'.join(candidates)} channel; export the raw data again"
                     )
-                if quantity == "force" and s == 0:
+                if quantity == "force" and s == roles[0]:
                     calibration = self._check_calibration(props)
                 recipe = jp.channel_recipe(props, name, slot, self.path)
                 if recipe.unit != _UNITS[quantity]:
@@ -260,11 +304,12 @@ class _Reader:
             out.append(
                 _SegmentRecipe(
                     channels,
-                    _root_float(props, seg_props, "force-segment-header.num-points"),
-                    _root_float(props, seg_props, "force-segment-header.duration"),
+                    _root_float(props, seg_props[s], "force-segment-header.num-points"),
+                    _root_float(props, seg_props[s], "force-segment-header.duration"),
+                    infos[s],
                 )
             )
-        return out, calibration
+        return out, roles, calibration
 
     def _check_calibration(self, props: dict) -> tuple[float, float]:
         """Spring constant and sensitivity; MissingMetadataError when absent, CorruptFileError
@@ -297,20 +342,17 @@ class _Reader:
         k0, sens0 = self.calibrations[0]
         for tid, (k, _) in enumerate(self.calibrations):
             if not math.isclose(k, k0, rel_tol=1e-9):
-                other = next(c for c, seg in enumerate(self.curves) if seg[0][0] == tid)
+                other = next(c for c, (app, _) in enumerate(self.curves) if app[0] == tid)
                 raise mixed_spring_constants(self.path, other, k0, k)
         return k0, sens0
 
-    def _curve(self, folder: str, tid: int, seg_texts: list[str]) -> tuple:
-        segs = []
+    def _curve(self, folder: str, tid: int, seg_texts: list[str]) -> tuple[tuple, tuple]:
+        """The (approach, retract) entries of one curve and the list of its segments."""
+        roles = self.roles[tid]
+        entries, layout, starts = {}, [], [0.0]
         for s, text in enumerate(seg_texts):
             recipe = self.recipes[tid][s]
             sdir = self._seg_dir(folder, s)
-            members = {q: sdir + m for q, (_, m) in recipe.channels.items()}
-            stored = [
-                self.archive.size(members[q]) // _itemsize(rec.dtype)
-                for q, (rec, _) in recipe.channels.items()
-            ]
             header_points = recipe.num_points_override or _match_float(_NUM_POINTS_RE, text)
             duration = recipe.duration_override or _match_float(_DURATION_RE, text)
             if header_points is None or duration is None:
@@ -318,14 +360,32 @@ class _Reader:
                     f"{self.path}: {sdir}segment-header.properties lacks "
                     "force-segment-header.num-points or .duration; export the raw data again"
                 )
-            if max(stored) > min(header_points, MAX_SEGMENT_POINTS):
-                raise CorruptFileError(
-                    f"{self.path}: {sdir} channels state {max(stored)} points, the header "
-                    f"{header_points:.0f} (at most {MAX_SEGMENT_POINTS} are read per segment)"
-                )
-            n_points = min(stored)
-            segs.append((tid, members, n_points, header_points, duration))
-        return tuple(segs)
+            starts.append(starts[-1] + duration)
+            role = "approach" if s == roles[0] else "retract" if s == roles[1] else ""
+            n_points = int(min(header_points, MAX_SEGMENT_POINTS))
+            if role:
+                members = {q: sdir + m for q, (_, m) in recipe.channels.items()}
+                stored = [
+                    self.archive.size(members[q]) // _itemsize(rec.dtype)
+                    for q, (rec, _) in recipe.channels.items()
+                ]
+                if max(stored) > min(header_points, MAX_SEGMENT_POINTS):
+                    raise CorruptFileError(
+                        f"{self.path}: {sdir} channels state {max(stored)} points, the header "
+                        f"{header_points:.0f} (at most {MAX_SEGMENT_POINTS} are read per segment)"
+                    )
+                n_points = min(stored)
+                entries[role] = (tid, s, members, n_points, header_points, duration, starts[s])
+            info = recipe.info
+            layout.append(
+                SegmentInfo(s, info.style, info.settings_type, info.name, n_points, duration, role)
+            )
+        approach_start = entries["approach"][6]
+        table = tuple(
+            None if e is None else (*e[:6], e[6] - approach_start)
+            for e in (entries["approach"], entries.get("retract"))
+        )
+        return table, tuple(layout)
 
     # ---------------------------------------------------------------- loading
     def _decode(
@@ -342,10 +402,11 @@ class _Reader:
         in the file get NaN rows and CORRUPT in ``status``."""
         ramp = None if time is None else np.arange(time.shape[1], dtype=float)
         for r, c in zip(range(rows.start, rows.stop), curves, strict=True):
-            tid, members, n, num, duration = self.curves[c][s]
+            entry = self.curves[c][s] or _ABSENT
+            tid, seg, members, n, num, duration, start = entry
             try:
                 for q, arr in out.items():
-                    recipe = self.recipes[tid][s].channels[q][0] if tid >= 0 else None
+                    recipe = self.recipes[tid][seg].channels[q][0] if tid >= 0 else None
                     if recipe is not None:
                         data = self.archive.read(members[q])
                         raw = np.frombuffer(data, dtype=recipe.dtype, count=n)
@@ -358,12 +419,12 @@ class _Reader:
                 n = 0
                 for arr in out.values():
                     arr[r] = np.nan
-            if tid < 0:
+            if tid == -1:
                 status[r] = CurveStatus.CORRUPT
             if time is None:
                 continue
-            # afmformats' time axis: linspace(t0, t0 + duration, num, endpoint=False)
-            start = sum(self.curves[c][p][4] for p in range(s))
+            # afmformats' time axis: linspace(t0, t0 + duration, num, endpoint=False), with
+            # t0 counted from the start of the approach
             np.multiply(ramp[:n], ((start + duration) - start) / num, out=time[r, :n])
             time[r, :n] += start
             time[r, n:] = np.nan
@@ -382,7 +443,7 @@ class _Reader:
         pool owned by this call.
         """
         idx = np.asarray(indices, dtype=np.int64)
-        n_seg = self.n_segments
+        n_seg = 2 if any(self.curves[c][1] is not None for c in idx) else 1
         status = np.zeros(idx.size, np.int8)
         quantities = ["force", *self._heights(fields)]
         want_time = fields is None or "time_s" in fields
@@ -390,7 +451,7 @@ class _Reader:
         workers = max(1, min(threads or available_cores(), idx.size))
         bounds = np.linspace(0, idx.size, min(idx.size, workers * 4) + 1).astype(int)
         for s in range(n_seg):
-            n = np.array([self.curves[c][s][2] for c in idx], dtype=np.int64)
+            n = np.array([(self.curves[c][s] or _ABSENT)[3] for c in idx], dtype=np.int64)
             m = int(n.max()) if idx.size else 0
             out = {q: np.empty((idx.size, m)) for q in quantities}
             npts.append(n)
@@ -436,19 +497,27 @@ class _Reader:
     @property
     def has_measured(self) -> bool:
         """True when every curve segment records a measured height."""
-        return all("measured_height" in seg.channels for rec in self.recipes for seg in rec)
+        return all(
+            "measured_height" in seg.channels for rec in self.recipes for seg in rec if seg.channels
+        )
 
 
-def _corrupt(path: Path, exc: Exception) -> CorruptFileError:
-    """``exc`` (a CorruptFileError, or the KeyError of a missing member) as a CorruptFileError."""
-    if isinstance(exc, CorruptFileError):
+#: table entry of a segment a curve does not have (a retract never recorded): no points
+_ABSENT = (-2, 0, {}, 0, 1.0, 0.0, 0.0)
+
+
+def _corrupt(path: Path, exc: Exception) -> CorruptFileError | NoCurvesError:
+    """``exc`` (a CorruptFileError or NoCurvesError, or the KeyError of a missing member) as a
+    cellmech error."""
+    if isinstance(exc, CorruptFileError | NoCurvesError):
         return exc
     return CorruptFileError(f"{path}: member {exc.args[0]!r} is missing; the file is damaged")
 
 
 def _template(text: str) -> tuple[str, ...]:
-    """The lines of a header that decide how its channels convert (point counts excluded)."""
-    return tuple(_CONVERSION_RE.findall(text))
+    """The lines of a header that decide how its channels convert (point counts excluded) and
+    which segment it is (style, type, name)."""
+    return tuple(_TEMPLATE_RE.findall(text))
 
 
 @functools.cache
@@ -498,7 +567,11 @@ def read(
         position, its recorded ``position-index`` in ``metadata``). Heights are as recorded:
         the piezo ``height`` channel in its calibrated slot and the measured height
         (strainGaugeHeight, capacitiveSensorHeight or measuredHeight, nominal slot) when every
-        curve has one; time starts at 0 at the start of the approach.
+        curve has one; time starts at 0 at the start of the approach. The approach is each
+        curve's first ``extend`` segment, the retract the last ``retract`` segment after it;
+        ``metadata["segments"]`` lists, per curve, every recorded segment as a
+        :class:`~cellmech.io.jpk.segments.SegmentInfo` (style, type, points, duration, role;
+        empty for a curve that could not be read).
 
     Raises
     ------
@@ -507,7 +580,7 @@ def read(
     MissingMetadataError
         Spring constant or sensitivity absent and not supplied.
     NoCurvesError
-        No curve, or curves that are not force-distance recordings.
+        No curve, or no curve with an extend (approach) segment.
     """
     p = Path(path)
     reader = _Reader(p, spring_constant_n_per_m, sensitivity_m_per_v)
@@ -518,6 +591,7 @@ def read(
         "reader": "jpk",
         "jpk.type": reader.root.get("type", ""),
         "jpk.header_templates": len(reader.recipes),
+        "segments": tuple(reader.layouts),
     }
     if kind == "single-curve":
         metadata["jpk.recorded_position_index"] = [idx for _, _, idx in reader.positions]

@@ -7,8 +7,10 @@ Manual*, "File formats"), the same that afmformats and :mod:`cellmech.io.jpk.rea
     the map: grid position pattern (centre, u/v lengths, i/j counts, theta, reflect,
     back-and-forth) and the active xy scanner;
 ``shared-data/header.properties``
-    ``force-segment-header-info.{0,1}`` (extend, retract) and ``lcd-info.<n>`` blocks with the
-    encoders and conversion sets of every channel;
+    ``force-segment-header-info.<s>`` blocks (one per segment: extend, retract and any
+    :class:`ExtraSegment` such as a pause or a modulation, with the style, segment-settings
+    type, duration and points JPK software records there) and ``lcd-info.<n>`` blocks with
+    the encoders and conversion sets of every channel;
 ``index/<n>/header.properties``
     the curve: recorded position and ``position-index``;
 ``index/<n>/segments/<s>/segment-header.properties`` + ``channels/*.dat``
@@ -27,7 +29,8 @@ from __future__ import annotations
 import os
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +38,7 @@ import numpy as np
 from cellmech.containers import CurveSegment, GridGeometry
 from cellmech.io.jpk.properties import format_properties
 
-__all__ = ["write_jpk_force_map"]
+__all__ = ["ExtraSegment", "write_jpk_force_map"]
 
 #: nominal piezo calibration written for the height channel, m/V
 HEIGHT_NOMINAL_M_PER_V = 1e-5
@@ -51,6 +54,38 @@ _LAYOUT = {
         "spm-quantitative-image-data-file",
     ),
 }
+
+
+#: ``settings.segment-settings.pause-option.type`` JPK writes for each pause type
+_PAUSE_OPTIONS = {"constant-force-pause": "feedback-on", "constant-height-pause": "constant-height"}
+
+
+@dataclass(frozen=True)
+class ExtraSegment:
+    """A segment written besides the approach and the retract (dwell, modulation ...).
+
+    Parameters
+    ----------
+    index : int
+        Its position among all written segments (0 = first); the approach and the retract
+        keep their order around it (``index=1``: extend, extra, retract).
+    data : CurveSegment
+        Its curves (as many as the approach; ``height_m`` required, ``measured_height_m``
+        when the approach has one).
+    style : str
+        ``force-segment-header.settings.style``: "pause", "modulation", "extend", "retract".
+    settings_type : str
+        ``settings.segment-settings.type``: "constant-force-pause", "constant-height-pause",
+        "sine-modulation" ...
+    duration_s : float
+        Duration in s.
+    """
+
+    index: int
+    data: CurveSegment
+    style: str = "pause"
+    settings_type: str = "constant-force-pause"
+    duration_s: float = 1.0
 
 
 def _encoder(values: list[np.ndarray]) -> tuple[float, float]:
@@ -120,10 +155,13 @@ def _lcd_info(n: int, channel: str, encoder: tuple[float, float], conversions: l
     return out
 
 
-def _segment_info(n: int, style: str, duration_s: float, num_points: int, z: tuple) -> dict:
+def _segment_info(n: int, seg: ExtraSegment) -> dict:
+    """``force-segment-header-info.<n>`` of one segment (z range for extend/retract, pause
+    option for pauses, as JPK software writes them)."""
     pre = f"force-segment-header-info.{n}"
     s = f"{pre}.settings.segment-settings"
-    return {
+    style = seg.style
+    out = {
         f"{pre}.type": "spm-force-segment-header",
         f"{pre}.approach-id": _SESSION_ID,
         f"{pre}.name.type": "standard",
@@ -131,18 +169,22 @@ def _segment_info(n: int, style: str, duration_s: float, num_points: int, z: tup
         f"{pre}.settings.type": "combined",
         f"{pre}.settings.style": style,
         f"{pre}.settings.feedback-mode.name": "contact",
-        f"{s}.type": f"z-{style}-height",
+        f"{s}.type": seg.settings_type,
         f"{s}.style": style,
-        f"{s}.duration": float(duration_s),
-        f"{s}.num-points": int(num_points),
-        f"{s}.z-start": float(z[0]),
-        f"{s}.z-end": float(z[1]),
+        f"{s}.duration": float(seg.duration_s),
+        f"{s}.num-points": int(seg.data.n_points.max(initial=0)),
     }
+    if style in ("extend", "retract"):
+        h = seg.data.height_m[np.isfinite(seg.data.height_m)]
+        out[f"{s}.z-start"] = float(h[0]) if h.size else 0.0
+        out[f"{s}.z-end"] = float(h[-1]) if h.size else 0.0
+    if seg.settings_type in _PAUSE_OPTIONS:
+        out[f"{s}.pause-option.type"] = _PAUSE_OPTIONS[seg.settings_type]
+    return out
 
 
-def _volts(approach: CurveSegment, retract: CurveSegment | None, k: float, sens: float) -> dict:
+def _volts(segs: list[CurveSegment], k: float, sens: float) -> dict:
     """Per-channel lists of per-segment (n, m) arrays in the channels' base units."""
-    segs = [approach] if retract is None else [approach, retract]
     if any(s.height_m is None for s in segs):
         raise ValueError(
             "a JPK force map needs the piezo height (CurveSegment.height_m) of every segment"
@@ -151,14 +193,14 @@ def _volts(approach: CurveSegment, retract: CurveSegment | None, k: float, sens:
         "height": [s.height_m / HEIGHT_NOMINAL_M_PER_V for s in segs],
         "vDeflection": [s.force_n / k / sens for s in segs],
     }
-    if approach.measured_height_m is not None:
-        if retract is not None and retract.measured_height_m is None:
-            raise ValueError("measured height given for the approach but not the retract")
+    if segs[0].measured_height_m is not None:
+        if any(s.measured_height_m is None for s in segs):
+            raise ValueError("measured height given for the approach but not every segment")
         out["capacitiveSensorHeight"] = [s.measured_height_m for s in segs]
     return out
 
 
-def _shared_header(channels: dict, encoders: dict, segs: list, durations: list, k, sens) -> dict:
+def _shared_header(channels: dict, encoders: dict, layout: list, k, sens) -> dict:
     conv = {
         "height": [
             ("nominal", "volts", HEIGHT_NOMINAL_M_PER_V, 0.0, "m"),
@@ -168,13 +210,11 @@ def _shared_header(channels: dict, encoders: dict, segs: list, durations: list, 
         "capacitiveSensorHeight": [("nominal", "absolute", 1.0, 0.0, "m")],
     }
     props: dict = {
-        "force-segment-header-infos.count": len(segs),
+        "force-segment-header-infos.count": len(layout),
         "lcd-infos.count": len(channels),
     }
-    for n, (style, seg) in enumerate(zip(("extend", "retract"), segs, strict=False)):
-        h = seg.height_m[np.isfinite(seg.height_m)]
-        z = (float(h[0]), float(h[-1])) if h.size else (0.0, 0.0)
-        props.update(_segment_info(n, style, durations[n], int(seg.n_points.max()), z))
+    for n, seg in enumerate(layout):
+        props.update(_segment_info(n, seg))
     for n, name in enumerate(channels):
         props.update(_lcd_info(n, name, encoders[name], conv[name]))
     return props
@@ -248,13 +288,28 @@ def _segment_header(n_seg: int, n_points: int, duration_s: float, channels: list
     return props
 
 
-def _check(grid, position_index, approach, retract, x_m, y_m, k, sens, kind) -> np.ndarray:
+def _segment_layout(approach, retract, durations, extra: Sequence[ExtraSegment]) -> list:
+    """Every segment to write, in order: approach, retract and ``extra`` at their indices."""
+    if len({seg.index for seg in extra}) != len(extra):
+        raise ValueError("extra segment indices must be unique")
+    layout = [ExtraSegment(0, approach, "extend", "z-extend-height", durations[0])]
+    if retract is not None:
+        layout.append(ExtraSegment(1, retract, "retract", "z-retract-height", durations[1]))
+    for seg in sorted(extra, key=lambda e: e.index):
+        if not 0 <= seg.index <= len(layout):
+            raise ValueError(f"extra segment index {seg.index} outside 0..{len(layout)}")
+        layout.insert(seg.index, seg)
+    return layout
+
+
+def _check(grid, position_index, layout, x_m, y_m, k, sens, kind) -> np.ndarray:
     if kind not in _LAYOUT:
         raise ValueError(f"kind must be one of {tuple(_LAYOUT)}, got {kind!r}")
     pi = np.asarray(position_index, dtype=np.int64).ravel()
     n = pi.size
-    if approach.n_curves != n or (retract is not None and retract.n_curves != n):
-        raise ValueError(f"{n} position indices but segments hold {approach.n_curves} curves")
+    if any(seg.data.n_curves != n for seg in layout):
+        counts = [seg.data.n_curves for seg in layout]
+        raise ValueError(f"{n} position indices but segments hold {counts} curves")
     if n and (pi.min() < 0 or pi.max() >= grid.shape[0] * grid.shape[1]):
         raise ValueError("position_index outside the grid")
     if len(np.unique(pi)) != n:
@@ -284,6 +339,7 @@ def write_jpk_force_map(
     retract_duration_s: float = 1.0,
     metadata: Mapping[str, str] | None = None,
     compresslevel: int = 6,
+    extra_segments: Sequence[ExtraSegment] = (),
 ) -> Path:
     """Write curves as a JPK force map (``kind="force-map"``) or QI map (``"qi-map"``).
 
@@ -316,6 +372,10 @@ def write_jpk_force_map(
         Extra key/value pairs written verbatim to the root header.
     compresslevel : int
         Deflate level of the zip members (0: no compression).
+    extra_segments : sequence of ExtraSegment
+        Segments recorded besides the approach and the retract (pauses, modulations, a
+        second extend ...), each written at its ``index`` in the segment order with its own
+        style and type (:mod:`cellmech.synthetic.segments` builds dwell and modulation data).
 
     Returns
     -------
@@ -323,18 +383,19 @@ def write_jpk_force_map(
         ``path``, written atomically (temporary file in the same folder, then ``os.replace``).
     """
     k, sens = float(spring_constant_n_per_m), float(sensitivity_m_per_v)
-    pi = _check(grid, position_index, approach, retract, x_m, y_m, k, sens, kind)
+    layout = _segment_layout(
+        approach, retract, (approach_duration_s, retract_duration_s), extra_segments
+    )
+    pi = _check(grid, position_index, layout, x_m, y_m, k, sens, kind)
     if x_m is None or y_m is None:
         gx, gy = grid.grid_to_scanner(*grid.index_to_rowcol(pi))
         x_m = gx if x_m is None else x_m
         y_m = gy if y_m is None else y_m
     x_m, y_m = np.asarray(x_m, float).ravel(), np.asarray(y_m, float).ravel()
-    segs = [approach] if retract is None else [approach, retract]
-    durations = [approach_duration_s, retract_duration_s][: len(segs)]
-    data = _volts(approach, retract, k, sens)
+    data = _volts([seg.data for seg in layout], k, sens)
     encoders = {name: _encoder(arrays) for name, arrays in data.items()}
     channels = list(data)
-    shared = _shared_header(channels, encoders, segs, durations, k, sens)
+    shared = _shared_header(channels, encoders, layout, k, sens)
     root = _root_header(grid, kind, max(pi.size - 1, 0), metadata or {})
     out = Path(path)
     tmp = out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
@@ -345,7 +406,7 @@ def write_jpk_force_map(
             zf.writestr("shared-data/header.properties", format_properties(shared))
             zf.mkdir("index")
             for i in range(pi.size):
-                _write_curve(zf, i, pi[i], x_m[i], y_m[i], kind, segs, durations, data, encoders)
+                _write_curve(zf, i, pi[i], x_m[i], y_m[i], kind, layout, data, encoders)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -353,20 +414,20 @@ def write_jpk_force_map(
     return out
 
 
-def _write_curve(zf, i, pos_index, x, y, kind, segs, durations, data, encoders) -> None:
+def _write_curve(zf, i, pos_index, x, y, kind, layout, data, encoders) -> None:
     """Write ``index/<i>/`` with its header and every segment's channels."""
     base = f"index/{i}/"
     zf.mkdir(base)
     zf.writestr(
         base + "header.properties",
-        format_properties(_curve_header(kind, x, y, pos_index, len(segs))),
+        format_properties(_curve_header(kind, x, y, pos_index, len(layout))),
     )
     zf.mkdir(base + "segments")
-    for s, seg in enumerate(segs):
-        n = int(seg.n_points[i])
+    for s, seg in enumerate(layout):
+        n = int(seg.data.n_points[i])
         sdir = f"{base}segments/{s}/"
         zf.mkdir(sdir)
-        header = _segment_header(s, n, durations[s], list(data))
+        header = _segment_header(s, n, seg.duration_s, list(data))
         zf.writestr(sdir + "segment-header.properties", format_properties(header))
         zf.mkdir(sdir + "channels")
         for name, arrays in data.items():

@@ -119,13 +119,18 @@ def test_grid_and_meander_cells():
     env = "force-scan-map.environment.xy-scanner-position-map"
     root[f"{env}.xy-scanners.active-xy-scanner.name"] = "s"
     root[f"{env}.xy-scanner.s.xy-scanner.scanner"] = "tip"
-    kind, grid, pos, row, col = jp.map_cells(root, [(0.0, 0.0, 3), (0.0, 0.0, 4)], PATH)
+    nan = float("nan")  # positions not recorded: not checked against the grid
+    kind, grid, pos, row, col = jp.map_cells(root, [(nan, nan, 3), (nan, nan, 4)], PATH)
     assert pos.tolist() == [3, 4]
     assert kind == "force-map" and grid.shape == (3, 4) and grid.size_m == (4e-5, 3e-5)
     assert grid.theta_rad == 0.25 and grid.reflect and grid.xy_scanner == "tip"
     assert (row.tolist(), col.tolist()) == ([0, 1], [3, 3])  # index 4 starts row 1 at the right
     with pytest.raises(CorruptFileError, match="position-index"):
         jp.map_cells(root, [(0.0, 0.0, 12)], PATH)
+    x, y = grid.grid_to_scanner(row, col)  # recorded where the grid says: accepted
+    jp.map_cells(root, [(x[0], y[0], 3), (x[1] + 0.4 * 1e-5, y[1], 4)], PATH)
+    with pytest.raises(CorruptFileError, match="pixel pitches"):  # in another pixel
+        jp.map_cells(root, [(x[0] + 0.6 * 1e-5, y[0], 3)], PATH)
     single = jp.map_cells({"type": "force-scan-series"}, [(1e-6, 2e-6, 7)], PATH)
     assert single[0] == "single-curve" and single[1].center_m == (1e-6, 2e-6)
 
