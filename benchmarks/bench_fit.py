@@ -12,7 +12,10 @@ then times, each in a fresh subprocess on this machine:
 - cellmech fit stage alone: preprocess + fit of in-memory curves (loading not timed);
 - cellmech end to end: ``read_force_map`` + preprocess + fit, through the NumPy path and the
   Dask path (threads, ``--workers``);
-- scaling of the end-to-end NumPy path with the number of curves.
+- scaling of the end-to-end NumPy path with the number of curves;
+- the whole process: ``cellmech fit MAP -o OUT`` on one core versus nanite on every curve,
+  each in its own timed process, on synthetic and real-derived maps of ``--e2e-sizes`` curves
+  (:mod:`bench_process`; ``--e2e-only`` skips everything else).
 
 It prints curves/s, the ratios to nanite and the peak RSS of every subprocess.
 
@@ -315,6 +318,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--scaling", default="1024,2048,4096")
     p.add_argument("--repeat", type=int, default=1, help="runs per measurement; fastest kept")
+    p.add_argument("--e2e-sizes", default="1024,4096", help="curves of the whole-process maps")
+    p.add_argument("--e2e-only", action="store_true", help="only the whole-process table")
     p.add_argument("--measure", choices=list(MEASUREMENTS), help=argparse.SUPPRESS)
     p.add_argument("--file", help=argparse.SUPPRESS)
     p.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
@@ -324,6 +329,16 @@ def main(argv: list[str] | None = None) -> None:
         _measure_here(args)
         return
     args.total = args.side**2
+    if not args.e2e_only:
+        _classic(args)
+    import bench_process
+
+    sizes = [int(v) for v in args.e2e_sizes.split(",") if v]
+    bench_process.compare(bench_process.build_maps(args.workdir, sizes, args.points), args.repeat)
+
+
+def _classic(args: argparse.Namespace) -> None:
+    """Stage, end-to-end (in-process) and scaling measurements on the ``--side`` map."""
     path = args.workdir / f"bench_fit_v2_{args.side}x{args.side}_{args.points}.jpk-force-map"
     t0 = time.perf_counter()
     build_map(path, args.side, args.points)

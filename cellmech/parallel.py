@@ -19,9 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import dask
 import numpy as np
-from dask.callbacks import Callback
 
 from cellmech.containers import FitResult, ForceMap
 from cellmech.errors import CellmechError, ConfigError
@@ -129,16 +127,17 @@ def chunk_indices(force_map: ForceMap, chunks: int | tuple[int, int] | None) -> 
     return [np.sort(part) for part in np.split(order, bounds) if part.size]
 
 
-class _Progress(Callback):
-    """Report finished curves of every chunk task to ``progress``."""
+def _progress_callback(progress: Callable[[int], object]):
+    """A Dask callback reporting the finished curves of every chunk task to ``progress``
+    (Dask is imported here, when a graph runs, not with this module)."""
+    from dask.callbacks import Callback
 
-    def __init__(self, progress: Callable[[int], object]):
-        super().__init__()
-        self._progress = progress
+    class Progress(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id) -> None:
+            if isinstance(result, FitResult):
+                progress(result.n_curves)
 
-    def _posttask(self, key, result, dsk, state, worker_id) -> None:
-        if isinstance(result, FitResult):
-            self._progress(result.n_curves)
+    return Progress()
 
 
 def _is_distributed(scheduler: Any) -> bool:
@@ -185,7 +184,9 @@ def _compute(
 ) -> list[FitResult]:
     if _is_distributed(scheduler):
         return _compute_distributed(tasks, scheduler, progress)
-    with _Progress(progress) if progress is not None else nullcontext():
+    import dask
+
+    with _progress_callback(progress) if progress is not None else nullcontext():
         return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
 
 
@@ -219,7 +220,8 @@ def fit_force_map(
         "threads" (default), "processes", "synchronous", "numpy" (a plain loop, no Dask),
         a ``distributed.Client`` or a scheduler address ("tcp://host:8786").
     workers : int, optional
-        Threads or processes of the local schedulers (default: one per core).
+        Threads or processes of the local schedulers (default: one per core); one worker
+        of "threads" or "synchronous" runs the plain loop of "numpy" (no Dask graph).
     reader, spring_constant_n_per_m, sensitivity_m_per_v : optional
         Reader options when a path is given (see :func:`cellmech.io.read_force_map`).
     progress : callable, optional
@@ -260,13 +262,16 @@ def fit_force_map(
         force_map = source.open()
     require_curves(force_map)
     parts = chunk_indices(force_map, chunks)
-    if scheduler == "numpy":
+    if scheduler == "numpy" or (scheduler in ("threads", "synchronous") and workers == 1):
+        # one worker in this process: the plain loop (same result, no Dask graph to build)
         results = []
         for idx in parts:
             results.append(_fit_chunk(source, idx, pre, fit, threads))
             if progress is not None:
                 progress(idx.size)
         return sort_by_curve(results)
+    import dask
+
     tag = uuid.uuid4().hex
     shared = [
         dask.delayed(obj, name=f"cellmech-{name}-{tag}", traverse=False)

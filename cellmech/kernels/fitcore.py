@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.types import float64
+
+from cellmech.kernels.sigs import F1, F2, I1, compile_all
 
 #: curve points kept by the coarse candidate search (block averages)
 COARSE_POINTS = 128
@@ -426,3 +429,6 @@ def fit_block(x, y, npts, x_lo, x_hi, j_end, wcp, table, table_row, scale):
         res[i, 13] = out[12]
         res[i, 14] = out[13] * ysc
     return res
+
+
+compile_all(((fit_block, (F2, F2, I1, F1, F1, I1, float64, F2, I1, F1)),))

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.types import boolean, float64, int64
+
+from cellmech.kernels.sigs import BOOL3, F2, F2_OUT, I1, compile_all
 
 
 @njit(cache=True)
@@ -416,3 +419,17 @@ def _line(x, y, keep):
             sxy += (x[j] - xm) * (y[j] - ym)
             sxx += (x[j] - xm) ** 2
     return ym, (sxy / sxx if sxx > 0.0 else 0.0), xm
+
+
+compile_all(
+    (
+        (assemble, (F2, F2, F2, F2, I1, I1, float64, boolean, float64, BOOL3)),
+        (argmax_valid, (F2, I1)),
+        (deviation_contact, (F2, I1, float64)),
+        (finish, (F2_OUT, F2_OUT, I1, I1, float64, BOOL3, float64)),
+        (pad_nan, (F2_OUT, F2_OUT, I1, int64)),
+        (piecewise_linear_contact, (F2, F2, I1)),
+        (spike_proof_peak, (F2, I1)),
+        (subtract_line, (F2, F2, I1, I1)),
+    )
+)

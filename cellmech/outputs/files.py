@@ -7,6 +7,7 @@ A file is written to a temporary name in its target folder and moved into place 
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import math
@@ -25,6 +26,7 @@ __all__ = [
     "file_sha256",
     "json_ready",
     "manifest",
+    "write_column_pair",
     "write_json",
     "write_ome_tiff",
     "write_table_pair",
@@ -119,6 +121,58 @@ def write_table_pair(out_dir: str | Path, stem: str, table, human_table=None) ->
     with atomic_path(parquet_path) as tmp:
         table.to_parquet(tmp, index=False)
     return csv_path, parquet_path
+
+
+def write_column_pair(
+    out_dir: str | Path,
+    stem: str,
+    columns: Mapping[str, np.ndarray],
+    human_columns: Mapping[str, np.ndarray] | None = None,
+) -> tuple[Path, Path]:
+    """:func:`write_table_pair` for a table given as ``{name: 1-D array}``, without pandas
+    (what a fit run writes: importing pandas would cost more than writing the table).
+
+    The CSV reads as pandas writes it: floats as ``%.10g``, NaN as an empty field, other values
+    as ``str``; the Parquet file holds the arrays' own types.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out_dir = Path(out_dir)
+    csv_path, parquet_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.parquet"
+    shown = columns if human_columns is None else human_columns
+    with atomic_path(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(shown)
+        writer.writerows(zip(*(_csv_cells(np.asarray(v)) for v in shown.values()), strict=True))
+    table = pa.Table.from_arrays([_arrow(np.asarray(v)) for v in columns.values()], list(columns))
+    with atomic_path(parquet_path) as tmp:
+        pq.write_table(table, tmp)
+    return csv_path, parquet_path
+
+
+def _arrow(values: np.ndarray):
+    """A 1-D numeric or string array as an Arrow array, built from its buffers (``pa.array``
+    would import pandas to check for pandas types)."""
+    import pyarrow as pa
+
+    if values.dtype.kind in "iuf":
+        data = np.ascontiguousarray(values)
+        buffers = [None, pa.py_buffer(data)]
+        return pa.Array.from_buffers(pa.from_numpy_dtype(data.dtype), data.size, buffers)
+    if values.dtype.kind not in "UO":
+        raise TypeError(f"no Parquet column for dtype {values.dtype}")
+    encoded = [str(v).encode() for v in values.tolist()]
+    offsets = np.cumsum([0] + [len(b) for b in encoded], dtype=np.int32)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(encoded), buffers)
+
+
+def _csv_cells(values: np.ndarray) -> list[str]:
+    """CSV fields of one column, as pandas' ``to_csv(float_format="%.10g")`` writes them."""
+    if values.dtype.kind == "f":
+        return ["" if v != v else "%.10g" % v for v in values.tolist()]  # noqa: UP031
+    return [str(v) for v in values.tolist()]
 
 
 def write_ome_tiff(

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from cellmech import __version__
 from cellmech.containers import CurveStatus, FitResult, ForceMap
@@ -19,13 +18,14 @@ from cellmech.gridmaps import MAP_QUANTITIES, fit_maps
 from cellmech.outputs.files import (
     file_sha256,
     manifest,
+    write_column_pair,
     write_json,
     write_ome_tiff,
-    write_table_pair,
 )
 from cellmech.units import M_PER_UM, PA_PER_KPA
 
 __all__ = [
+    "curve_columns",
     "curve_table",
     "human_columns",
     "package_versions",
@@ -58,8 +58,8 @@ HUMAN_UNITS = {
 }
 
 
-def curve_table(force_map: ForceMap, result: FitResult) -> pd.DataFrame:
-    """One row per fitted curve, SI columns named with their unit.
+def curve_columns(force_map: ForceMap, result: FitResult) -> dict[str, np.ndarray]:
+    """One entry per fitted curve, SI columns named with their unit (name -> values).
 
     Columns: ``curve_index, row, col, x_m, y_m`` (grid cell and recorded scanner position),
     every :attr:`FitResult.FLOAT_FIELDS` quantity, ``status`` (label), ``status_code`` and
@@ -76,17 +76,36 @@ def curve_table(force_map: ForceMap, result: FitResult) -> pd.DataFrame:
     data.update({name: getattr(result, name) for name in FitResult.FLOAT_FIELDS})
     data["status"] = result.status_labels
     data["status_code"] = result.status.astype(np.int8)
-    data["model"] = result.model
-    return pd.DataFrame(data)
+    data["model"] = np.full(idx.size, result.model)
+    return data
 
 
-def human_columns(table: pd.DataFrame, units: Mapping[str, tuple[str, float]] = HUMAN_UNITS):
-    """A copy of ``table`` with a µm/kPa column after each SI column named in ``units``."""
-    out = table.copy()
-    for name, (human, divisor) in units.items():
-        if name in out.columns:
-            out.insert(out.columns.get_loc(name) + 1, human, out[name] / divisor)
+def curve_table(force_map: ForceMap, result: FitResult):
+    """:func:`curve_columns` as a pandas DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(curve_columns(force_map, result))
+
+
+def with_human_units(
+    columns: Mapping[str, Any], units: Mapping[str, tuple[str, float]] = HUMAN_UNITS
+) -> dict[str, Any]:
+    """``columns`` with a µm/kPa column after each SI column named in ``units``."""
+    out = {}
+    for name, values in columns.items():
+        out[name] = values
+        if name in units:
+            human, divisor = units[name]
+            out[human] = values / divisor
     return out
+
+
+def human_columns(table, units: Mapping[str, tuple[str, float]] = HUMAN_UNITS):
+    """A copy of the DataFrame ``table`` with a µm/kPa column after each SI column named in
+    ``units``."""
+    import pandas as pd
+
+    return pd.DataFrame(with_human_units({c: table[c] for c in table.columns}, units))
 
 
 def quantity_maps(force_map: ForceMap, result: FitResult) -> np.ndarray:
@@ -178,8 +197,8 @@ def write_fit_outputs(
     """
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
-    table = curve_table(force_map, result)
-    paths = [*write_table_pair(out_dir, "curves", table, human_columns(table))]
+    columns = curve_columns(force_map, result)
+    paths = [*write_column_pair(out_dir, "curves", columns, with_human_units(columns))]
     paths.append(write_maps(out_dir, force_map, result))
     timing = {**report.get("timing_s", {}), "write": time.perf_counter() - t0}
     outputs = [p.name for p in paths] + ["run.json"]

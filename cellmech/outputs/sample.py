@@ -13,8 +13,14 @@ import numpy as np
 
 from cellmech.gridmaps import MAP_QUANTITIES, fit_maps, to_grid
 from cellmech.outputs.cells import annotate_curve_table, write_cell_tables
-from cellmech.outputs.files import file_sha256, manifest, write_json, write_ome_tiff
-from cellmech.outputs.fit import curve_table, human_columns, run_report, write_table_pair
+from cellmech.outputs.files import (
+    file_sha256,
+    manifest,
+    write_json,
+    write_ome_tiff,
+    write_table_pair,
+)
+from cellmech.outputs.fit import curve_table, human_columns, run_report
 
 __all__ = ["fluorescence_frame_maps", "sample_report", "write_sample_outputs"]
 
