@@ -43,7 +43,8 @@ START_POINT_SPACING_M = 1.5e-6
 
 @dataclass(frozen=True)
 class RegistrationContext:
-    """Everything the steps share (built once per call)."""
+    """Everything the steps share (built once per call); ``tip_geometry`` is the fit's tip
+    the AFM footprint was corrected for (empty when not corrected)."""
 
     options: Any
     afm_px_to_m: np.ndarray
@@ -53,12 +54,14 @@ class RegistrationContext:
     fluo: fp.FluoMask
     grid_shape: tuple[int, int]
     expanded_labels: np.ndarray
+    tip_geometry: dict
 
     @classmethod
     def build(
         cls, force_map: ForceMap, fit: FitResult, seg: Segmentation, opt
     ) -> RegistrationContext:
         px_to_m = grid_px_to_m(force_map.grid)
+        tip = dict(fit.parameters.get("geometry", {})) if opt.tip_correction else {}
         heights = to_grid(force_map, fit.curve_index, fit.zero_force_height_m)
         afm = fp.afm_footprint(
             heights,
@@ -67,6 +70,7 @@ class RegistrationContext:
             level_percentile=opt.substrate_percentile,
             fine_spacing_m=FINE_SPACING_M,
             min_area_m2=opt.min_cell_area_m2,
+            tip_geometry=tip,
         )
         m_to_px = fluorescence_m_to_px(seg.pixel_size_m, seg.origin_m)
         fluo = fp.fluo_mask(seg.cell_labels, m_to_px, seg.pixel_size_m)
@@ -74,7 +78,8 @@ class RegistrationContext:
         expanded = (
             expand_labels(seg.cell_labels, grow) if seg.cell_labels.any() else seg.cell_labels
         )
-        return cls(opt, px_to_m, m_to_px, heights, afm, fluo, force_map.grid.shape, expanded)
+        shape = force_map.grid.shape
+        return cls(opt, px_to_m, m_to_px, heights, afm, fluo, shape, expanded, tip)
 
     @property
     def afm_pitch_m(self) -> float:
@@ -183,6 +188,7 @@ class RegistrationContext:
         reason = _reason(failed, checks) if failed else f"{method}: all checks passed"
         px = self.fluo_m_to_px @ transform @ self.afm_px_to_m
         details["options"] = asdict(opt)
+        details["tip_geometry"] = self.tip_geometry  # what the footprint was corrected for
         return Registration(
             afm_px_to_fluorescence_px=px,
             afm_m_to_fluorescence_m=transform,
