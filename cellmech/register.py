@@ -12,7 +12,7 @@ Steps (DESIGN §5), selected by ``RegisterOptions.method``:
 2. **rigid** footprint alignment (:mod:`cellmech.alignment.footprint`): the AFM
    zero-force-height footprint (heights capped by the reconstruction of the fit's tip
    geometry, :mod:`cellmech.tipshape`, when ``tip_correction``: tip convolution widens the
-   footprint) against the fluorescence cell mask, both smoothed in physical units, mean
+   footprint; off by default, see :func:`~cellmech.alignment.footprint.afm_footprint`) against the fluorescence cell mask, both smoothed in physical units, mean
    squares, multi-start over rotation and translation (and the mirrored hypothesis when
    ``allow_reflection``); then the **scale** from the constellation of
    matched cell centroids (:mod:`cellmech.alignment.constellation`), kept only when it
@@ -60,7 +60,7 @@ class RegisterOptions:
     height_threshold_m: float = option(0.3e-6, "height above the dish counted as cell", "m")
     substrate_percentile: float = option(5.0, "percentile of heights taken as the dish", "%")
     min_cell_area_m2: float = option(20e-12, "smaller footprint blobs are outliers", "m2")
-    tip_correction: bool = option(True, "erode the AFM heights by the fit's tip geometry")
+    tip_correction: bool = option(False, "erode the AFM heights by the fit's tip geometry")
     estimate_scale: bool = option(True, "estimate the AFM/optical scale from cell centroids")
     min_cells_scale: int = option(3, "matched cells needed for the scale estimate")
     max_scale_deviation: float = option(0.05, "largest accepted |scale - 1|")

@@ -50,10 +50,7 @@ def tip_profile(geometry: Mapping[str, float]) -> tuple[Callable[[np.ndarray], n
 
 
 def reconstruct_surface(
-    image_m: np.ndarray,
-    spacing_m: tuple[float, float],
-    geometry: Mapping[str, float],
-    factor: int = 1,
+    image_m: np.ndarray, spacing_m: tuple[float, float], geometry: Mapping[str, float]
 ) -> np.ndarray:
     """Grey-scale erosion of a height image by the tip (Villarrubia's reconstruction).
 
@@ -65,36 +62,25 @@ def reconstruct_surface(
         Row and column spacing of the samples, m.
     geometry : mapping
         Tip geometry (:func:`tip_profile`); without a known shape nothing is eroded.
-    factor : int
-        The reconstruction is evaluated on a grid ``factor`` times finer than the samples,
-        point ``(i, j)`` at sample coordinates ``((i + 0.5) / factor - 0.5, ...)``; only the
-        measured samples bound it (no interpolated heights).
 
     Returns
     -------
-    ndarray, shape (rows * factor, cols * factor)
+    ndarray, shape (rows, cols)
         ``min_q [I(q) + t(|q - p|)]`` over the samples ``q`` within the tip's reach of each
-        point ``p`` (samples beyond the image do not constrain it; inf where none does).
-        Tip heights above the image's height range cannot lower any value and are skipped.
+        sample ``p`` (samples beyond the image do not constrain it). Tip heights above the
+        image's height range cannot lower any value and are left out.
     """
     image = np.asarray(image_m, float)
     rows, cols = image.shape
     profile, reach = tip_profile(geometry)
     span = float(np.ptp(image)) if image.size else 0.0
-    half = [int(np.floor(reach / s)) + 1 for s in spacing_m]
+    half = [int(np.floor(reach / s)) for s in spacing_m]
     padded = np.pad(image, [(h, h) for h in half], constant_values=np.inf)
-    sub = (np.arange(factor) + 0.5) / factor - 0.5
-    out = np.empty((rows * factor, cols * factor))
-    for a, da in enumerate(sub):
-        for b, db in enumerate(sub):
-            best = np.full(image.shape, np.inf)
-            for kr in range(-half[0], half[0] + 1):
-                for kc in range(-half[1], half[1] + 1):
-                    d = np.hypot((kr - da) * spacing_m[0], (kc - db) * spacing_m[1])
-                    lift = float(profile(np.asarray(d)))
-                    if lift <= span:
-                        r0, c0 = half[0] + kr, half[1] + kc
-                        q = padded[r0 : r0 + rows, c0 : c0 + cols]
-                        np.minimum(best, q + lift, out=best)
-            out[a::factor, b::factor] = best
+    out = image.copy()
+    for kr in range(-half[0], half[0] + 1):
+        for kc in range(-half[1], half[1] + 1):
+            lift = float(profile(np.asarray(np.hypot(kr * spacing_m[0], kc * spacing_m[1]))))
+            if lift <= span:
+                r0, c0 = half[0] + kr, half[1] + kc
+                np.minimum(out, padded[r0 : r0 + rows, c0 : c0 + cols] + lift, out=out)
     return out

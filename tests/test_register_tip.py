@@ -1,8 +1,8 @@
 """Registration of maps recorded with a large (10 µm) spherical tip, the `sample-data` default.
 
-The tip widens the AFM height footprints (tip convolution); the registration caps the heights
-by the tip reconstruction of the fit's geometry (``RegisterOptions.tip_correction``). Seeds
-71-73 were not used while developing the correction (seed 42 and seeds 0-19 were).
+The tip widens the AFM height footprints (tip convolution); the registration can replace the
+heights by the tip reconstruction of the fit's geometry (``RegisterOptions.tip_correction``,
+off by default). Seeds 71-73 were not used while developing it (seeds 0-19 and 42 were).
 """
 
 from __future__ import annotations

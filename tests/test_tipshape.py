@@ -58,20 +58,6 @@ def test_reconstruction_undoes_the_widening_where_the_tip_touches(geometry):
     assert _footprint_radius(CAP) <= _footprint_radius(rebuilt) < _footprint_radius(image) - 0.5e-6
 
 
-def test_finer_evaluation_keeps_the_samples_and_bounds_between_them():
-    """On a grid 3x finer, the points on the samples hold the sample-grid reconstruction, and
-    every point is bounded by the surface the image allows (here a sphere-dilated bump sampled
-    every 1.2 µm, the reconstruction being exact on the bump at full resolution)."""
-    geometry = {"tip_radius_m": 10e-6}
-    image = _dilate(BUMP, geometry)[:150, :150]
-    coarse = image[1::3, 1::3]
-    fine = reconstruct_surface(coarse, (3 * SPACING, 3 * SPACING), geometry, factor=3)
-    assert fine.shape == image.shape
-    same = reconstruct_surface(coarse, (3 * SPACING, 3 * SPACING), geometry)
-    assert np.array_equal(fine[1::3, 1::3], same)
-    assert np.all(fine >= BUMP[:150, :150] - 1e-12)
-
-
 def test_without_a_known_tip_the_image_is_unchanged():
     assert np.array_equal(reconstruct_surface(CAP, (SPACING, SPACING), {}), CAP)
 
