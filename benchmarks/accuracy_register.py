@@ -15,7 +15,7 @@ held-out checks (table in ``cellmech.alignment.estimate``).
 ``--dump FILE`` writes one JSON line per case (truth, result and the estimate's parts).
 
 Usage: ``python benchmarks/accuracy_register.py [--seeds 0:20] [--sizes 32 48]
-[--tip-radius 2.5e-6 10e-6] [--no-tip-correction] [--cache DIR] [--dump FILE]``
+[--tip-radius 2.5e-6 10e-6] [--tip-correction] [--cache DIR] [--dump FILE]``
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 48])
     parser.add_argument("--tip-radius", type=float, nargs="+", default=[2.5e-6], help="m")
     parser.add_argument(
-        "--no-tip-correction", action="store_true", help="register without the tip erosion"
+        "--tip-correction", action="store_true", help="RegisterOptions(tip_correction=True)"
     )
     parser.add_argument("--verbose", action="store_true", help="one line per case")
     parser.add_argument("--cache", type=Path, help="directory of fitted cases (reused)")
@@ -84,7 +84,7 @@ def main() -> None:
     )
 
     def options(reflect: bool) -> RegisterOptions:
-        return RegisterOptions(allow_reflection=reflect, tip_correction=not args.no_tip_correction)
+        return RegisterOptions(allow_reflection=reflect, tip_correction=args.tip_correction)
 
     configs = [(t, n, r) for t in args.tip_radius for n in args.sizes for r in (False, True)]
     for tip_m, n, reflect in configs:

@@ -10,13 +10,14 @@ Steps (DESIGN §5), selected by ``RegisterOptions.method``:
 1. **initial** transform: the metadata (scanner m == stage m), a saved calibration
    (:func:`load_calibration`, passed as ``initial``) or landmarks (RANSAC fit);
 2. **rigid** footprint alignment (:mod:`cellmech.alignment.footprint`): the AFM
-   zero-force-height footprint (heights capped by the reconstruction of the fit's tip
-   geometry, :mod:`cellmech.tipshape`, when ``tip_correction``: tip convolution widens the
-   footprint; off by default, see :func:`~cellmech.alignment.footprint.afm_footprint`) against the fluorescence cell mask, both smoothed in physical units, mean
-   squares, multi-start over rotation and translation (and the mirrored hypothesis when
-   ``allow_reflection``); then the **scale** from the constellation of
-   matched cell centroids (:mod:`cellmech.alignment.constellation`), kept only when it
-   lowers the centroid residuals;
+   zero-force-height footprint (heights replaced by their reconstruction for the fit's tip,
+   :mod:`cellmech.tipshape`, when ``tip_correction``: tip convolution widens the footprint;
+   off by default, see :func:`~cellmech.alignment.footprint.afm_footprint`) against the
+   fluorescence cell mask, both smoothed in physical units, mean squares, multi-start over
+   rotation and translation (and the mirrored hypothesis when ``allow_reflection``); then
+   the **scale** from the constellation of matched cell centroids
+   (:mod:`cellmech.alignment.constellation`), kept only when it lowers the centroid
+   residuals;
 3. optional **refined**: a mutual-information affine (:mod:`cellmech.alignment.refine`),
    kept only when it stays near the rigid answer and improves the mask overlap.
 
