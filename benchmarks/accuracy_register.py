@@ -15,7 +15,7 @@ held-out checks (table in ``cellmech.alignment.estimate``).
 ``--dump FILE`` writes one JSON line per case (truth, result and the estimate's parts).
 
 Usage: ``python benchmarks/accuracy_register.py [--seeds 0:20] [--sizes 32 48]
-[--tip-radius 2.5e-6 10e-6] [--tip-correction] [--cache DIR] [--dump FILE]``
+[--tip-radius 2.5e-6 10e-6] [--cache DIR] [--dump FILE]``
 """
 
 from __future__ import annotations
@@ -67,9 +67,6 @@ def main() -> None:
     parser.add_argument("--seeds", default="0:20", help="start:stop")
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 48])
     parser.add_argument("--tip-radius", type=float, nargs="+", default=[2.5e-6], help="m")
-    parser.add_argument(
-        "--tip-correction", action="store_true", help="RegisterOptions(tip_correction=True)"
-    )
     parser.add_argument("--verbose", action="store_true", help="one line per case")
     parser.add_argument("--cache", type=Path, help="directory of fitted cases (reused)")
     parser.add_argument("--dump", type=Path, help="JSON lines, one per case")
@@ -82,17 +79,13 @@ def main() -> None:
         "tip_um map    reflect  n   TRE_px median   p90    max   est>true  est/true median"
         "  accepted  s/case"
     )
-
-    def options(reflect: bool) -> RegisterOptions:
-        return RegisterOptions(allow_reflection=reflect, tip_correction=args.tip_correction)
-
     configs = [(t, n, r) for t in args.tip_radius for n in args.sizes for r in (False, True)]
     for tip_m, n, reflect in configs:
         tre, ratio, acc, secs = [], [], [], []
         for seed in range(start, stop):
             force_map, fit, seg, truth = load_case(seed, n, reflect, tip_m, args.cache)
             t0 = time.perf_counter()
-            reg = register(force_map, fit, seg, options(reflect))
+            reg = register(force_map, fit, seg, RegisterOptions(allow_reflection=reflect))
             secs.append(time.perf_counter() - t0)
             pitch = force_map.grid.pixel_size_m[0]
             truth_px = np.array(truth["transform"]["afm_px_to_fluo_px"])

@@ -10,13 +10,12 @@ Steps (DESIGN §5), selected by ``RegisterOptions.method``:
 1. **initial** transform: the metadata (scanner m == stage m), a saved calibration
    (:func:`load_calibration`, passed as ``initial``) or landmarks (RANSAC fit);
 2. **rigid** footprint alignment (:mod:`cellmech.alignment.footprint`): the AFM
-   zero-force-height footprint (heights replaced by their reconstruction for the fit's tip,
-   :mod:`cellmech.tipshape`, when ``tip_correction``: tip convolution widens the footprint;
-   off by default, see :func:`~cellmech.alignment.footprint.afm_footprint`) against the
-   fluorescence cell mask, both smoothed in physical units, mean squares, multi-start over
-   rotation and translation (and the mirrored hypothesis when ``allow_reflection``); then
-   the **scale** from the constellation of matched cell centroids
-   (:mod:`cellmech.alignment.constellation`), kept only when it lowers the centroid
+   zero-force-height footprint against the fluorescence cell mask, both smoothed in
+   physical units, mean squares, multi-start over rotation and translation (and the mirrored
+   hypothesis when ``allow_reflection``); then the **scale** from the constellation of
+   matched cell centroids (:mod:`cellmech.alignment.constellation`; the footprint matched
+   to a cell reaches as far beyond it as the fit's tip widens it,
+   :func:`cellmech.tipshape.lateral_reach`), kept only when it lowers the centroid
    residuals;
 3. optional **refined**: a mutual-information affine (:mod:`cellmech.alignment.refine`),
    kept only when it stays near the rigid answer and improves the mask overlap.
@@ -61,7 +60,6 @@ class RegisterOptions:
     height_threshold_m: float = option(0.3e-6, "height above the dish counted as cell", "m")
     substrate_percentile: float = option(5.0, "percentile of heights taken as the dish", "%")
     min_cell_area_m2: float = option(20e-12, "smaller footprint blobs are outliers", "m2")
-    tip_correction: bool = option(False, "erode the AFM heights by the fit's tip geometry")
     estimate_scale: bool = option(True, "estimate the AFM/optical scale from cell centroids")
     min_cells_scale: int = option(3, "matched cells needed for the scale estimate")
     max_scale_deviation: float = option(0.05, "largest accepted |scale - 1|")
@@ -103,7 +101,7 @@ class RegisterOptions:
         check_range(s, "min_cells_scale", self.min_cells_scale, low=2, integer=True)
         check_range(s, "landmark_iterations", self.landmark_iterations, low=1, integer=True)
         check_range(s, "seed", self.seed, low=0, integer=True)
-        for name in ("allow_reflection", "estimate_scale", "tip_correction"):
+        for name in ("allow_reflection", "estimate_scale"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"[{s}] {name}={getattr(self, name)!r} must be true or false")
 

@@ -11,13 +11,11 @@ thresholded above the dish) and a fluorescence mask differ in size (DESIGN §5).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage, optimize
 
-from cellmech.tipshape import reconstruct_surface
 from cellmech.transforms import apply_affine, similarity
 
 __all__ = [
@@ -67,21 +65,8 @@ def afm_footprint(
     level_percentile: float,
     fine_spacing_m: float,
     min_area_m2: float,
-    tip_geometry: Mapping[str, float] | None = None,
 ) -> AfmFootprint:
     """Threshold the zero-force height map above a robust substrate level, on a fine grid.
-
-    With ``tip_geometry`` the heights are replaced by the tip reconstruction of the samples
-    (:func:`~cellmech.tipshape.reconstruct_surface`) before the interpolation: the recorded heights
-    are the surface dilated by the tip, whose footprint is wider than the cell by the tip's
-    lateral reach (more at taller, steeper edges: micrometres for a 10 µm sphere), which
-    biases the footprint alignment and the centroids against the fluorescence mask.
-    Measured (``benchmarks/accuracy_register.py --tip-radius``, seeds 0-19, truth labels): with
-    a 10 µm tip the correction brings the centroid scale closer to the truth and lowers the
-    median TRE (48x48: 0.24 -> 0.18 AFM px) but not the worst case, and the error estimate
-    then covers the true error in only 85 % of reflected 48x48 cases; with a 2.5 µm tip it
-    raises the median TRE (0.05 -> 0.06 px) and the coverage falls to 75-80 %. Hence off by
-    default (``RegisterOptions.tip_correction``).
 
     Parameters
     ----------
@@ -99,8 +84,6 @@ def afm_footprint(
     min_area_m2 : float
         Footprint components smaller than this (isolated outlier curves) are dish; holes
         inside a footprint (curves without a height) are filled.
-    tip_geometry : mapping, optional
-        Tip of the fit (``tip_radius_m`` or ``half_angle_deg``); no tip correction when None.
     """
     pitch = float(np.sqrt(abs(np.linalg.det(px_to_m[:2, :2]))))
     above, level = height_above_substrate(
@@ -111,9 +94,6 @@ def afm_footprint(
     r = (np.arange(rows * factor) + 0.5) / factor - 0.5
     c = (np.arange(cols * factor) + 0.5) / factor - 0.5
     rr, cc = np.meshgrid(r, c, indexing="ij")
-    if tip_geometry:
-        spacing = tuple(np.linalg.norm(px_to_m[:2, :2], axis=0))
-        above = reconstruct_surface(above, spacing, tip_geometry)
     fine = ndimage.map_coordinates(above, [rr.ravel(), cc.ravel()], order=1, mode="nearest")
     x, y = apply_affine(px_to_m, rr.ravel(), cc.ravel())
     centre = np.array(apply_affine(px_to_m, (rows - 1) / 2, (cols - 1) / 2))
