@@ -13,8 +13,10 @@ Steps (DESIGN §5), selected by ``RegisterOptions.method``:
    zero-force-height footprint against the fluorescence cell mask, both smoothed in
    physical units, mean squares, multi-start over rotation and translation (and the mirrored
    hypothesis when ``allow_reflection``); then the **scale** from the constellation of
-   matched cell centroids (:mod:`cellmech.alignment.constellation`), kept only when it
-   lowers the centroid residuals;
+   matched cell centroids (:mod:`cellmech.alignment.constellation`; the footprint matched
+   to a cell reaches as far beyond it as the fit's tip widens it,
+   :func:`cellmech.tipshape.lateral_reach`), kept only when it lowers the centroid
+   residuals;
 3. optional **refined**: a mutual-information affine (:mod:`cellmech.alignment.refine`),
    kept only when it stays near the rigid answer and improves the mask overlap.
 

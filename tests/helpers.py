@@ -359,9 +359,12 @@ def indentation_curves(curves: list[tuple[np.ndarray, np.ndarray]], k: float = K
     )
 
 
-def registration_case(seed: int, side: int = 32, reflect: bool = False):
-    """A synthetic sample, its map fitted (unbiased objective, the generator's 2.5 µm tip) and
-    its true segmentation: the inputs of a registration with a known answer.
+def registration_case(
+    seed: int, side: int = 32, reflect: bool = False, tip_radius_m: float = 2.5e-6
+):
+    """A synthetic sample, its map fitted (unbiased objective, with the spherical tip of radius
+    ``tip_radius_m`` that generated it) and its true segmentation: the inputs of a
+    registration with a known answer.
 
     Returns ``(sample, fit_result, segmentation)``.
     """
@@ -380,9 +383,10 @@ def registration_case(seed: int, side: int = 32, reflect: bool = False):
             marker=False,
             measured_height=False,
             reflect=reflect,
+            geometry={"tip_radius_m": tip_radius_m},
         )
     )
-    options = FitOptions(geometry={"tip_radius_m": 2.5e-6}, weight_cp_m=0)
+    options = FitOptions(geometry={"tip_radius_m": tip_radius_m}, weight_cp_m=0)
     fit = fit_map(s.force_map, fit_options=options)
     seg = Segmentation(s.labels[0], s.labels[1], s.stack.pixel_size_m, s.stack.stage_position_m)
     return s, fit, seg

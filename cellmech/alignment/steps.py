@@ -28,6 +28,7 @@ from cellmech.alignment import footprint as fp
 from cellmech.alignment.constellation import Constellation, match_cells, similarity_fit
 from cellmech.containers import FitResult, ForceMap, Registration, Segmentation
 from cellmech.gridmaps import to_grid
+from cellmech.tipshape import lateral_reach
 from cellmech.transforms import fluorescence_m_to_px, grid_px_to_m, scale_factor
 
 __all__ = ["RegistrationContext", "rigid_with_scale", "try_refine"]
@@ -43,7 +44,7 @@ START_POINT_SPACING_M = 1.5e-6
 
 @dataclass(frozen=True)
 class RegistrationContext:
-    """Everything the steps share (built once per call)."""
+    """Everything the steps share (built once per call); ``tip_geometry`` is the fit's tip."""
 
     options: Any
     afm_px_to_m: np.ndarray
@@ -53,12 +54,14 @@ class RegistrationContext:
     fluo: fp.FluoMask
     grid_shape: tuple[int, int]
     expanded_labels: np.ndarray
+    tip_geometry: dict
 
     @classmethod
     def build(
         cls, force_map: ForceMap, fit: FitResult, seg: Segmentation, opt
     ) -> RegistrationContext:
         px_to_m = grid_px_to_m(force_map.grid)
+        tip = dict(fit.parameters.get("geometry", {}))
         heights = to_grid(force_map, fit.curve_index, fit.zero_force_height_m)
         afm = fp.afm_footprint(
             heights,
@@ -70,11 +73,14 @@ class RegistrationContext:
         )
         m_to_px = fluorescence_m_to_px(seg.pixel_size_m, seg.origin_m)
         fluo = fp.fluo_mask(seg.cell_labels, m_to_px, seg.pixel_size_m)
-        grow = opt.max_match_distance_m / fluo.pixel_size_m
+        grow = (
+            opt.max_match_distance_m + _rim_m(heights, afm.level_m, tip, opt)
+        ) / fluo.pixel_size_m
         expanded = (
             expand_labels(seg.cell_labels, grow) if seg.cell_labels.any() else seg.cell_labels
         )
-        return cls(opt, px_to_m, m_to_px, heights, afm, fluo, force_map.grid.shape, expanded)
+        shape = force_map.grid.shape
+        return cls(opt, px_to_m, m_to_px, heights, afm, fluo, shape, expanded, tip)
 
     @property
     def afm_pitch_m(self) -> float:
@@ -183,6 +189,7 @@ class RegistrationContext:
         reason = _reason(failed, checks) if failed else f"{method}: all checks passed"
         px = self.fluo_m_to_px @ transform @ self.afm_px_to_m
         details["options"] = asdict(opt)
+        details["tip_geometry"] = self.tip_geometry
         return Registration(
             afm_px_to_fluorescence_px=px,
             afm_m_to_fluorescence_m=transform,
@@ -193,6 +200,17 @@ class RegistrationContext:
             checks=checks,
             parameters=details,
         )
+
+
+def _rim_m(heights_m: np.ndarray, level_m: float, tip: dict, opt) -> float:
+    """How far a footprint may extend beyond its cell through tip convolution, m: the tip's
+    lateral reach against the tallest edge the map holds (:func:`~cellmech.tipshape.lateral_reach`).
+    The cell labels are grown by this much more than the match distance, so a widened
+    footprint is matched whole: clipped, its centroid would follow the transform it was
+    matched under, which pulls the centroid scale towards 1."""
+    finite = heights_m[np.isfinite(heights_m)]
+    tallest = float(finite.max() - level_m) if finite.size else 0.0
+    return lateral_reach(tip, tallest - opt.height_threshold_m)
 
 
 def _check(value, threshold, at_least: bool) -> dict:

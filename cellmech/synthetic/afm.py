@@ -25,7 +25,7 @@ the undeflected cantilever = ``z - piezo_offset``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,7 @@ import numpy as np
 from cellmech.containers import CurveSegment
 from cellmech.models import model_force
 from cellmech.synthetic.scene import Scene
+from cellmech.tipshape import tip_profile
 
 __all__ = [
     "Artefacts",
@@ -88,35 +89,6 @@ class CurveSet:
     setpoint_reached: np.ndarray
     piezo_start_m: float
     z_length_m: float
-
-
-def tip_profile(geometry: Mapping[str, float]) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
-    """Height of the tip surface above its apex versus lateral distance, and its reach.
-
-    Parameters
-    ----------
-    geometry : mapping
-        Contact-model geometry: ``tip_radius_m`` (sphere) or ``half_angle_deg`` (cone).
-
-    Returns
-    -------
-    profile : callable
-        ``profile(r_m) -> height_m`` (inf beyond a sphere's radius).
-    reach_m : float
-        Largest lateral distance worth searching, m (sphere radius; 20 µm for a cone).
-    """
-    if "tip_radius_m" in geometry:
-        radius = float(geometry["tip_radius_m"])
-
-        def sphere(r: np.ndarray) -> np.ndarray:
-            inside = r <= radius
-            return np.where(inside, radius - np.sqrt(np.clip(radius**2 - r**2, 0, None)), np.inf)
-
-        return sphere, radius
-    if "half_angle_deg" in geometry:
-        cot = 1.0 / np.tan(np.radians(float(geometry["half_angle_deg"])))
-        return (lambda r: r * cot), 20e-6
-    return (lambda r: np.where(r == 0, 0.0, np.inf)), 0.0
 
 
 def contact_heights(
