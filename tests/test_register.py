@@ -43,18 +43,21 @@ def test_known_transform_recovered_with_honest_estimate(cases):
         assert true < reg.error_estimate_m < 3 * pitch, (seed, true, reg.error_estimate_m)
 
 
-@pytest.mark.parametrize("seed, reflect", [(201, False), (202, True), (203, False)])
-def test_error_estimate_bounds_the_true_error_on_held_out_seeds(seed, reflect):
-    """Seeds never used to calibrate the estimate: true error < estimate, and the estimate is
-    not vacuous: <= 4x the true error, or a quarter AFM pixel when the true error is tiny (a
-    0.01 px error makes any ratio large; the median ratio over seeds 200-239, 1.9-2.2 per map
-    size and reflection, is measured by benchmarks/accuracy_register.py)."""
-    s, fit, seg = _case(seed, reflect)
-    reg = register(s.force_map, fit, seg, RegisterOptions(allow_reflection=reflect))
-    true = _true_error_m(reg, s, seg)
-    pitch = s.force_map.grid.pixel_size_m[0]
-    assert reg.accepted, reg.reason
-    assert true < reg.error_estimate_m <= max(4 * true, 0.25 * pitch), (true, reg.error_estimate_m)
+def test_error_estimate_bounds_the_true_error_on_held_out_seeds():
+    """Seeds never used to calibrate the estimate (200-219, every other one reflected): the
+    estimate exceeds the true error in >= 80 % of them (measured 90-100 % per map size and
+    reflection by benchmarks/accuracy_register.py; a 95 % coverage fails this with probability
+    1.6 %), and it is not vacuous: the median estimate/true <= 3 (measured 1.9-2.5)."""
+    ratios = []
+    for seed in range(200, 220):
+        reflect = seed % 2 == 1
+        s, fit, seg = _case(seed, reflect)
+        reg = register(s.force_map, fit, seg, RegisterOptions(allow_reflection=reflect))
+        assert reg.accepted, (seed, reg.reason)
+        ratios.append(reg.error_estimate_m / _true_error_m(reg, s, seg))
+    ratios = np.array(ratios)
+    assert np.mean(ratios > 1) >= 0.8, ratios
+    assert np.median(ratios) <= 3, ratios
 
 
 def test_refinement_reports_its_verdict_in_checks(cases):
