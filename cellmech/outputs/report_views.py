@@ -22,7 +22,10 @@ from cellmech.units import M_PER_UM, PA_PER_KPA
 #: cells with fewer ok curves than this are flagged (unless the run's [measure] says otherwise)
 MIN_OK_CURVES = 3
 #: curve statuses that deserve a warning when they occur inside a cell
-SUSPICIOUS_IN_CELLS = ("rigid", "no_contact")
+SUSPICIOUS_IN_CELLS = {
+    "rigid": "a thin cell over the dish or a misregistration",
+    "no_contact": "an approach too short to reach the cell or a misregistration",
+}
 #: statuses whose zero-force heights describe the sample surface
 TRUSTED_HEIGHT = ("ok", "rigid")
 
@@ -283,13 +286,13 @@ def _suspicious_curves(result) -> list[str]:
     cell_id = np.asarray(result.assignment.cell_id)
     labels = result.fit.status_labels
     out = []
-    for status in SUSPICIOUS_IN_CELLS:
+    for status, causes in SUSPICIOUS_IN_CELLS.items():
         hit = (labels == status) & (cell_id > 0)
         if hit.any():
             ids, counts = np.unique(cell_id[hit], return_counts=True)
             where = ", ".join(f"cell {i}: {n}" for i, n in zip(ids, counts, strict=True))
             out.append(
                 f"{int(hit.sum())} curve(s) with status '{status}' lie inside cells ({where}); "
-                "check them in the curve table (wrong contact, thin cell or misregistration)."
+                f"check them in the curve table ({causes})."
             )
     return out
