@@ -156,26 +156,20 @@ def _end_rise_z(curves, cp, sd):
     prediction interval of a linear regression), ``sd`` the fit's robust force noise. A
     contact ends the approach well above the trend however the baseline drifts; a drifting or
     tilted baseline that never touched (its tilt extrapolated from a short leading part)
-    stays on it, while a constant baseline would call it a rise.
+    stays on it, while a constant baseline would call it a rise. Computed by
+    :func:`cellmech.kernels.statcore.end_rise_z` in one pass per curve.
     """
-    x, y = curves.tip_position_m, curves.force_n
-    valid = (np.arange(x.shape[1]) < curves.n_points[:, None]) & np.isfinite(x) & np.isfinite(y)
-    cols = np.arange(x.shape[1])[None, :]
-    base = valid & ((x > cp[:, None]) | (cols < curves.contact_index[:, None]))
-    few = base.sum(axis=1) < MIN_BASELINE_POINTS
-    use = np.where(few[:, None], valid, base)
-    m = np.maximum(use.sum(axis=1), 1)
-    xm = np.where(use, x, 0.0).sum(axis=1) / m
-    ym = np.where(use, y, 0.0).sum(axis=1) / m
-    dx = np.where(use, x - xm[:, None], 0.0)
-    sxx = (dx * dx).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = np.where(sxx > 0, (dx * np.where(use, y - ym[:, None], 0.0)).sum(axis=1) / sxx, 0)
-        last = np.maximum(curves.n_points - 1, 0)[:, None]
-        xe = np.take_along_axis(x, last, axis=1)[:, 0]
-        ye = np.take_along_axis(y, last, axis=1)[:, 0]
-        spread = sd * np.sqrt(1.0 + 1.0 / m + np.where(sxx > 0, (xe - xm) ** 2 / sxx, 0.0))
-        return (ye - ym - slope * (xe - xm)) / spread
+    from cellmech.kernels.statcore import end_rise_z
+
+    return end_rise_z(
+        curves.tip_position_m,
+        curves.force_n,
+        curves.n_points.astype(np.int64),
+        np.asarray(cp, float),
+        curves.contact_index.astype(np.int64),
+        np.asarray(sd, float),
+        MIN_BASELINE_POINTS,
+    )
 
 
 def _setpoint_tip(curves):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numba.core.registry import CPUDispatcher
 
-MODULES = ("cellmech.kernels.precore", "cellmech.kernels.fitcore")
+MODULES = ("cellmech.kernels.precore", "cellmech.kernels.fitcore", "cellmech.kernels.statcore")
 
 
 def public_kernels():

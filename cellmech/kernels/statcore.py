@@ -1,0 +1,68 @@
+"""Compiled per-curve tests of :mod:`cellmech.fitstatus` (numba): one pass per curve instead of
+a dozen full-size array passes.
+
+Parallel over curves (``prange``); see :mod:`cellmech.kernels.sigs` for the signatures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import int64, njit, prange
+
+from cellmech.kernels.sigs import F1, F2, I1, compile_all
+
+__all__ = ["end_rise_z"]
+
+
+@njit(cache=True, parallel=True)
+def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
+    """How far the last of the ``length[i]`` points of each curve stands above the
+    least-squares line ``y = a + s x`` of its baseline, in prediction errors; shape (n,).
+
+    Baseline points: finite points with ``x > cp[i]`` or a column below ``contact_index[i]``;
+    with fewer than ``min_base`` of them, every finite point. The prediction error at the last
+    point ``x_e`` is ``sd sqrt(1 + 1/m + (x_e - mean x)^2 / S_xx)`` over the ``m`` line points
+    (the prediction interval of a linear regression). NaN where the last point is not finite.
+    """
+    out = np.empty(x.shape[0])
+    for i in prange(x.shape[0]):
+        n = length[i]
+        m_base = 0
+        for j in range(n):
+            if _finite(x[i, j], y[i, j]) and (x[i, j] > cp[i] or j < contact_index[i]):
+                m_base += 1
+        use_all = m_base < min_base
+        m = 0
+        xm = ym = 0.0
+        for j in range(n):
+            if _used(x[i, j], y[i, j], j, cp[i], contact_index[i], use_all):
+                m += 1
+                xm += x[i, j]
+                ym += y[i, j]
+        m = max(m, 1)
+        xm /= m
+        ym /= m
+        sxx = sxy = 0.0
+        for j in range(n):
+            if _used(x[i, j], y[i, j], j, cp[i], contact_index[i], use_all):
+                sxx += (x[i, j] - xm) ** 2
+                sxy += (x[i, j] - xm) * (y[i, j] - ym)
+        last = max(n - 1, 0)
+        xe, ye = x[i, last], y[i, last]
+        slope = sxy / sxx if sxx > 0.0 else 0.0
+        lever = (xe - xm) ** 2 / sxx if sxx > 0.0 else 0.0
+        out[i] = (ye - ym - slope * (xe - xm)) / (sd[i] * np.sqrt(1.0 + 1.0 / m + lever))
+    return out
+
+
+@njit(cache=True)
+def _finite(a, b):
+    return np.isfinite(a) and np.isfinite(b)
+
+
+@njit(cache=True)
+def _used(xj, yj, j, cp, contact, use_all):
+    return _finite(xj, yj) and (use_all or xj > cp or j < contact)
+
+
+compile_all(((end_rise_z, (F2, F2, I1, F1, I1, F1, int64)),))
