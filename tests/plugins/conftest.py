@@ -27,3 +27,15 @@ def sample_result():
     from napari_cellmech._worker import run_analysis
 
     return run_analysis(SAMPLE_AFM, SAMPLE_FLUO)
+
+
+def open_sample(make_napari_viewer, threaded: bool = True):
+    """``(viewer, widget)``: a shown viewer holding File > Open Sample > cellmech and the dock
+    widget on it (a hidden canvas screenshots black)."""
+    from napari_cellmech._sample import make_sample_data
+    from napari_cellmech._widget import CellmechWidget
+
+    viewer = make_napari_viewer(show=True)
+    for data, kwargs, kind in make_sample_data():
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    return viewer, CellmechWidget(viewer, threaded=threaded)

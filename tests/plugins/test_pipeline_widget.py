@@ -16,11 +16,9 @@ pytest.importorskip("pytestqt")
 from napari_cellmech import _layers
 from napari_cellmech._landmark_panel import AFM_POINTS, FLUO_POINTS
 from napari_cellmech._result import CELL_E_LAYER, CELLS_LAYER, FOOTPRINT_LAYER, NUCLEI_LAYER
-from napari_cellmech._sample import make_sample_data
-from napari_cellmech._widget import CellmechWidget
 
 from cellmech.register import read_landmarks
-from tests.plugins.conftest import SAMPLE_DIR
+from tests.plugins.conftest import SAMPLE_DIR, open_sample
 
 E_LAYER = "Young's modulus log10(E/kPa)"
 HEIGHT_LAYER = "zero-force height (µm)"
@@ -29,10 +27,7 @@ SHOT = "/tmp/cellmech-napari-shot.png"
 
 @pytest.fixture
 def viewer_widget(make_napari_viewer):
-    viewer = make_napari_viewer(show=True)  # a hidden canvas screenshots black
-    for data, kwargs, kind in make_sample_data():
-        getattr(viewer, f"add_{kind}")(data, **kwargs)
-    return viewer, CellmechWidget(viewer, threaded=False)
+    return open_sample(make_napari_viewer, threaded=False)
 
 
 def _world(layer, rows, cols):

@@ -12,22 +12,18 @@ import pytest
 pytest.importorskip("napari")
 pytest.importorskip("pytestqt")
 
-from napari_cellmech._sample import make_sample_data
 from napari_cellmech._widget import FROM_FILE, NO_FLUORESCENCE, CellmechWidget
 
 from cellmech.gridmaps import fit_maps
 from cellmech.synthetic import SAMPLE_DATA_OPTIONS
-from tests.plugins.conftest import SAMPLE_AFM
+from tests.plugins.conftest import SAMPLE_AFM, open_sample
 
 E_LAYER = "Young's modulus log10(E/kPa)"
 
 
 @pytest.fixture
 def viewer_widget(make_napari_viewer):
-    viewer = make_napari_viewer(show=True)  # a hidden canvas screenshots black
-    for data, kwargs, kind in make_sample_data():
-        getattr(viewer, f"add_{kind}")(data, **kwargs)
-    return viewer, CellmechWidget(viewer)
+    return open_sample(make_napari_viewer)
 
 
 def test_sample_data_layers(viewer_widget):
