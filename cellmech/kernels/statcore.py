@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import int64, njit, prange
 
+from cellmech.kernels.precore import _line
 from cellmech.kernels.sigs import F1, F2, I1, compile_all
 
 __all__ = ["end_rise_z"]
@@ -27,42 +28,23 @@ def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
     out = np.empty(x.shape[0])
     for i in prange(x.shape[0]):
         n = length[i]
-        m_base = 0
+        finite = np.empty(n, np.bool_)
+        base = np.empty(n, np.bool_)
         for j in range(n):
-            if _finite(x[i, j], y[i, j]) and (x[i, j] > cp[i] or j < contact_index[i]):
-                m_base += 1
-        use_all = m_base < min_base
-        m = 0
-        xm = ym = 0.0
+            finite[j] = np.isfinite(x[i, j]) and np.isfinite(y[i, j])
+            base[j] = finite[j] and (x[i, j] > cp[i] or j < contact_index[i])
+        keep = finite if base.sum() < min_base else base
+        m = max(keep.sum(), 1)
+        ym, slope, xm = _line(x[i, :n], y[i, :n], keep) if keep.any() else (0.0, 0.0, 0.0)
+        sxx = 0.0
         for j in range(n):
-            if _used(x[i, j], y[i, j], j, cp[i], contact_index[i], use_all):
-                m += 1
-                xm += x[i, j]
-                ym += y[i, j]
-        m = max(m, 1)
-        xm /= m
-        ym /= m
-        sxx = sxy = 0.0
-        for j in range(n):
-            if _used(x[i, j], y[i, j], j, cp[i], contact_index[i], use_all):
+            if keep[j]:
                 sxx += (x[i, j] - xm) ** 2
-                sxy += (x[i, j] - xm) * (y[i, j] - ym)
         last = max(n - 1, 0)
         xe, ye = x[i, last], y[i, last]
-        slope = sxy / sxx if sxx > 0.0 else 0.0
         lever = (xe - xm) ** 2 / sxx if sxx > 0.0 else 0.0
         out[i] = (ye - ym - slope * (xe - xm)) / (sd[i] * np.sqrt(1.0 + 1.0 / m + lever))
     return out
-
-
-@njit(cache=True)
-def _finite(a, b):
-    return np.isfinite(a) and np.isfinite(b)
-
-
-@njit(cache=True)
-def _used(xj, yj, j, cp, contact, use_all):
-    return _finite(xj, yj) and (use_all or xj > cp or j < contact)
 
 
 compile_all(((end_rise_z, (F2, F2, I1, F1, I1, F1, int64)),))
