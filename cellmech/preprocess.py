@@ -38,26 +38,15 @@ from cellmech.runtime import kernel
 gather_columns, moving_average = (
     kernel("cellmech.kernels.curvemath", n) for n in ("gather_columns", "moving_average")
 )
-(
-    argmax_valid,
-    assemble,
-    deviation_contact,
-    finish,
-    pad_nan,
-    piecewise_linear_contact,
-    spike_proof_peak,
-    subtract_line,
-) = (
+argmax_valid, assemble, contact_estimate, finish, pad_nan, spike_proof_peak = (
     kernel("cellmech.kernels.precore", n)
     for n in (
         "argmax_valid",
         "assemble",
-        "deviation_contact",
+        "contact_estimate",
         "finish",
         "pad_nan",
-        "piecewise_linear_contact",
         "spike_proof_peak",
-        "subtract_line",
     )
 )
 
@@ -71,15 +60,6 @@ CONTACT_METHODS = {
 HEIGHT_SOURCES = ("auto", "measured", "piezo")
 TILT_AXES = ("none", "height", "time")
 MIN_POINTS = 5
-#: leading share of the points before the contact estimate used to fit a baseline tilt (the
-#: estimate may lie inside a soft contact's slow onset), and how often tilt and contact
-#: estimate are refined in turn
-TILT_SHARE = 0.8
-TILT_PASSES = 2
-#: fewest baseline points a tilt is fitted to: a contact estimate within the first few points
-#: (a spike at the start of the baseline) would extrapolate the line of a handful of noisy
-#: points over the whole approach, a ramp of nN; such curves keep their force untilted
-MIN_TILT_POINTS = 20
 
 
 @dataclass(frozen=True)
@@ -183,13 +163,11 @@ def preprocess(
         options.correct_tip_offset,
         options.split_at_turning_point,
     )
-    # the force and contact estimate of assemble are final unless one of these changes them
-    fused = (
-        options.smooth_window == 1
-        and options.tilt_axis == "none"
-        and options.contact_method == "deviation_from_baseline"
-    )
-    tip, force, finite, _, contact, offset, turn = assemble(
+    method = _method_code(options)
+    tilt = options.tilt_axis != "none"
+    # one kernel does every step unless smoothing or a tilt versus time intervene
+    fused = options.smooth_window == 1 and options.tilt_axis != "time"
+    tip, force, finite, _, contact, offset, turn, peak = assemble(
         app_h,
         app_f,
         ret_h,
@@ -199,7 +177,7 @@ def preprocess(
         k,
         options.compute_tip_position and options.smooth_window == 1,
         options.baseline_fraction,
-        flags if fused else (False, False, False),
+        (method, tilt, flags) if fused else (0, False, (False, False, False)),
     )
     status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
     if block.status is not None:  # curves the reader found damaged keep their status
@@ -207,13 +185,24 @@ def preprocess(
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     if tip.shape[1] and not fused:  # no points at all: every curve is TOO_FEW_POINTS already
         with np.errstate(invalid="ignore", divide="ignore"):  # NaN/inf only in failed curves
-            tip, force, contact = _corrected(block, tip, force, contact, n_tot, status, k, options)
+            tip, force, contact, n_clip = _smoothed(tip, force, contact, n_tot, k, options)
+            axis = _time(block, status) if options.tilt_axis == "time" else tip
             inv_k = 1.0 / k if options.compute_tip_position else 0.0
-            offset, turn = finish(
-                tip, force, contact, n_tot, options.baseline_fraction, flags, inv_k
+            contact, offset, turn, peak = finish(
+                tip,
+                force,
+                axis,
+                contact,
+                n_clip,
+                n_tot,
+                n_app,
+                options.baseline_fraction,
+                (method, tilt, flags),
+                k,
+                inv_k,
             )
     if options.keep_approach_peak and force.shape[1]:
-        turn = np.where(turn >= 0, np.maximum(turn, _approach_peak(force, n_app) + 1), turn)
+        turn = np.where(turn >= 0, np.maximum(turn, peak + 1), turn)
     n_app = np.where((status == CurveStatus.OK) & (turn >= 0), turn, n_app)
     status[(status == CurveStatus.OK) & (n_app < MIN_POINTS)] = CurveStatus.TOO_FEW_POINTS
     m = int(n_app.max()) if n_app.size else 0
@@ -231,24 +220,16 @@ def preprocess(
     )
 
 
-def _approach_peak(force, n_app):
-    """Column of the largest force of every recorded approach (0 for an empty one)."""
-    cols = np.arange(force.shape[1])[None, :]
-    inside = (cols < n_app[:, None]) & np.isfinite(force)
-    return np.argmax(np.where(inside, force, -np.inf), axis=1)
-
-
-def _corrected(block, tip, force, contact, n_tot, status, k, options):
-    """Tip position, tilt-corrected force and contact index (steps 2-5 before the offsets).
+def _smoothed(tip, force, contact, n_tot, k, options):
+    """Smoothed force, tip position, contact estimate and the points before the force
+    maximum (the range of contact estimates) of the path that does not fuse every step.
 
     ``tip`` is the tip position, or the oriented height when smoothing is asked for (the tip
     position and the force maximum are then computed here from the smoothed force).
     ``contact`` is the deviation-from-baseline estimate on the unsmoothed force. Contact
-    estimates look only before the force maximum, found by :func:`spike_proof_peak` (a spike
+    estimates look only before the force maximum, found by ``spike_proof_peak`` (a spike
     above the setpoint early in the baseline would otherwise end the search there).
     """
-    # contact estimates look before the force maximum: a spike above the setpoint in the
-    # baseline must not be that maximum
     n_clip = spike_proof_peak(force, n_tot)
     if options.smooth_window > 1:
         force = moving_average(force, n_tot, int(options.smooth_window))
@@ -256,18 +237,9 @@ def _corrected(block, tip, force, contact, n_tot, status, k, options):
             tip = tip + force / k
         n_clip = argmax_valid(force, n_tot)
     if options.smooth_window > 1 or options.contact_method != "deviation_from_baseline":
-        contact = _contact_index(tip, force, n_clip, options)
-    if options.tilt_axis != "none":
-        axis = tip if options.tilt_axis == "height" else _time(block, status)
-        raw = force
-        for _ in range(TILT_PASSES):
-            first = (contact * TILT_SHARE).astype(np.int64)
-            tilted = subtract_line(axis, raw, n_tot, np.maximum(first, 2))
-            force = np.where((first < MIN_TILT_POINTS)[:, None], raw, tilted)
-            contact = _contact_index(tip, force, n_clip, options)
-        if options.compute_tip_position:  # the tip moves with the tilt-corrected force
-            tip = tip + (force - raw) / k
-    return tip, force, contact
+        method = _method_code(options)
+        contact = contact_estimate(tip, force, n_clip, options.baseline_fraction, method)
+    return tip, force, contact, n_clip
 
 
 def _segments(block: CurveBlock) -> list:
@@ -337,8 +309,7 @@ def _time(block: CurveBlock, status: np.ndarray) -> np.ndarray:
     return time
 
 
-def _contact_index(tip: np.ndarray, force: np.ndarray, n_clip: np.ndarray, options) -> np.ndarray:
-    """Contact-point estimate on the approach up to the force maximum (``n_clip`` points)."""
-    if options.contact_method == "piecewise_linear":
-        return piecewise_linear_contact(tip, force, n_clip)
-    return deviation_contact(force, n_clip, options.baseline_fraction)
+def _method_code(options: PreprocessOptions) -> int:
+    """The kernels' code of the contact estimator: its position in :data:`CONTACT_METHODS`
+    (``DEVIATION``, ``PIECEWISE_LINEAR`` of :mod:`cellmech.kernels.precore`)."""
+    return tuple(CONTACT_METHODS).index(options.contact_method)

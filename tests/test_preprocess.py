@@ -8,7 +8,7 @@ import pytest
 from cellmech.containers import CurveBlock, CurveSegment, CurveStatus, IndentationCurves
 from cellmech.errors import ConfigError
 from cellmech.io import read_force_map
-from cellmech.kernels.precore import assemble, finish
+from cellmech.kernels.precore import assemble, contact_estimate, finish, spike_proof_peak
 from cellmech.pipeline import PRESETS
 from cellmech.preprocess import PreprocessOptions, preprocess
 from tests.conftest import REAL_SPRING_CONSTANTS, real_afm_file
@@ -150,21 +150,29 @@ def test_ragged_block_equals_curve_by_curve() -> None:
         assert alone.tip_offset_m[0] == together.tip_offset_m[i]
 
 
-def test_fused_kernel_equals_assemble_then_finish() -> None:
-    """The one-launch default path (assemble with the finish options) equals assemble
-    followed by finish, the path taken when smoothing, tilt or another estimator intervene."""
-    block, _ = synthetic_block(5, offset_n=1e-10)
+@pytest.mark.parametrize("method", [0, 1])
+def test_fused_kernel_equals_assemble_then_finish(method: int) -> None:
+    """The one-launch path (assemble with every step: contact estimator, tilt, offsets,
+    re-split) equals assemble followed by finish, the path taken when smoothing or a tilt
+    versus time intervene."""
+    block, _ = synthetic_block(5, offset_n=1e-10, tilt_n_per_m=2e-4, noise_n=10e-12)
     app, ret = block.approach, block.retract
     args = (app.height_m, app.force_n, ret.height_m, ret.force_n, app.n_points, ret.n_points)
-    flags = (True, True, True)
-    fused = assemble(*args, 0.02, True, 0.1, flags)
-    tip, force, _, _, contact, offset, turn = assemble(*args, 0.02, True, 0.1, (False,) * 3)
+    steps = (method, True, (True, True, True))
+    fused = assemble(*args, 0.02, True, 0.1, steps)
+    tip, force, _, _, contact, offset, turn, _ = assemble(
+        *args, 0.02, True, 0.1, (0, False, (False,) * 3)
+    )
     assert np.all(offset == 0) and np.all(turn == -1)
-    offset, turn = finish(tip, force, contact, app.n_points + ret.n_points, 0.1, flags, 1 / 0.02)
-    for a, b in zip(fused, (tip, force, None, None, contact, offset, turn), strict=True):
+    n_tot = app.n_points + ret.n_points
+    n_clip = spike_proof_peak(force, n_tot)
+    if method:
+        contact = contact_estimate(tip, force, n_clip, 0.1, method)
+    split = finish(tip, force, tip, contact, n_clip, n_tot, app.n_points, 0.1, steps, 0.02, 50.0)
+    for a, b in zip(fused, (tip, force, None, None, *split), strict=True):
         if b is not None:
             np.testing.assert_array_equal(a, b)
-    assert np.all(turn > 0) and np.all(offset != 0)
+    assert np.all(split[2] > 0) and np.all(split[1] != 0)
 
 
 def test_bad_curves_get_status_codes() -> None:

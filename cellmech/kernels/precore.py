@@ -1,11 +1,11 @@
 """Compiled per-curve scans of the preprocessing (numba, one curve per thread).
 
 Each function works on NaN-padded (n, m) arrays with the number of valid leading points of
-every row. The fused kernel :func:`assemble` (followed by :func:`finish` when smoothing,
-tilt removal or another contact estimator change the data in between) does all full-length
-passes of the workflow row by row while a row sits in the cache, in place where it can, so a
-block needs no full-size NumPy temporaries. Every row is processed on its own: a
-curve's result does not depend on the other curves of its block.
+every row. The fused kernel :func:`assemble` (followed by :func:`finish` when smoothing or a
+tilt versus time change the data in between) does all full-length passes of the workflow
+(tilt removal and contact estimates included) row by row while a row sits in the cache, in
+place where it can, so a block needs no full-size NumPy temporaries. Every row is processed
+on its own: a curve's result does not depend on the other curves of its block.
 """
 
 from __future__ import annotations
@@ -14,7 +14,21 @@ import numpy as np
 from numba import njit, prange
 from numba.types import boolean, float64, int64
 
-from cellmech.kernels.sigs import BOOL3, F2, F2_OUT, I1, compile_all
+from cellmech.kernels.sigs import F2, F2_OUT, I1, STEPS, compile_all
+
+#: contact-point estimators (the ``method`` argument): deviation from the baseline,
+#: piecewise-linear least squares (see :mod:`cellmech.preprocess`)
+DEVIATION, PIECEWISE_LINEAR = 0, 1
+#: baseline tilt removal: the line is fitted to this leading share of the points before the
+#: contact estimate (the estimate may lie inside a soft contact's slow onset), tilt and
+#: estimate are refined in turn this often, and a curve whose line would rest on fewer points
+#: (a spike at the start of the baseline: a handful of noisy points extrapolated over the
+#: approach would make a ramp of nN) keeps its force untilted
+TILT_SHARE = 0.8
+TILT_PASSES = 2
+MIN_TILT_POINTS = 20
+#: residuals beyond this many robust standard deviations are left out of a baseline line
+LINE_OUTLIER_Z = 5.0
 
 
 @njit(cache=True)
@@ -63,9 +77,9 @@ def _inf_to_nan(row, n):
 
 
 @njit(cache=True, parallel=True)
-def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction, options):
+def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction, steps):
     """Join approach and retract, orient the height axis and compute the tip position; then,
-    while each curve is in the cache, what :func:`finish` does with ``options``.
+    while each curve is in the cache, the rest of the workflow (:func:`_correct_row`).
 
     Parameters
     ----------
@@ -79,10 +93,11 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
     tip_position : bool
         Return the tip position ``height + force / k`` instead of the height.
     fraction : float
-        Baseline fraction of the contact estimates (:func:`deviation_contact`).
-    options : tuple of 3 bool
-        :func:`finish` options, applied with the contact estimate returned here (all False
-        where the contact estimate or the force still change).
+        Baseline fraction of the contact estimates (:func:`_first_above_baseline`).
+    steps : tuple (int, bool, (bool, bool, bool))
+        Contact estimator (DEVIATION or PIECEWISE_LINEAR), baseline tilt removal versus the
+        tip position (or height), and the :func:`_finish_row` options, applied here (all off
+        where the force or the contact estimate still change before :func:`finish`).
 
     Returns
     -------
@@ -97,11 +112,9 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
         (so later arithmetic raises no warnings). Padding is NaN.
     peak : ndarray of int64, shape (n,)
         Column of the largest force (as :func:`argmax_valid`).
-    contact : ndarray of int64, shape (n,)
-        Contact estimate on the points before the force maximum (:func:`deviation_contact`
-        with ``peak``).
-    tip_offset, turn : ndarray, shape (n,)
-        As returned by :func:`finish` (0 and -1 where ``m`` is 0).
+    contact, tip_offset, turn, approach_peak : ndarray, shape (n,)
+        As returned by :func:`finish`, the first contact estimate being
+        :func:`_deviation_contact` on the points before ``peak`` (0, -1, 0 where ``m`` is 0).
     """
     n = app_h.shape[0]
     n_tot = n_app + n_ret
@@ -112,6 +125,9 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
     peak = np.zeros(n, np.int64)
     contact = np.zeros(n, np.int64)
     tip_offset, turn = np.zeros(n), np.full(n, -1, np.int64)
+    approach_peak = np.zeros(n, np.int64)
+    method, tilt, options = steps
+    inv_k = 1.0 / k if tip_position else 0.0
     for i in prange(n):
         na, nr, nt = n_app[i], n_ret[i], n_tot[i]
         xi, fi = x[i], force[i]
@@ -133,40 +149,58 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
             sign = _height_sign(xi, na)
             _, _, peak[i] = _oriented_copy(xi, fi, nt, sign, k, tip_position, xi, fi, 0, -np.inf, 0)
         contact[i] = _deviation_contact(fi, peak[i], fraction)
-        if m > 0:
-            inv_k = 1.0 / k if tip_position else 0.0
-            tip_offset[i], turn[i] = _finish_row(xi, fi, nt, contact[i], fraction, options, inv_k)
-    return x, force, finite, peak, contact, tip_offset, turn
+        if m == 0:
+            continue
+        # contact estimates after this one look before a spike-proof force maximum
+        n_clip = _spike_proof_peak(fi, nt) if tilt or method != DEVIATION else 0
+        if method != DEVIATION:
+            contact[i] = _contact_row(xi, fi, n_clip, fraction, method)
+        contact[i], tip_offset[i], turn[i], approach_peak[i] = _correct_row(
+            xi, fi, xi, nt, na, contact[i], n_clip, fraction, method, tilt, options, k, inv_k
+        )
+    return x, force, finite, peak, contact, tip_offset, turn, approach_peak
+
+
+@njit(cache=True)
+def _argmax_valid(row, n):
+    """Column of the largest non-NaN value among the first ``n`` of ``row`` (0 if none)."""
+    best, out = -np.inf, 0
+    for j in range(n):
+        if row[j] > best:
+            best, out = row[j], j
+    return out
 
 
 @njit(cache=True, parallel=True)
 def argmax_valid(a, length):
-    """Column of the largest non-NaN value among the first ``length[i]`` of each row (0 if
-    none), shape (n,)."""
+    """:func:`_argmax_valid` of the first ``length[i]`` values of every row, shape (n,)."""
     out = np.zeros(a.shape[0], np.int64)
     for i in prange(a.shape[0]):
-        best = -np.inf
-        for j in range(length[i]):
-            if a[i, j] > best:
-                best, out[i] = a[i, j], j
+        out[i] = _argmax_valid(a[i], length[i])
+    return out
+
+
+@njit(cache=True)
+def _spike_proof_peak(row, n):
+    """Column of the largest of the first ``n`` values of ``row`` when every point counts
+    only as high as its higher neighbour (the median of three inside the row): an isolated
+    spike cannot be the maximum. 0 for fewer than 2 points."""
+    best, out = -np.inf, 0
+    for j in range(n if n >= 2 else 0):
+        left = row[j - 1] if j > 0 else -np.inf
+        right = row[j + 1] if j + 1 < n else -np.inf
+        v = min(row[j], max(left, right))
+        if v > best:
+            best, out = v, j
     return out
 
 
 @njit(cache=True, parallel=True)
 def spike_proof_peak(a, length):
-    """Column of the largest value among the first ``length[i]`` of each row when every
-    point counts only as high as its higher neighbour (the median of three inside the row):
-    an isolated spike cannot be the maximum. 0 for rows with fewer than 2 points."""
+    """:func:`_spike_proof_peak` of the first ``length[i]`` values of every row, shape (n,)."""
     out = np.zeros(a.shape[0], np.int64)
     for i in prange(a.shape[0]):
-        n = length[i]
-        best = -np.inf
-        for j in range(n if n >= 2 else 0):
-            left = a[i, j - 1] if j > 0 else -np.inf
-            right = a[i, j + 1] if j + 1 < n else -np.inf
-            v = min(a[i, j], max(left, right))
-            if v > best:
-                best, out[i] = v, j
+        out[i] = _spike_proof_peak(a[i], length[i])
     return out
 
 
@@ -199,13 +233,21 @@ def _deviation_contact(row, n, fraction):
     return index if index >= 0 else n // 2
 
 
+@njit(cache=True)
+def _contact_row(x, y, n, fraction, method):
+    """Contact estimate of one curve (tip position ``x``, force ``y``) on its first ``n``
+    points: :func:`_deviation_contact` or :func:`_piecewise_linear_contact`."""
+    if method == PIECEWISE_LINEAR:
+        return _piecewise_linear_contact(x, y, n)
+    return _deviation_contact(y, n, fraction)
+
+
 @njit(cache=True, parallel=True)
-def deviation_contact(force, length, fraction):
-    """:func:`_deviation_contact` of the first ``length[i]`` points of every row, shape
-    (n,)."""
-    out = np.empty(force.shape[0], np.int64)
-    for i in prange(force.shape[0]):
-        out[i] = _deviation_contact(force[i], length[i], fraction)
+def contact_estimate(x, y, length, fraction, method):
+    """:func:`_contact_row` of the first ``length[i]`` points of every row, shape (n,)."""
+    out = np.empty(y.shape[0], np.int64)
+    for i in prange(y.shape[0]):
+        out[i] = _contact_row(x[i], y[i], length[i], fraction, method)
     return out
 
 
@@ -277,40 +319,102 @@ def _finish_row(tip, force, n, contact, fraction, options, inv_k):
     return t0, turn
 
 
+@njit(cache=True)
+def _detilt(axis, raw, tilted, tip, n, contact, n_clip, fraction, method):
+    """Baseline tilt removal of one curve: ``tilted[:n]`` = ``raw`` minus the robust line
+    (:func:`_robust_line`) of ``raw`` against ``axis`` on the leading TILT_SHARE of the
+    points before the contact estimate (``raw`` itself where that is fewer than
+    MIN_TILT_POINTS points), the estimate refined on the result; TILT_PASSES times. Returns
+    the last contact estimate (on the first ``n_clip`` points, ``tip`` the tip position)."""
+    for _ in range(TILT_PASSES):
+        first = min(int(contact * TILT_SHARE), n)
+        if first < MIN_TILT_POINTS:
+            tilted[:n] = raw[:n]
+        else:
+            ym, slope, xm = _robust_line(axis[:first], raw[:first])
+            for j in range(n):
+                tilted[j] = raw[j] - ym - slope * (axis[j] - xm)
+        contact = _contact_row(tip, tilted, n_clip, fraction, method)
+    return contact
+
+
+@njit(cache=True)
+def _correct_row(
+    tip, force, axis, n, n_app, contact, n_clip, fraction, method, tilt, options, k, inv_k
+):
+    """Steps 4-7 of the workflow on one curve of ``n`` points, in place: optional baseline
+    tilt removal versus ``axis`` (:func:`_detilt`; the tip position follows the corrected
+    force when ``inv_k`` is not 0), then :func:`_finish_row`. Returns (contact estimate,
+    tip offset, turning point, column of the largest force of the first ``n_app`` points
+    after the corrections)."""
+    if tilt:
+        tilted = np.empty(n)
+        contact = _detilt(axis, force, tilted, tip, n, contact, n_clip, fraction, method)
+        for j in range(n):
+            if inv_k != 0.0:
+                tip[j] = tip[j] + (tilted[j] - force[j]) / k
+            force[j] = tilted[j]
+    t0, turn = _finish_row(tip, force, n, contact, fraction, options, inv_k)
+    return contact, t0, turn, _argmax_valid(force, n_app)
+
+
 @njit(cache=True, parallel=True)
-def finish(tip, force, contact, n_tot, fraction, options, inv_k):
-    """:func:`_finish_row` of every curve.
+def finish(tip, force, axis, contact, n_clip, n_tot, n_app, fraction, steps, k, inv_k):
+    """:func:`_correct_row` of every curve.
 
     Parameters
     ----------
     tip, force : ndarray, shape (n, m), m > 0
         Tip position (m) and force (N) of the joined curves; modified in place.
+    axis : ndarray, shape (n, m)
+        What a baseline tilt is a function of (the tip position, or time in s); may be
+        ``tip`` itself (read before ``tip`` changes).
     contact : ndarray of int64, shape (n,)
         Contact-point estimate (column) of every curve.
-    n_tot : ndarray of int64, shape (n,)
-        Valid points of every curve.
+    n_clip, n_tot, n_app : ndarray of int64, shape (n,)
+        Points before the force maximum (the range of further contact estimates), valid
+        points, and points of the recorded approach.
     fraction : float
-        Baseline fraction of :func:`_first_above_baseline` for the re-split.
-    options : tuple of 3 bool
+        Baseline fraction of the contact estimates.
+    steps : tuple (int, bool, (bool, bool, bool))
+        Contact estimator (DEVIATION or PIECEWISE_LINEAR), tilt removal, and
         (correct_force_offset, correct_tip_offset, split_at_turning_point).
-    inv_k : float
-        1 / spring constant in m/N when ``tip`` is the tip position (the force offset then
-        also moves it), else 0.
+    k, inv_k : float
+        Spring constant in N/m, and 1 / k when ``tip`` is the tip position (the force
+        corrections then also move it), else 0.
 
     Returns
     -------
+    contact : ndarray of int64, shape (n,)
+        Final contact estimate.
     tip_offset : ndarray, shape (n,)
         Subtracted tip offset in m (0 if not corrected).
     turn : ndarray of int64, shape (n,)
         Turning point (approach points after the re-split), -1 where there is none.
+    approach_peak : ndarray of int64, shape (n,)
+        Column of the largest corrected force of the recorded approach.
     """
     n = tip.shape[0]
-    tip_offset, turn = np.zeros(n), np.full(n, -1, np.int64)
+    method, tilt, options = steps
+    out = np.zeros(n, np.int64)
+    tip_offset, turn, approach_peak = np.zeros(n), np.full(n, -1, np.int64), np.zeros(n, np.int64)
     for i in prange(n):
-        tip_offset[i], turn[i] = _finish_row(
-            tip[i], force[i], n_tot[i], contact[i], fraction, options, inv_k
+        out[i], tip_offset[i], turn[i], approach_peak[i] = _correct_row(
+            tip[i],
+            force[i],
+            axis[i],
+            n_tot[i],
+            n_app[i],
+            contact[i],
+            n_clip[i],
+            fraction,
+            method,
+            tilt,
+            options,
+            k,
+            inv_k,
         )
-    return tip_offset, turn
+    return out, tip_offset, turn, approach_peak
 
 
 @njit(cache=True)
@@ -322,83 +426,68 @@ def pad_nan(a, b, length, m):
         b[i, length[i] : m] = np.nan
 
 
-@njit(cache=True, parallel=True)
-def piecewise_linear_contact(x, y, length):
-    """Contact index of the least-squares fit "constant baseline, then a line".
+@njit(cache=True)
+def _piecewise_linear_contact(x, y, n):
+    """Contact index of the least-squares fit "constant baseline, then a line" to the first
+    ``n`` points of one curve.
 
     For every candidate index ``k`` the model ``y = d`` (points before ``k``) and
     ``y = d + s (x_k - x)`` (from ``k`` on) is solved in closed form from running suffix
-    sums, so all candidates of a curve cost O(m). ``x`` is the tip position (decreasing into
-    the sample); on a convex (Hertz-like) contact the line meets the baseline a little inside
-    the contact region. Returns ``length // 2`` for curves with fewer than 4 points.
+    sums, so all candidates cost O(n). ``x`` is the tip position (decreasing into the
+    sample); on a convex (Hertz-like) contact the line meets the baseline a little inside
+    the contact region. Returns ``n // 2`` for fewer than 4 points.
     """
-    out = length // 2
-    for i in prange(x.shape[0]):
-        n = length[i]
-        if n < 4:
+    out = n // 2
+    if n < 4:
+        return out
+    # standardise (zero mean, unit range) for well-conditioned sums
+    xm, ym = x[:n].mean(), y[:n].mean()
+    xs = max(x[:n].max() - x[:n].min(), 1e-300)
+    ys = max(y[:n].max() - y[:n].min(), 1e-300)
+    ty = tyy = 0.0
+    for j in range(n):
+        v = (y[j] - ym) / ys
+        ty += v
+        tyy += v * v
+    s1 = sx = sxx = sy = sxy = 0.0
+    best = np.inf
+    for k in range(n - 1, 1, -1):
+        xk, yk = (x[k] - xm) / xs, (y[k] - ym) / ys
+        s1 += 1.0
+        sx += xk
+        sxx += xk * xk
+        sy += yk
+        sxy += xk * yk
+        if s1 < 2.0:
             continue
-        # standardise (zero mean, unit range) for well-conditioned sums
-        xm, ym = x[i, :n].mean(), y[i, :n].mean()
-        xs = max(x[i, :n].max() - x[i, :n].min(), 1e-300)
-        ys = max(y[i, :n].max() - y[i, :n].min(), 1e-300)
-        ty = tyy = 0.0
-        for j in range(n):
-            v = (y[i, j] - ym) / ys
-            ty += v
-            tyy += v * v
-        s1 = sx = sxx = sy = sxy = 0.0
-        best = np.inf
-        for k in range(n - 1, 1, -1):
-            xk, yk = (x[i, k] - xm) / xs, (y[i, k] - ym) / ys
-            s1 += 1.0
-            sx += xk
-            sxx += xk * xk
-            sy += yk
-            sxy += xk * yk
-            if s1 < 2.0:
-                continue
-            su = s1 * xk - sx
-            suu = s1 * xk * xk - 2.0 * xk * sx + sxx
-            suy = xk * sy - sxy
-            det = n * suu - su * su
-            if det <= 1e-12 * n * suu:
-                continue
-            d = (suu * ty - su * suy) / det
-            slope = (n * suy - su * ty) / det
-            ssr = tyy - d * ty - slope * suy
-            if ssr < best:
-                best, out[i] = ssr, k
+        su = s1 * xk - sx
+        suu = s1 * xk * xk - 2.0 * xk * sx + sxx
+        suy = xk * sy - sxy
+        det = n * suu - su * su
+        if det <= 1e-12 * n * suu:
+            continue
+        d = (suu * ty - su * suy) / det
+        slope = (n * suy - su * ty) / det
+        ssr = tyy - d * ty - slope * suy
+        if ssr < best:
+            best, out = ssr, k
     return out
 
 
-#: residuals beyond this many robust standard deviations are left out of a baseline line
-LINE_OUTLIER_Z = 5.0
-
-
-@njit(cache=True, parallel=True)
-def subtract_line(x, y, length, fit_points):
-    """``y`` minus the least-squares line of ``y`` against ``x`` fitted to the first
-    ``fit_points[i]`` points of each row (evaluated on all ``length[i]`` points, NaN after).
-
-    The line is refitted once without the points whose residual exceeds LINE_OUTLIER_Z
-    robust standard deviations (1.4826 MAD): a spike in the baseline would otherwise tilt the
-    line and, extrapolated over the approach, remove or fake a contact's force rise.
-    """
-    out = np.full(y.shape, np.nan)
-    for i in prange(y.shape[0]):
-        k = min(fit_points[i], length[i])
-        if k < 2:
-            continue
-        keep = np.ones(k, np.bool_)
-        ym, slope, xm = _line(x[i, :k], y[i, :k], keep)
-        res = np.abs(y[i, :k] - ym - slope * (x[i, :k] - xm))
-        limit = LINE_OUTLIER_Z * 1.4826 * np.median(res)
-        keep = res <= limit
-        if 2 <= keep.sum() < k:
-            ym, slope, xm = _line(x[i, :k], y[i, :k], keep)
-        for j in range(length[i]):
-            out[i, j] = y[i, j] - ym - slope * (x[i, j] - xm)
-    return out
+@njit(cache=True)
+def _robust_line(x, y):
+    """Least-squares line of ``y`` against ``x`` (:func:`_line`), refitted once without the
+    points whose residual exceeds LINE_OUTLIER_Z robust standard deviations (1.4826 MAD): a
+    spike in the baseline would otherwise tilt the line and, extrapolated over the approach,
+    remove or fake a contact's force rise. Returns (mean y, slope, mean x)."""
+    keep = np.ones(x.size, np.bool_)
+    ym, slope, xm = _line(x, y, keep)
+    res = np.abs(y - ym - slope * (x - xm))
+    limit = LINE_OUTLIER_Z * 1.4826 * np.median(res)
+    keep = res <= limit
+    if 2 <= keep.sum() < x.size:
+        ym, slope, xm = _line(x, y, keep)
+    return ym, slope, xm
 
 
 @njit(cache=True)
@@ -423,13 +512,14 @@ def _line(x, y, keep):
 
 compile_all(
     (
-        (assemble, (F2, F2, F2, F2, I1, I1, float64, boolean, float64, BOOL3)),
+        (
+            assemble,
+            (F2, F2, F2, F2, I1, I1, float64, boolean, float64, STEPS),
+        ),
         (argmax_valid, (F2, I1)),
-        (deviation_contact, (F2, I1, float64)),
-        (finish, (F2_OUT, F2_OUT, I1, I1, float64, BOOL3, float64)),
+        (contact_estimate, (F2, F2, I1, float64, int64)),
+        (finish, (F2_OUT, F2_OUT, F2, I1, I1, I1, I1, float64, STEPS, float64, float64)),
         (pad_nan, (F2_OUT, F2_OUT, I1, int64)),
-        (piecewise_linear_contact, (F2, F2, I1)),
         (spike_proof_peak, (F2, I1)),
-        (subtract_line, (F2, F2, I1, I1)),
     )
 )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from numba import types
 
-__all__ = ["BOOL3", "F1", "F2", "F2_OUT", "I1", "compile_all"]
+__all__ = ["BOOL3", "F1", "F2", "F2_OUT", "I1", "STEPS", "compile_all"]
 
 #: read-only float64 arrays (1-D, 2-D) and int64 vector, any layout
 F1 = types.Array(types.float64, 1, "A", readonly=True)
@@ -23,6 +23,8 @@ I1 = types.Array(types.int64, 1, "A", readonly=True)
 F2_OUT = types.Array(types.float64, 2, "A")
 #: a tuple of three flags
 BOOL3 = types.UniTuple(types.boolean, 3)
+#: preprocessing steps: (contact estimator code, tilt removal, three flags)
+STEPS = types.Tuple((types.int64, types.boolean, BOOL3))
 
 
 def compile_all(table: Sequence[tuple]) -> None:
