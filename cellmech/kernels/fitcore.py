@@ -309,7 +309,9 @@ def _summary(x, y, cp, e, b, wcp, span, table, row, scale, out):
     free = np.empty(x.size)  # residuals out of contact, for a robust noise estimate
     ymean = y.mean()
     h = 1e-6 * span
-    a = np.zeros((3, 3))
+    # J^T W J in scalars (a20 = a02 and a21 = a12 exactly; a01 and a10 round differently):
+    # a point with the Jacobian row (0, 0, 1) only adds its weight to a22
+    a00 = a01 = a02 = a10 = a11 = a12 = a22 = 0.0
     for j in range(x.size):
         d = cp - x[j]
         g = _g(d, table, row, scale)
@@ -317,26 +319,30 @@ def _summary(x, y, cp, e, b, wcp, span, table, row, scale, out):
         ssr += r * r
         sst += (y[j] - ymean) ** 2
         if j >= 2:  # isolated outlier: a residual off the mean of its neighbours
-            rmax = max(rmax, abs(r1 - 0.5 * (r2 + r)) / np.sqrt(1.5))
+            rmax = max(rmax, abs(r1 - 0.5 * (r2 + r)))
         r2, r1 = r1, r
         w2 = 1.0
         if wcp > 0.0:
             w2 = min(abs(d) / wcp, 1.0) ** 2
         if d > -h:  # cp column scaled by the span: a well-conditioned 3 x 3 system
             dg = (_g(d + h, table, row, scale) - _g(d - h, table, row, scale)) / (2 * h)
-            jac = (g, e * dg * span, 1.0)
-        else:
-            jac = (0.0, 0.0, 1.0)
-        for p in range(3):
-            for q in range(3):
-                a[p, q] += w2 * jac[p] * jac[q]
+            j1 = e * dg * span
+            wg, wj = w2 * g, w2 * j1
+            a00 += wg * g
+            a01 += wg * j1
+            a02 += wg
+            a10 += wj * g
+            a11 += wj * j1
+            a12 += wj
+        a22 += w2
         if d > 0.0:
             contact += 1
             dmax = max(dmax, d)
         else:
             free[nfree] = r
             nfree += 1
-    out[4], out[5], out[6], out[7], out[8] = ssr, sst, dmax, contact, rmax
+    # in noise units of that difference; dividing the maximum (not every value) is exact
+    out[4], out[5], out[6], out[7], out[8] = ssr, sst, dmax, contact, rmax / np.sqrt(1.5)
     # noise: robust (1.4826 MAD) spread of the residuals out of contact, so spikes and steps
     # in the baseline do not inflate it; over all points when few are out of contact
     if nfree > 10:
@@ -345,14 +351,14 @@ def _summary(x, y, cp, e, b, wcp, span, table, row, scale, out):
     else:
         out[11] = np.sqrt(ssr / max(x.size - 3, 1))
     det = (
-        a[0, 0] * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1])
-        - a[0, 1] * (a[1, 0] * a[2, 2] - a[1, 2] * a[2, 0])
-        + a[0, 2] * (a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0])
+        a00 * (a11 * a22 - a12 * a12)
+        - a01 * (a10 * a22 - a12 * a02)
+        + a02 * (a10 * a12 - a11 * a02)
     )
     s2 = out[3] / max(x.size - 3, 1)
     if e > 0.0 and det > 0.0:
-        out[9] = np.sqrt(s2 * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]) / det)
-        out[10] = np.sqrt(s2 * (a[0, 0] * a[2, 2] - a[0, 2] * a[2, 0]) / det) * span
+        out[9] = np.sqrt(s2 * (a11 * a22 - a12 * a12) / det)
+        out[10] = np.sqrt(s2 * (a00 * a22 - a02 * a02) / det) * span
     else:
         out[9] = out[10] = np.nan
 
