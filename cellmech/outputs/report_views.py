@@ -235,7 +235,11 @@ def _panel(result, role: str, pos: int, tip: np.ndarray, force: np.ndarray) -> C
     if not (np.isfinite(cp) and np.isfinite(e)):
         return CurvePanel(head + "\nno fit", -tip, force)
     delta_max = np.nanmax(cp - tip)
-    keep = (cp - tip) >= -max(delta_max, 0.2 * M_PER_UM)  # baseline as long as the contact
+    # ok curves: a baseline as long as the contact; a curve fitted but not ok (poor_fit) shows
+    # its whole approach, where the cause of its status lies (a spike or a step far before
+    # contact is invisible in the zoom)
+    zoom = fit.status[pos] == CurveStatus.OK
+    keep = (cp - tip) >= -max(delta_max, 0.2 * M_PER_UM) if zoom else np.isfinite(tip)
     fit_tip = np.linspace(np.nanmin(tip[keep]), np.nanmax(tip[keep]), 300)
     text = f"{head}\nE = {e / PA_PER_KPA:.3g} kPa, R² = {fit.r_squared[pos]:.3f}"
     return CurvePanel(

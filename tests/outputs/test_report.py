@@ -237,6 +237,24 @@ def test_example_curves_typical_worst_and_one_per_status(sample_result):
         assert p.fit_force_n is not None and np.all(np.isfinite(p.fit_force_n))
 
 
+def test_a_fitted_curve_that_is_not_ok_shows_its_whole_approach(sample_result):
+    """ok panels zoom on the contact; a poor_fit panel shows every approach point, since the
+    cause of its status (spikes microns before contact) lies outside that zoom."""
+    fit, fm = sample_result.fit, sample_result.force_map
+    pos = int(np.flatnonzero(fit.status == CurveStatus.OK)[0])
+    status = fit.status.copy()
+    status[pos] = CurveStatus.POOR_FIT
+    result = replace(sample_result, fit=replace(fit, status=status))
+    poor = next(p for p in example_curves(result) if p.title.startswith("status poor_fit"))
+    options = PreprocessOptions(**dict(fit.parameters["preprocessing"]))
+    tip, _ = preprocess(
+        fm.curves(fit.curve_index[[pos]]), fm.spring_constant_n_per_m, options
+    ).curve(0)
+    assert poor.indentation_m.size == np.isfinite(tip).sum()
+    zoom = fit.contact_point_m[pos] - tip >= -max(fit.indentation_max_m[pos], 0.2e-6)
+    assert zoom.sum() < 0.5 * poor.indentation_m.size  # the zoom would have hidden most of it
+
+
 def test_human_units_and_numbers():
     assert human_column("volume_m3") == ("volume (µm³)", pytest.approx(1e-18))
     assert human_column("youngs_modulus_median_pa", {"youngs_modulus_median_pa": "E"}) == (
