@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cellmech.alignment.estimate import K, error_estimate, pose_covariance
+from cellmech.alignment.estimate import K, error_estimate, independent_samples, pose_covariance
 from cellmech.alignment.footprint import AfmFootprint
 
 PITCH = 2.8e-6
@@ -104,3 +104,13 @@ def test_footprint_shrink_moves_every_edge_by_that_distance(shrink_m):
     np.testing.assert_array_equal(fp.smoothed(1e-6, spacing, 0.0), binary)
     area = fp.smoothed(1e-6, spacing, shrink_m).sum() * spacing**2
     assert np.sqrt(area / np.pi) == pytest.approx(radius - shrink_m, abs=0.15e-6)
+
+
+def test_independent_samples_are_pixels_or_resolution_elements():
+    """Residuals smoothed by a 1 µm Gaussian (FWHM 2.355 µm): on a 90 µm map sampled every
+    2.8 µm each AFM pixel is independent (1024); sampled every 1.875 µm (48x48) neighbours are
+    correlated and the map holds 8100 µm² / FWHM² = 1461 resolution elements, not 2304."""
+    assert independent_samples((32, 32), 90e-6 / 32, 1e-6) == 1024
+    fwhm = np.sqrt(8 * np.log(2)) * 1e-6
+    assert independent_samples((48, 48), 90e-6 / 48, 1e-6) == pytest.approx((90e-6 / fwhm) ** 2)
+    assert 1450 < independent_samples((48, 48), 90e-6 / 48, 1e-6) < 1470

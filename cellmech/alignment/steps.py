@@ -176,7 +176,7 @@ class RegistrationContext:
 
         steps = np.array([opt.rotation_step_deg / 8] + [opt.smoothing_m / 4] * 3)
         radius = self.grid_rms_radius_m()
-        n_eff = self.grid_shape[0] * self.grid_shape[1]
+        n_eff = estimate.independent_samples(self.grid_shape, self.afm_pitch_m, opt.smoothing_m)
         at = np.append(np.asarray(pose, float), widening)
         cov = estimate.pose_covariance(score, at, steps, n_eff)
         con = self.constellation(transform)
