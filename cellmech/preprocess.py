@@ -92,7 +92,10 @@ class PreprocessOptions:
     keep_approach_peak : bool
         The re-split never ends the approach before the force maximum of the recorded
         approach: on a rigid substrate only one or two points lie on the wall and the turning
-        point (nanite's rule, kept with False) can fall before them, leaving no contact.
+        point (nanite's rule, kept with False) can fall before them, leaving no contact. An
+        isolated spike is not that maximum unless it is the last approach point (where the
+        instrument stopped at the setpoint), so a spike above the setpoint in the baseline
+        does not end the approach before the contact.
     smooth_window : int
         Moving-average window in points applied to the force (1 = no smoothing).
     """

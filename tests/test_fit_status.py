@@ -99,6 +99,15 @@ def test_no_spike_moves_the_modulus_silently(cases) -> None:
         assert not np.any((res.status[spiky] == CurveStatus.OK) & ~(moved <= 0.05))
 
 
+def test_no_spiky_curve_is_no_contact(cases) -> None:
+    """Every curve with baseline spikes touched the sample (cell or dish), so none is
+    no_contact: a spike above the setpoint does not end the approach before the contact
+    (the approach's force maximum excludes isolated spikes, not the last point, where the
+    instrument stopped at the setpoint; 11 of 192 were no_contact before)."""
+    assert sum(int(c["spikes"].sum()) for c in cases) >= 40
+    assert _share(cases, "spikes", CurveStatus.NO_CONTACT) == 0.0
+
+
 def test_low_signal_curves_described_to_the_noise_are_ok() -> None:
     """A low R² (a long baseline, a shallow contact in 40 pN noise at a 0.5 nN setpoint) is
     not a misfit when the residuals are the noise: those cell curves are ok, E within 4

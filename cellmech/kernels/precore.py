@@ -195,6 +195,26 @@ def _spike_proof_peak(row, n):
     return out
 
 
+@njit(cache=True)
+def _approach_peak(row, n):
+    """Column of the force maximum of the ``n`` recorded approach points, an isolated spike
+    excluded: every point counts only as high as its higher neighbour (as in
+    :func:`_spike_proof_peak`) except the last one, which counts as itself. The instrument
+    ended the approach there because the force reached the setpoint, so a maximum at the last
+    point is the contact, however few points a rigid wall leaves; a spike above the setpoint
+    earlier in the approach is not (it would end the approach before the contact). 0 for no
+    points."""
+    best, out = -np.inf, 0
+    for j in range(n):
+        v = row[j]
+        if j + 1 < n:
+            left = row[j - 1] if j > 0 else -np.inf
+            v = min(v, max(left, row[j + 1]))
+        if v > best:
+            best, out = v, j
+    return out
+
+
 @njit(cache=True, parallel=True)
 def spike_proof_peak(a, length):
     """:func:`_spike_proof_peak` of the first ``length[i]`` values of every row, shape (n,)."""
@@ -345,8 +365,8 @@ def _correct_row(
     """Steps 4-7 of the workflow on one curve of ``n`` points, in place: optional baseline
     tilt removal versus ``axis`` (:func:`_detilt`; the tip position follows the corrected
     force when ``inv_k`` is not 0), then :func:`_finish_row`. Returns (contact estimate,
-    tip offset, turning point, column of the largest force of the first ``n_app`` points
-    after the corrections)."""
+    tip offset, turning point, and :func:`_approach_peak` of the first ``n_app`` points after
+    the corrections)."""
     if tilt:
         tilted = np.empty(n)
         contact = _detilt(axis, force, tilted, tip, n, contact, n_clip, fraction, method)
@@ -355,7 +375,7 @@ def _correct_row(
                 tip[j] = tip[j] + (tilted[j] - force[j]) / k
             force[j] = tilted[j]
     t0, turn = _finish_row(tip, force, n, contact, fraction, options, inv_k)
-    return contact, t0, turn, _argmax_valid(force, n_app)
+    return contact, t0, turn, _approach_peak(force, n_app)
 
 
 @njit(cache=True, parallel=True)
@@ -392,7 +412,8 @@ def finish(tip, force, axis, contact, n_clip, n_tot, n_app, fraction, steps, k, 
     turn : ndarray of int64, shape (n,)
         Turning point (approach points after the re-split), -1 where there is none.
     approach_peak : ndarray of int64, shape (n,)
-        Column of the largest corrected force of the recorded approach.
+        Column of the largest corrected force of the recorded approach, an isolated spike
+        before its last point excluded (:func:`_approach_peak`).
     """
     n = tip.shape[0]
     method, tilt, options = steps
