@@ -7,7 +7,11 @@ the same score for each plane reduction (the justification of the default ``plan
 
 Real: the images in ``../shared/data/real-fluo`` (see its README) with the pixel sizes below
 (files without a usable one get an assumed one, stated in the table); nuclei only, against the
-weak (workflow-made) or sparse (hand-drawn, some nuclei unlabelled: recall only) labels.
+weak (workflow-made) or sparse (hand-drawn, some nuclei unlabelled: recall only) labels; and,
+when the ``stardist`` package is installed (it is found, not imported), the 512 x 512 crop of
+the 2018 Data Science Bowl (Caicedo et al., Nat. Methods 16, 1247 (2019)) with expert instance
+labels that it ships (``stardist/data/images/img2d.tif``, ``mask2d.tif``; BSD-3-Clause): dense,
+unevenly bright nuclei, an independent expert check of the annotation convention.
 The area ratio found/labelled of the matched nuclei shows whether the boundaries sit
 systematically outside (> 1) or inside (< 1) the labels' (a 1-pixel rim is 25 % of the area of
 a 16-pixel nucleus); the labelled diameter is that of a circle of the median labelled area at the
@@ -28,6 +32,7 @@ Run: ``python benchmarks/accuracy_segment.py [--seeds 5]``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -50,21 +55,38 @@ FIELDS = {
     "normal": {"n_cells": 4, "n_cells_outside": 2},
     "crowded": {"n_cells": 7, "n_cells_outside": 2, "min_cell_gap_m": -1.5e-6},
 }
-#: image set -> (files, label suffix, nucleus channel, pixel size m, why that size, sparse)
+#: image set -> (folder, files, labels: suffix or file name, nucleus channel, pixel size m,
+#:               why that size, sparse)
 REAL_SETS = {
     "bbbc007": (
-        "bbbc007_*_D_1UL.tif", "_sparse_nuclei_labels.tif", "0", 0.5e-6,
+        REAL, "bbbc007_*_D_1UL.tif", "_sparse_nuclei_labels.tif", "0", 0.5e-6,
         "assumed (none in file)", True,
     ),
     "mitocheck": (
-        "neubias_mitocheck_incenp_t1.tif", "_labels.tif", "0", 0.5e-6,
+        REAL, "neubias_mitocheck_incenp_t1.tif", "_labels.tif", "0", 0.5e-6,
         "assumed (file: 0.1 um, implausible for HeLa nuclei ~30 px)", False,
     ),
     "neubias_tubulin": (
-        "neubias_xyc_16bit__nuclei_tubulin.tif", None, "1", 0.35e-6,
-        "assumed (none in file)", False,
+        REAL, "neubias_xyc_16bit__nuclei_tubulin.tif", "neubias_xy_8bit_labels__nuclei.tif",
+        "1", 0.35e-6, "assumed (none in file)", False,
     ),
 }  # fmt: skip
+
+
+def _stardist_images() -> Path | None:
+    """Folder of the sample images shipped in the ``stardist`` package, or None."""
+    spec = importlib.util.find_spec("stardist")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(spec.submodule_search_locations[0]) / "data" / "images"
+    return folder if (folder / "img2d.tif").is_file() else None
+
+
+if _stardist_images() is not None:
+    REAL_SETS["dsb2018_stardist"] = (
+        _stardist_images(), "img2d.tif", "mask2d.tif", "0", 0.5e-6,
+        "assumed (none in file; nuclei ~23 px)", False,
+    )  # fmt: skip
 
 
 def synthetic(field: str, seed: int):
@@ -114,14 +136,14 @@ def plane_table(seeds: int) -> None:
 
 
 def real_scores(name: str, factor: float = 1.0) -> dict:
-    pattern, suffix, channel, pixel, _, sparse = REAL_SETS[name]
+    folder, pattern, labels, channel, pixel, _, sparse = REAL_SETS[name]
     totals = {"n_true": 0, "n_pred": 0, "tp": 0}
     ious, ratios, areas, edges_true, edges_found = [], [], [], [], []
-    for path in sorted(REAL.glob(pattern)):
+    for path in sorted(folder.glob(pattern)):
         label_path = (
-            REAL / "neubias_xy_8bit_labels__nuclei.tif"
-            if suffix is None
-            else path.with_name(path.name.replace(".tif", suffix))
+            path.with_name(path.name.replace(".tif", labels))
+            if labels.startswith("_")
+            else folder / labels
         )
         stack = read_fluorescence(path, pixel_size_m=pixel * factor)
         seg = segment(stack, SegmentOptions(nucleus_channel=channel))
@@ -153,6 +175,8 @@ def real_table() -> None:
     if not REAL.is_dir():
         print(f"\n(real images not available: {REAL})")
         return
+    if "dsb2018_stardist" not in REAL_SETS:
+        print("\n(stardist not installed: no DSB 2018 expert-labelled crop)")
     print("\n## Real nuclei (defaults; F1 n/a where labels are sparse)\n")
     print(
         "| image set | pixel size | labelled diameter | labelled/found | recall | F1 "
@@ -164,7 +188,7 @@ def real_table() -> None:
         r = real_scores(name)
         q25, q50, q75 = r["area_ratio"]
         print(
-            f"| {name} | {spec[3] * 1e6:.2f} µm {spec[4]} | {r['diameter_m'] * 1e6:.1f} µm "
+            f"| {name} | {spec[4] * 1e6:.2f} µm {spec[5]} | {r['diameter_m'] * 1e6:.1f} µm "
             f"| {r['n_true']}/{r['n_pred']} | {r['recall']:.2f} | {r['f1']:.2f} "
             f"| {r['median_iou']:.2f} | {q50:.2f} [{q25:.2f}, {q75:.2f}] "
             f"| {r['edges'][0]:+.2f} / {r['edges'][1]:+.2f} |"

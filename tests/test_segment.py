@@ -205,6 +205,8 @@ def test_project_reduces_z_as_asked():
         {"nucleus_diameter_m": 0.0},
         {"nucleus_smoothing_m": math.nan},
         {"cell_smoothing_m": -1e-6},
+        {"nucleus_edge_level": 0.0},
+        {"nucleus_edge_level": 1.0},
         {"max_cell_area_m2": 1e-10, "min_cell_area_m2": 1e-9},
     ],
 )
