@@ -38,7 +38,12 @@ Kenney & Keeping, Mathematics of Statistics (1962); the observed scatter cannot 
 measurement error, which bounds it from below for small n). One curve gives its own ``se``.
 
 **Per-compartment medians** also leave out curves within ``nucleus_margin_m`` of a nucleus
-outline (the tip flank touches the taller nucleus from the cytoplasm side).
+outline: there the contact disc straddles the outline, registration error shifts it, and from
+the cytoplasm side the tip flank touches the taller nucleus. A compartment of a cell none of
+whose usable curves lies that far from the outline (a nucleus smaller than the margin plus the
+grid pitch, a thin cytoplasm rim) keeps its curves farthest from it instead of giving NaN: its
+margin is the smaller of ``nucleus_margin_m`` and their largest distance
+(:func:`cellmech.cellstats.clear_of_nucleus`).
 
 **Topography.** Heights of ``ok``/``rigid`` curves are tip-deconvolved (grey erosion by the tip,
 :mod:`cellmech.topography`). The AFM footprint of a cell is its curves whose deconvolved height
@@ -114,7 +119,10 @@ class MeasureOptions:
         False, "refit with the finite-thickness correction and report corrected moduli", ""
     )
     nucleus_margin_m: float = option(
-        1.5e-6, "curves this close to a nucleus outline stay out of the compartment medians", "m"
+        1.5e-6,
+        "curves this close to a nucleus outline stay out of the compartment medians; a cell "
+        "compartment with no curve that far keeps its curves farthest from the outline",
+        "m",
     )
     min_ok_curves: int = option(3, "cells with fewer ok curves are flagged in the warnings", "1")
 
