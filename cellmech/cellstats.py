@@ -21,12 +21,12 @@ from cellmech.containers import (
     Registration,
     Segmentation,
 )
+from cellmech.margins import COMPARTMENTS, clear_of_nucleus
 from cellmech.transforms import apply_affine, grid_px_to_m
 
 __all__ = [
     "cell_columns",
     "channel_identifier",
-    "clear_of_nucleus",
     "median_standard_error",
     "modulus_columns",
     "outline_distance_m",
@@ -36,7 +36,7 @@ __all__ = [
 #: MAD -> standard deviation of a normal distribution
 MAD_SIGMA = 1.4826
 #: compartments whose curves enter the cell statistics
-STAT_COMPARTMENTS = ("nucleus", "cytoplasm")
+STAT_COMPARTMENTS = COMPARTMENTS
 #: columns without a unit
 _FLAGS = ("cell_id", "edge_cell", "registration_accepted")
 #: column suffix -> unit
@@ -136,7 +136,8 @@ def modulus_columns(
 
     Uses ``ok`` curves with a positive finite modulus in the nucleus and cytoplasm
     compartments; the per-curve ``youngs_modulus_se_pa`` is used when the result has it. The
-    compartment medians leave out curves near a nucleus outline (:func:`clear_of_nucleus`).
+    compartment medians leave out curves near a nucleus outline
+    (:func:`cellmech.margins.clear_of_nucleus`, with the tip geometry of ``result``).
 
     Parameters
     ----------
@@ -150,7 +151,7 @@ def modulus_columns(
         Column name prefix.
     nucleus_margin_m : float
         Distance from a nucleus outline inside which curves stay out of the compartment
-        medians, m (see :func:`clear_of_nucleus`).
+        medians, m (see :mod:`cellmech.margins`).
 
     Returns
     -------
@@ -169,7 +170,8 @@ def modulus_columns(
         mine = used & (cell == k)
         median_se[i] = median_standard_error(e[mine], None if se is None else se[mine])
     comp = assignment.compartment
-    clear = clear_of_nucleus(assignment, ok, ids, nucleus_margin_m)
+    geometry = result.parameters.get("geometry", {})
+    clear = clear_of_nucleus(assignment, ok, ids, nucleus_margin_m, geometry)
     return {
         f"{prefix}_median_pa": _per_cell(ids, cell, used, e, np.median),
         f"{prefix}_iqr_pa": _per_cell(ids, cell, used, e, _iqr),
@@ -182,50 +184,6 @@ def modulus_columns(
             ids, cell, ok & clear & (comp == "cytoplasm"), e, np.median
         ),
     }
-
-
-def clear_of_nucleus(
-    assignment: CurveAssignment, usable: np.ndarray, ids: np.ndarray, margin_m: float
-) -> np.ndarray:
-    """Curves far enough from a nucleus outline for the per-compartment medians.
-
-    Near a nucleus outline a curve measures both compartments: its contact disc (radius
-    ``sqrt(R d)``, about 1 µm for a 2.5 µm tip indenting 0.5 µm; Johnson, Contact Mechanics
-    (1985)) straddles the outline, the registration error (0.1-0.3 µm) shifts it, and from the
-    cytoplasm side the tip flank touches the taller nucleus first. So a curve counts only when it
-    is at least ``margin_m`` from every nucleus outline. In a compartment of a cell none of whose
-    usable curves is that far (a nucleus whose inscribed radius is below the margin plus the
-    grid pitch, or a thin cytoplasm rim), the margin shrinks to the largest distance among them:
-    its curves farthest from the outline, the least mixed ones it has, are kept rather than
-    giving no value. Large compartments are unaffected.
-
-    Parameters
-    ----------
-    assignment : CurveAssignment
-        Cell, compartment and ``nucleus_distance_m`` (m; NaN outside the image) per curve.
-    usable : ndarray of bool, shape (n,)
-        Curves that may enter a median (``ok``, finite positive modulus).
-    ids : ndarray of int, shape (k,)
-        Cell ids.
-    margin_m : float
-        Wanted distance from a nucleus outline, m.
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-        True for the curves of the nucleus and cytoplasm compartments that count; the margin
-        of each (cell, compartment) is ``min(margin_m, largest distance of its usable curves)``.
-    """
-    dist = assignment.nucleus_distance_m
-    clear = np.zeros(dist.shape, bool)
-    for name in STAT_COMPARTMENTS:
-        in_comp = usable & (assignment.compartment == name)
-        for k in ids:
-            mine = in_comp & (assignment.cell_id == k)
-            if mine.any():
-                reach = min(margin_m, np.nanmax(dist[mine], initial=-np.inf))
-                clear |= mine & ~(dist < reach)
-    return clear
 
 
 def _count_columns(result, assignment, ids) -> dict[str, np.ndarray]:

@@ -1,12 +1,13 @@
-"""Per-compartment medians near the nucleus outline (cellmech.cellstats.clear_of_nucleus)."""
+"""Per-compartment medians near the nucleus outline (cellmech.margins)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cellmech.cellstats import clear_of_nucleus, modulus_columns, outline_distance_m
+from cellmech.cellstats import modulus_columns, outline_distance_m
 from cellmech.containers import CurveAssignment, CurveStatus, FitResult, SubstratePlane
+from cellmech.margins import clear_of_nucleus, required_distance_m
 
 PIXEL_M = 0.25e-6
 MARGIN_M = 1.5e-6
@@ -99,3 +100,35 @@ def test_unusable_curves_do_not_set_the_margin():
     poor = FitResult(**{**result.__dict__, "status": status})
     table = modulus_columns(poor, a, np.array([1, 2]), "e", MARGIN_M)
     assert table["e_nucleus_median_pa"][1] == pytest.approx(2000.0 + 1000.0 * left.max() / 1e-6)
+
+
+def _with_heights(assignment, nucleus_m, cytoplasm_m):
+    """The field's assignment with flat nucleus and cytoplasm surfaces at these heights."""
+    h = np.where(assignment.compartment == "nucleus", nucleus_m, cytoplasm_m)
+    return CurveAssignment(**{**assignment.__dict__, "surface_height_m": h})
+
+
+@pytest.mark.parametrize("tip_m", [2.5e-6, 5e-6])
+def test_cytoplasm_curves_keep_the_reach_of_the_tip_flank(tip_m):
+    _, a = _field()
+    cyto = a.compartment == "cytoplasm"
+    tall = _with_heights(a, 6e-6, 1e-6)  # the nucleus rises 5 µm: more than a 2.5 µm sphere
+    need = required_distance_m(tall, {"tip_radius_m": tip_m}, MARGIN_M)
+    assert np.all(need[~cyto] == MARGIN_M)
+    assert np.allclose(need[cyto], tip_m, rtol=0.01)  # a sphere clears it only beyond R
+    low = _with_heights(a, 2e-6, 1e-6)  # 1 µm rise: reach sqrt(dh (2R - dh)) = 2 or 3 µm
+    need = required_distance_m(low, {"tip_radius_m": tip_m}, MARGIN_M)
+    assert np.allclose(need[cyto], np.sqrt(1e-6 * (2 * tip_m - 1e-6)), rtol=0.01)
+    flat = _with_heights(a, 1.1e-6, 1e-6)  # 0.1 µm rise: the margin is the larger
+    assert np.all(required_distance_m(flat, {"tip_radius_m": tip_m}, MARGIN_M) == MARGIN_M)
+    assert np.all(required_distance_m(tall, {}, MARGIN_M) == MARGIN_M)  # unknown tip
+    clear = clear_of_nucleus(tall, np.ones(a.n_curves, bool), np.array([1, 2]), MARGIN_M,
+                             {"tip_radius_m": tip_m})  # fmt: skip
+    mine = cyto & (a.cell_id == 1)  # a rim 4 µm wide between nucleus and edge curves
+    d = a.nucleus_distance_m
+    far = mine & (d >= tip_m)
+    assert (mine & ~far & (d >= MARGIN_M)).sum() >= 4  # excluded by the flank, not the margin
+    if tip_m < 4e-6:
+        assert far.sum() >= 4 and np.array_equal(clear[mine], far[mine])
+    else:  # a rim narrower than the reach keeps its curves farthest from the nucleus
+        assert not far.any() and np.array_equal(clear[mine], (d == d[mine].max())[mine])
