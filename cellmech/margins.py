@@ -3,7 +3,7 @@
 Near a nucleus outline a curve measures both compartments:
 
 - its contact disc (radius ``sqrt(R d)``, about 1 µm for a 2.5 µm tip indenting 0.5 µm;
-  Johnson, Contact Mechanics (1985), ch. 5) straddles the outline, and the registration error
+  Johnson, Contact Mechanics (1985), ch. 4) straddles the outline, and the registration error
   (0.1-0.3 µm) and the difference between the drawn edge and the material's boundary (an edge
   drawn near the half-maximum of a dome-shaped nucleus lies inside its rim) shift it: every
   curve keeps ``nucleus_margin_m`` from the outline;
@@ -17,10 +17,16 @@ Near a nucleus outline a curve measures both compartments:
   either is unknown: the conservative side). Taking the nucleus top rather than its height at
   the outline over-estimates ``dh`` for a dome, again the conservative side.
 
-A compartment of a cell none of whose usable curves meets its distance (a nucleus whose
-inscribed radius is below the margin plus the grid pitch, a cytoplasm rim narrower than the
-flank reach) keeps the curves that come nearest to meeting it, the least mixed ones it has,
-rather than giving no value; compartments with curves that meet it are unaffected.
+A compartment of a cell none of whose usable curves meets its distance keeps the curves that
+come nearest to meeting it, the least mixed ones it has, rather than giving no value;
+compartments with curves that meet it are unaffected. For a nucleus whose inscribed radius is
+below the margin plus the grid pitch these are its innermost curves, even inside the margin:
+their tip apex lands on the taller nucleus, only the contact disc reaches past its outline. For
+a cytoplasm rim narrower than the flank reach (an upper bound: a dome-shaped nucleus is lower
+near its outline than at its top) these are its curves farthest from the nucleus, but never
+curves inside ``nucleus_margin_m``: nearer, a curve may have been measured on the nucleus
+alone, and the median stays NaN (e.g. a small cell under a nucleus 7 µm tall, all of whose
+cytoplasm curves lie within 1.3 µm of the nucleus and read the nucleus modulus).
 """
 
 from __future__ import annotations
@@ -106,13 +112,14 @@ def clear_of_nucleus(
     ndarray of bool, shape (n,)
         True for the usable nucleus and cytoplasm curves that count: in each (cell,
         compartment) those at least their required distance from the outline, or, when none
-        is, those with the largest distance minus required distance.
+        is, those with the largest distance minus required distance (cytoplasm curves only
+        from those at least ``margin_m`` from the outline).
     """
-    need = required_distance_m(assignment, geometry or {}, margin_m)
-    slack = assignment.nucleus_distance_m - need
+    dist = assignment.nucleus_distance_m
+    slack = dist - required_distance_m(assignment, geometry or {}, margin_m)
     clear = np.zeros(slack.shape, bool)
-    for name in COMPARTMENTS:
-        in_comp = usable & (assignment.compartment == name)
+    for name, floor in zip(COMPARTMENTS, (-np.inf, margin_m), strict=True):
+        in_comp = usable & (assignment.compartment == name) & ~(dist < floor)
         for k in ids:
             mine = in_comp & (assignment.cell_id == k)
             if mine.any():

@@ -132,3 +132,16 @@ def test_cytoplasm_curves_keep_the_reach_of_the_tip_flank(tip_m):
         assert far.sum() >= 4 and np.array_equal(clear[mine], far[mine])
     else:  # a rim narrower than the reach keeps its curves farthest from the nucleus
         assert not far.any() and np.array_equal(clear[mine], (d == d[mine].max())[mine])
+
+
+def test_cytoplasm_never_falls_back_inside_the_margin():
+    result, a = _field()
+    wide = 5e-6  # wider than cell 1's cytoplasm rim (4 µm) and cell 2's nucleus
+    rim = (a.compartment == "cytoplasm") & (a.cell_id == 1)
+    assert rim.sum() >= 8 and a.nucleus_distance_m[rim].max() < wide
+    clear = clear_of_nucleus(a, np.ones(a.n_curves, bool), np.array([1, 2]), wide)
+    assert not clear[rim].any()
+    table = modulus_columns(result, a, np.array([1, 2]), "e", wide)
+    assert np.isnan(table["e_cytoplasm_median_pa"][0])  # rather than a value read on the nucleus
+    assert table["e_nucleus_median_pa"][0] == 4000.0  # 6 µm deep: curves beyond 5 µm
+    assert np.isfinite(table["e_nucleus_median_pa"][1])  # small nucleus: its innermost curves
