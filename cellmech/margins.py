@@ -118,7 +118,8 @@ def clear_of_nucleus(
     dist = assignment.nucleus_distance_m
     slack = dist - required_distance_m(assignment, geometry or {}, margin_m)
     clear = np.zeros(slack.shape, bool)
-    for name, floor in zip(COMPARTMENTS, (-np.inf, margin_m), strict=True):
+    floors = {"nucleus": -np.inf, "cytoplasm": margin_m}  # nearest a fallback curve may be
+    for name, floor in floors.items():
         in_comp = usable & (assignment.compartment == name) & ~(dist < floor)
         for k in ids:
             mine = in_comp & (assignment.cell_id == k)
