@@ -11,11 +11,14 @@ and the fraction accepted.
 The error estimate's terms were chosen on seeds 0:40; seeds 200:240 and 300:320 are the
 held-out checks (table in ``cellmech.alignment.estimate``).
 
+``--segmented`` registers on cellmech's own segmentation of the sample's stack (the user's
+path: its outlines differ from the truth labels) instead of the truth labels.
+
 ``--cache DIR`` keeps the fitted cases (the slow part) so that reruns only register;
 ``--dump FILE`` writes one JSON line per case (truth, result and the estimate's parts).
 
 Usage: ``python benchmarks/accuracy_register.py [--seeds 0:20] [--sizes 32 48]
-[--tip-radius 2.5e-6 10e-6] [--cache DIR] [--dump FILE]``
+[--tip-radius 2.5e-6 10e-6] [--segmented] [--cache DIR] [--dump FILE]``
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from cellmech.register import RegisterOptions, register
+from cellmech.segment import SegmentOptions, segment
+from cellmech.synthetic import generate_sample
 from cellmech.transforms import apply_affine
-from tests.helpers import registration_case
+from tests.helpers import registration_case, registration_sample_options
 
 
 def true_error_m(reg, truth_px: np.ndarray, shape, fluo_pixel_m: float) -> float:
@@ -67,6 +72,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0:20", help="start:stop")
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 48])
     parser.add_argument("--tip-radius", type=float, nargs="+", default=[2.5e-6], help="m")
+    parser.add_argument("--segmented", action="store_true", help="cellmech's segmentation")
     parser.add_argument("--verbose", action="store_true", help="one line per case")
     parser.add_argument("--cache", type=Path, help="directory of fitted cases (reused)")
     parser.add_argument("--dump", type=Path, help="JSON lines, one per case")
@@ -84,6 +90,9 @@ def main() -> None:
         tre, ratio, acc, secs = [], [], [], []
         for seed in range(start, stop):
             force_map, fit, seg, truth = load_case(seed, n, reflect, tip_m, args.cache)
+            if args.segmented:
+                options = registration_sample_options(seed, n, reflect, tip_m)
+                seg = segment(generate_sample(options).stack, SegmentOptions())
             t0 = time.perf_counter()
             reg = register(force_map, fit, seg, RegisterOptions(allow_reflection=reflect))
             secs.append(time.perf_counter() - t0)

@@ -359,6 +359,23 @@ def indentation_curves(curves: list[tuple[np.ndarray, np.ndarray]], k: float = K
     )
 
 
+def registration_sample_options(seed: int, side: int, reflect: bool, tip_radius_m: float):
+    """The :class:`~cellmech.synthetic.SampleOptions` of :func:`registration_case`."""
+    from cellmech.synthetic import SampleOptions
+
+    return SampleOptions(
+        seed=seed,
+        grid_shape=(side, side),
+        approach_points=300,
+        retract_points=20,
+        fluo_z_planes=2,
+        marker=False,
+        measured_height=False,
+        reflect=reflect,
+        geometry={"tip_radius_m": tip_radius_m},
+    )
+
+
 def registration_case(
     seed: int, side: int = 32, reflect: bool = False, tip_radius_m: float = 2.5e-6
 ):
@@ -371,21 +388,9 @@ def registration_case(
     from cellmech.containers import Segmentation
     from cellmech.fit import FitOptions
     from cellmech.mapfit import fit_map
-    from cellmech.synthetic import SampleOptions, generate_sample
+    from cellmech.synthetic import generate_sample
 
-    s = generate_sample(
-        SampleOptions(
-            seed=seed,
-            grid_shape=(side, side),
-            approach_points=300,
-            retract_points=20,
-            fluo_z_planes=2,
-            marker=False,
-            measured_height=False,
-            reflect=reflect,
-            geometry={"tip_radius_m": tip_radius_m},
-        )
-    )
+    s = generate_sample(registration_sample_options(seed, side, reflect, tip_radius_m))
     options = FitOptions(geometry={"tip_radius_m": tip_radius_m}, weight_cp_m=0)
     fit = fit_map(s.force_map, fit_options=options)
     seg = Segmentation(s.labels[0], s.labels[1], s.stack.pixel_size_m, s.stack.stage_position_m)

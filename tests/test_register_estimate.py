@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cellmech.alignment.estimate import K, error_estimate
+from cellmech.alignment.estimate import K, error_estimate, pose_covariance
+from cellmech.alignment.footprint import AfmFootprint
 
 PITCH = 2.8e-6
 RADIUS = 25e-6
@@ -49,3 +50,57 @@ def test_without_cells_the_terms_fall_back_to_the_pixel_and_scale_bound():
     est, parts = error_estimate(np.full((3, 3), np.inf), empty, empty, PITCH, RADIUS, False)
     assert parts["rotation_term_m"] == 0.0 and parts["matched_cells"] == 0
     assert est == pytest.approx(np.sqrt(K**2 * 2 * PITCH**2 + (0.03 * RADIUS) ** 2))
+
+
+def _quadratic(hess_native: np.ndarray, s0: float):
+    """Mean squares ``s0 + p^T H p / 2`` about zero, ``H`` given in the score's own units."""
+
+    def score(params: np.ndarray) -> np.ndarray:
+        return s0 + 0.5 * np.einsum("ki,ij,kj->k", params, hess_native, params)
+
+    return score
+
+
+def test_pose_covariance_marginalises_the_nuisance_parameter():
+    """A quadratic score in (angle deg, x, y, widening): the covariance returned is the pose
+    block of ``2 S / n * inv(H)`` (H in rad and m), wider than the conditional one (the
+    inverse of the pose block alone) when the widening is correlated with the shift."""
+    a = np.array([[4.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.3, 1.2], [0.0, 0.3, 3.0, 0.0]])
+    hess = a.T @ a + np.diag([0.5, 0.1, 0.1, 0.4])  # positive definite, (rad, m) units
+    units = np.array([np.pi / 180, 1.0, 1.0, 1.0])
+    score = _quadratic(hess * np.outer(units, units), 0.02)
+    cov = pose_covariance(score, np.zeros(4), np.array([0.1, 1e-2, 1e-2, 1e-2]), 100)
+    expected = 2 * 0.02 / 100 * np.linalg.inv(hess)
+    np.testing.assert_allclose(cov, expected[:3, :3], rtol=1e-6)
+    conditional = 2 * 0.02 / 100 * np.linalg.inv(hess[:3, :3])
+    assert cov[1, 1] > 1.2 * conditional[1, 1]
+    three = pose_covariance(
+        _quadratic(hess[:3, :3] * np.outer(units, units)[:3, :3], 0.02),
+        np.zeros(3),
+        np.array([0.1, 1e-2, 1e-2]),
+        100,
+    )
+    np.testing.assert_allclose(three, conditional, rtol=1e-6)
+
+
+def test_pose_covariance_is_infinite_at_a_saddle():
+    hess = np.diag([1.0, -1.0, 1.0, 1.0])
+    cov = pose_covariance(_quadratic(hess, 0.1), np.zeros(4), np.full(4, 0.1), 10)
+    assert np.all(np.isinf(cov))
+
+
+@pytest.mark.parametrize("shrink_m", [-1.5e-6, -0.4e-6, 0.4e-6, 1.5e-6])
+def test_footprint_shrink_moves_every_edge_by_that_distance(shrink_m):
+    """A disc footprint of radius 12 µm on a 0.5 µm fine grid: shrunk by ``u`` (grown when
+    negative) its smoothed area is that of a disc of radius ``12 µm - u`` within 0.15 µm (the
+    distance transform places a pixelated edge to ~0.3 spacing); ``u = 0`` is the binary
+    footprint smoothed."""
+    spacing, radius = 0.5e-6, 12e-6
+    rows, cols = np.indices((100, 100))
+    inside = np.hypot(rows - 49.5, cols - 49.5) * spacing < radius
+    points = np.column_stack([rows.ravel(), cols.ravel()]) * spacing
+    fp = AfmFootprint(points, inside.ravel(), inside.shape, points / spacing, points[0], 0.0)
+    binary = fp.smoothed(1e-6, spacing)
+    np.testing.assert_array_equal(fp.smoothed(1e-6, spacing, 0.0), binary)
+    area = fp.smoothed(1e-6, spacing, shrink_m).sum() * spacing**2
+    assert np.sqrt(area / np.pi) == pytest.approx(radius - shrink_m, abs=0.15e-6)

@@ -46,6 +46,7 @@ def registered(cases):
                 seed,
                 _true_error_px(reg, s, seg),
                 reg.error_estimate_m / s.force_map.grid.pixel_size_m[0],
+                reg.parameters["error_parts"]["footprint_widening_m"],
             )
         )
     return out
@@ -54,9 +55,18 @@ def registered(cases):
 def test_large_tip_registration_meets_the_targets_with_an_honest_estimate(registered):
     """Issue #10 targets on a 10 µm tip: TRE median <= 0.5 AFM px and worst <= 1 px; the error
     estimate above the true error on every case."""
-    tre = [true for _, true, _ in registered]
+    tre = [true for _, true, _, _ in registered]
     assert np.median(tre) <= 0.5 and max(tre) <= 1.0, registered
-    assert all(true < est for _, true, est in registered), registered
+    assert all(true < est for _, true, est, _ in registered), registered
+
+
+def test_the_estimate_fits_the_tip_widening(registered):
+    """The estimate's common-mode widening (:mod:`cellmech.alignment.estimate`) finds the
+    footprints 1-4 µm wider than the cell masks (measured 1.4-2.9 µm on 80 held-out cases with
+    this tip, 0.1-0.9 µm with a 2.5 µm one); fitted, it no longer counts as noise (the median
+    estimate/true over 80 cases is in ``benchmarks/accuracy_register.py``: 2.1-2.2 on seeds
+    1300-1319, 2.9-4.0 without the widening on seeds 600-639)."""
+    assert all(1e-6 < widening < 4e-6 for *_, widening in registered), registered
 
 
 def _scale_error(reg, sample) -> float:

@@ -51,9 +51,21 @@ class AfmFootprint:
     centre_m: np.ndarray
     level_m: float
 
-    def smoothed(self, sigma_m: float, spacing_m: float) -> np.ndarray:
-        """The footprint smoothed by a Gaussian of ``sigma_m``, shape (n,)."""
-        img = self.inside.reshape(self.fine_shape).astype(np.float64)
+    def smoothed(self, sigma_m: float, spacing_m: float, shrink_m: float = 0.0) -> np.ndarray:
+        """The footprint smoothed by a Gaussian of ``sigma_m``, shape (n,).
+
+        ``shrink_m`` moves every footprint edge inwards by that distance (outwards when
+        negative) before smoothing: the footprint is taken where its signed distance to the
+        edge exceeds ``shrink_m``, anti-aliased over one fine-grid spacing so that the result
+        is continuous in ``shrink_m`` (and exactly the binary footprint at 0).
+        """
+        img = self.inside.reshape(self.fine_shape)
+        if shrink_m and img.any() and not img.all():  # a uniform footprint has no edge
+            inside = ndimage.distance_transform_edt(img) - 0.5
+            outside = ndimage.distance_transform_edt(~img) - 0.5
+            signed = np.where(img, inside, -outside)  # fine-grid spacings, > 0 inside
+            img = np.clip(signed - shrink_m / spacing_m + 0.5, 0.0, 1.0)
+        img = np.asarray(img, np.float64)
         return ndimage.gaussian_filter(img, sigma_m / spacing_m, mode="nearest").ravel()
 
 

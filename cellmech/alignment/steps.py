@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from scipy import optimize
 from skimage.segmentation import expand_labels
 
 from cellmech.alignment import estimate
@@ -96,14 +97,17 @@ class RegistrationContext:
         rows, cols = self.grid_shape
         return self.afm_pitch_m * float(np.sqrt((rows**2 - 1) / 12 + (cols**2 - 1) / 12))
 
-    def scorer(self, sigma_m: float, spacing_m: float, scale: float, reflect: bool, start):
+    def scorer(
+        self, sigma_m: float, spacing_m: float, scale: float, reflect: bool, start, shrink_m=0.0
+    ):
         """Poses (k, 3) -> mean squares at smoothing ``sigma_m`` on fine points ~``spacing_m``
-        apart (every point when ``spacing_m`` is 0)."""
+        apart (every point when ``spacing_m`` is 0), the AFM footprint's edges moved inwards by
+        ``shrink_m``."""
         smooth_fluo, m_to_px = self.fluo.smoothed(sigma_m)
         stride = max(1, round(spacing_m / self.fine_spacing_m))
         idx = np.arange(len(self.afm.points_m)).reshape(self.afm.fine_shape)
         idx = idx[::stride, ::stride].ravel()
-        values = self.afm.smoothed(sigma_m, self.fine_spacing_m)[idx]
+        values = self.afm.smoothed(sigma_m, self.fine_spacing_m, shrink_m)[idx]
         points = self.afm.points_m[idx]
 
         def score(poses: np.ndarray) -> np.ndarray:
@@ -151,17 +155,37 @@ class RegistrationContext:
     def error_estimate(self, transform, pose, scale, reflect, start, scaled: bool):
         """The error estimate (:mod:`cellmech.alignment.estimate`) and its parts, m."""
         opt = self.options
-        fine = self.scorer(opt.smoothing_m, 0.0, scale, reflect, start)
-        steps = np.array([opt.rotation_step_deg / 8, opt.smoothing_m / 4, opt.smoothing_m / 4])
+
+        def fine(shrink_m: float):
+            return self.scorer(opt.smoothing_m, 0.0, scale, reflect, start, shrink_m)
+
+        reach = _rim_m(self.heights_m, self.afm.level_m, self.tip_geometry, opt) + opt.smoothing_m
+        widening = optimize.minimize_scalar(
+            lambda w: fine(w)(np.asarray(pose, float)[None])[0],
+            bounds=(-reach, reach),
+            method="bounded",
+            options={"xatol": opt.smoothing_m / 100},
+        ).x
+
+        def score(params: np.ndarray) -> np.ndarray:  # (k, 4): pose and footprint widening
+            out = np.empty(len(params))
+            for w in np.unique(params[:, 3]):
+                rows = params[:, 3] == w
+                out[rows] = fine(w)(params[rows, :3])
+            return out
+
+        steps = np.array([opt.rotation_step_deg / 8] + [opt.smoothing_m / 4] * 3)
         radius = self.grid_rms_radius_m()
         n_eff = self.grid_shape[0] * self.grid_shape[1]
-        cov = estimate.pose_covariance(fine, np.asarray(pose, float), steps, n_eff)
+        at = np.append(np.asarray(pose, float), widening)
+        cov = estimate.pose_covariance(score, at, steps, n_eff)
         con = self.constellation(transform)
         x, y = _mapped(transform, con.afm_m)
         residuals = con.fluo_m - np.column_stack([x, y])
-        return estimate.error_estimate(
+        error_m, parts = estimate.error_estimate(
             cov, np.column_stack([x, y]), residuals, self.afm_pitch_m, radius, scaled
         )
+        return error_m, parts | {"footprint_widening_m": float(widening)}
 
     def finish(self, transform: np.ndarray, method: str, error_m: float, details: dict):
         """Run the checks and build the :class:`Registration`."""
