@@ -21,6 +21,7 @@ from cellmech.containers import (
     Registration,
     Segmentation,
 )
+from cellmech.margins import COMPARTMENTS, clear_of_nucleus
 from cellmech.transforms import apply_affine, grid_px_to_m
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 #: MAD -> standard deviation of a normal distribution
 MAD_SIGMA = 1.4826
 #: compartments whose curves enter the cell statistics
-STAT_COMPARTMENTS = ("nucleus", "cytoplasm")
+STAT_COMPARTMENTS = COMPARTMENTS
 #: columns without a unit
 _FLAGS = ("cell_id", "edge_cell", "registration_accepted")
 #: column suffix -> unit
@@ -135,8 +136,27 @@ def modulus_columns(
 
     Uses ``ok`` curves with a positive finite modulus in the nucleus and cytoplasm
     compartments; the per-curve ``youngs_modulus_se_pa`` is used when the result has it. The
-    compartment medians leave out curves within ``nucleus_margin_m`` of a nucleus outline (the
-    tip flank touches the taller nucleus from the cytoplasm side).
+    compartment medians leave out curves near a nucleus outline
+    (:func:`cellmech.margins.clear_of_nucleus`, with the tip geometry of ``result``).
+
+    Parameters
+    ----------
+    result : FitResult
+        Per-curve moduli (Pa) and statuses.
+    assignment : CurveAssignment
+        Cell, compartment and nucleus-outline distance (m) of the same curves.
+    ids : ndarray of int, shape (k,)
+        Cell ids, one row each.
+    prefix : str
+        Column name prefix.
+    nucleus_margin_m : float
+        Distance from a nucleus outline inside which curves stay out of the compartment
+        medians, m (see :mod:`cellmech.margins`).
+
+    Returns
+    -------
+    dict of str to ndarray, shape (k,)
+        The columns, NaN for a cell without usable curves.
     """
     if not np.array_equal(result.curve_index, assignment.curve_index):
         raise ValueError("fit result and curve assignment cover different curves")
@@ -150,7 +170,8 @@ def modulus_columns(
         mine = used & (cell == k)
         median_se[i] = median_standard_error(e[mine], None if se is None else se[mine])
     comp = assignment.compartment
-    clear = ~(assignment.nucleus_distance_m < nucleus_margin_m)
+    geometry = result.parameters.get("geometry", {})
+    clear = clear_of_nucleus(assignment, ok, ids, nucleus_margin_m, geometry)
     return {
         f"{prefix}_median_pa": _per_cell(ids, cell, used, e, np.median),
         f"{prefix}_iqr_pa": _per_cell(ids, cell, used, e, _iqr),

@@ -131,9 +131,9 @@ def test_per_cell_accuracy_against_truth(measured):
     assert np.all(got["n_curves"] > 0)  # every truth cell in the map is found
     for compartment in ("nucleus", "cytoplasm"):
         rel = got[f"youngs_modulus_{compartment}_median_pa"] / inside[f"{compartment}_modulus_pa"]
-        # target >= 90 % of cells, met over 6 seeds by benchmarks/accuracy_measure.py (23/24);
-        # per seed of 4 cells one miss is allowed (seed 4: a small cell's few cytoplasm curves
-        # touch the taller nucleus with the tip flank)
+        # target >= 90 % of cells, met over 12 seeds by benchmarks/accuracy_measure.py (95/96;
+        # the miss, seed 11: a cytoplasm all of whose curves lie within the nucleus margin and
+        # read the nucleus, NaN); per seed of 4 cells one miss is allowed
         assert np.mean(np.abs(rel - 1) <= 0.05) >= 0.75, rel
     assert np.mean(np.abs(got["height_max_m"] / inside["height_max_m"] - 1) <= 0.10) >= 0.8
     assert np.mean(np.abs(got["volume_m3"] / inside["volume_m3"] - 1) <= 0.15) >= 0.8

@@ -20,7 +20,7 @@ from cellmech.outputs.segment import write_segmentation_outputs
 from cellmech.segment import SegmentOptions, channel_roles, project, segment
 from cellmech.segment_labels import LabelsError, load_labels
 from cellmech.synthetic import SampleOptions, generate_sample
-from tests.segment_scoring import iou_matrix, match_labels
+from tests.segment_scoring import edge_offset, iou_matrix, match_labels
 
 REAL_FLUO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-fluo"
 SEEDS = range(5)
@@ -29,6 +29,12 @@ FIELDS = {
     "normal": {"n_cells": 4, "n_cells_outside": 2},
     "crowded": {"n_cells": 7, "n_cells_outside": 2, "min_cell_gap_m": -1.5e-6},
 }
+#: synthetic nuclei: the truth is the geometric outline of a dome whose projected brightness
+#: falls to 0 at its rim, 1.0-1.5 px outside the half-maximum; nucleus edges are drawn at 0.4
+#: of each nucleus's own level, as expert annotators of real nuclei draw them (DSB 2018 crop:
+#: -0.1 px from the half-maximum, BBBC007 hand labels +0.3 px), so about 1 px inside this truth
+#: (median IoU measured 0.69-0.84 over the seeds; 0.86-0.93 when edges sat 1.2 px outside)
+SYNTHETIC_NUCLEUS_IOU_FLOOR = 0.65
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +73,8 @@ def test_cells_and_nuclei_match_the_truth_on_every_seed(samples, segmented, fiel
         cells = match_labels(truth[0], seg.cell_labels)
         nuclei = match_labels(truth[1], seg.nucleus_labels)
         assert cells["f1"] >= 0.95 and cells["median_iou"] >= 0.85, (field, seed, cells)
-        assert nuclei["f1"] >= 0.95 and nuclei["median_iou"] >= 0.8, (field, seed, nuclei)
+        assert nuclei["f1"] >= 0.95, (field, seed, nuclei)
+        assert nuclei["median_iou"] >= SYNTHETIC_NUCLEUS_IOU_FLOOR, (field, seed, nuclei)
 
 
 def test_crowded_fields_have_touching_cells_and_they_are_split(samples, segmented):
@@ -198,6 +205,8 @@ def test_project_reduces_z_as_asked():
         {"nucleus_diameter_m": 0.0},
         {"nucleus_smoothing_m": math.nan},
         {"cell_smoothing_m": -1e-6},
+        {"nucleus_edge_level": 0.0},
+        {"nucleus_edge_level": 1.0},
         {"max_cell_area_m2": 1e-10, "min_cell_area_m2": 1e-9},
     ],
 )
@@ -315,9 +324,9 @@ def test_cellmech_segment_does_not_import_pyplot():
 #:               recall or F1 floor, median IoU floor); pixel sizes assumed where the file has
 #:               none or an implausible one (see benchmarks/accuracy_segment.py); floors are
 #:               what the defaults reach on these weak / sparse labels, a little below
-#:               (recall 1.00 / F1 1.00 / 1.00, median IoU 0.77 / 0.86 / 0.88)
+#:               (recall 1.00 / F1 1.00 / 1.00, median IoU 0.82 / 0.82 / 0.83)
 REAL_SETS = {
-    "bbbc007": ("bbbc007_*_D_1UL.tif", "_sparse_nuclei_labels.tif", "0", 0.5e-6, True, 0.95, 0.75),
+    "bbbc007": ("bbbc007_*_D_1UL.tif", "_sparse_nuclei_labels.tif", "0", 0.5e-6, True, 0.95, 0.8),
     "mitocheck": ("neubias_mitocheck_incenp_t1.tif", "_labels.tif", "0", 0.5e-6, False, 0.9, 0.8),
     "neubias": (
         "neubias_xyc_16bit__nuclei_tubulin.tif", "neubias_xy_8bit_labels__nuclei.tif", "1",
@@ -350,6 +359,27 @@ def test_real_nuclei_with_one_set_of_defaults(name):
     assert np.median(ious) >= iou_floor, (name, ious)
 
 
+def test_real_nucleus_edges_follow_the_hand_labels():
+    """BBBC007 hand-drawn nuclei: the found edges sit where the annotator drew them relative to
+    each nucleus's half-maximum (labels +0.31 px, found +0.56 px; a common local threshold
+    drew them at +1.05 px), within 0.4 px over the labelled nuclei of the four images."""
+    if not REAL_FLUO.is_dir():
+        pytest.skip(f"real fluorescence images not available: {REAL_FLUO}")
+    labelled, found = [], []
+    for path in sorted(REAL_FLUO.glob("bbbc007_*_D_1UL.tif")):
+        stack = read_fluorescence(path, pixel_size_m=0.5e-6)
+        seg = segment(stack, SegmentOptions(nucleus_channel="0"))
+        truth = tifffile.imread(
+            path.with_name(path.name.replace(".tif", "_sparse_nuclei_labels.tif"))
+        )
+        image = np.asarray(stack.data[0]).max(axis=0)
+        ids = np.unique(seg.nucleus_labels[truth > 0])
+        near = np.isin(seg.nucleus_labels, ids[ids > 0])
+        labelled += list(edge_offset(image, truth))
+        found += list(edge_offset(image, np.where(near, seg.nucleus_labels, 0)))
+    assert abs(np.nanmedian(found) - np.nanmedian(labelled)) <= 0.4, (labelled, found)
+
+
 # --- oversampled images are segmented at the working pitch -----------------------------------
 
 
@@ -373,4 +403,4 @@ def test_fine_pixels_are_segmented_at_the_working_pitch_with_the_same_accuracy()
     cells = match_labels(sample.labels[0], seg.cell_labels)
     nuclei = match_labels(sample.labels[1], seg.nucleus_labels)
     assert cells["f1"] >= 0.95 and cells["median_iou"] >= 0.85, cells
-    assert nuclei["f1"] >= 0.95 and nuclei["median_iou"] >= 0.8, nuclei
+    assert nuclei["f1"] >= 0.95 and nuclei["median_iou"] >= SYNTHETIC_NUCLEUS_IOU_FLOOR, nuclei

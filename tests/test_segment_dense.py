@@ -3,7 +3,8 @@
 The fields (``tests/nuclei_field.py``) have exact instance labels and are imaged at the pixel
 sizes of the real-nuclei target, 0.24-0.65 µm, with one set of defaults. Floors are what the
 defaults reach over seeds 0-4, a little below; the former split depth (0.5 µm) fails the dense
-test (mean F1 0.93-0.95) and a shallower one (0.1 µm) over-splits the elongated nuclei.
+test (mean F1 0.93-0.95) and a shallower one (0.1 µm) over-splits the elongated nuclei. With a
+4x brightness range, edges drawn at each nucleus's own level keep the dim nuclei whole.
 """
 
 from __future__ import annotations
@@ -32,13 +33,25 @@ def _scores(spec: NucleusField, pixel_m: float) -> list[dict]:
 @pytest.mark.parametrize("pixel_m", PIXEL_SIZES_M)
 def test_dense_touching_nuclei_are_split(pixel_m):
     """40 nuclei in 80 x 80 µm, neighbours pressed up to 20 % into each other (measured with the
-    defaults: mean F1 0.985 / 0.977 / 0.956, min 0.935, median IoU >= 0.86)."""
+    defaults: mean F1 0.985 / 0.977 / 0.956, min 0.935, median IoU >= 0.90)."""
     scores = _scores(NucleusField(), pixel_m)
     f1 = np.array([s["f1"] for s in scores])
     assert all(s["n_true"] == 40 for s in scores)
     assert f1.mean() >= 0.95 and f1.min() >= 0.92, f1
     assert min(s["median_iou"] for s in scores) >= 0.85, scores
     assert sum(s["tp"] for s in scores) >= 0.92 * sum(s["n_true"] for s in scores)
+
+
+def test_dim_nuclei_between_bright_ones_keep_their_own_outline():
+    """Brightness differing 4x between nuclei: each nucleus's edge is drawn at its own level,
+    so dim nuclei next to bright ones are neither shrunk nor merged away (measured over the
+    three pixel sizes and five seeds: pooled F1 0.963, median IoU >= 0.90 on every image; one
+    threshold common to a neighbourhood reached F1 0.936 and median IoU 0.86-0.87)."""
+    spec = replace(NucleusField(), brightness_range=4.0)
+    scores = [s for pixel_m in PIXEL_SIZES_M for s in _scores(spec, pixel_m)]
+    tp, n_true, n_pred = (sum(s[k] for s in scores) for k in ("tp", "n_true", "n_pred"))
+    assert 2 * tp / (n_true + n_pred) >= 0.955, scores
+    assert min(s["median_iou"] for s in scores) >= 0.89, scores
 
 
 @pytest.mark.parametrize("pixel_m", PIXEL_SIZES_M)
