@@ -17,16 +17,13 @@ Near a nucleus outline a curve measures both compartments:
   either is unknown: the conservative side). Taking the nucleus top rather than its height at
   the outline over-estimates ``dh`` for a dome, again the conservative side.
 
-A compartment of a cell none of whose usable curves meets its distance keeps the curves that
-come nearest to meeting it, the least mixed ones it has, rather than giving no value;
-compartments with curves that meet it are unaffected. For a nucleus whose inscribed radius is
-below the margin plus the grid pitch these are its innermost curves, even inside the margin:
-their tip apex lands on the taller nucleus, only the contact disc reaches past its outline. For
-a cytoplasm rim narrower than the flank reach (an upper bound: a dome-shaped nucleus is lower
-near its outline than at its top) these are its curves farthest from the nucleus, but never
-curves inside ``nucleus_margin_m``: nearer, a curve may have been measured on the nucleus
-alone, and the median stays NaN (e.g. a small cell under a nucleus 7 µm tall, all of whose
-cytoplasm curves lie within 1.3 µm of the nucleus and read the nucleus modulus).
+A nucleus none of whose usable curves meets the margin (its inscribed radius is below the
+margin plus the grid pitch) keeps its innermost curves rather than giving no value: their tip
+apex lands on the taller nucleus, only the contact disc reaches past its outline. A cytoplasm
+none of whose curves clears the flank reach gives NaN: nearer, its curves may have been
+measured on the nucleus alone (the bundled sample's cell 3: its seven cytoplasm curves 1.5-2.5
+µm from the drawn outline all read the nucleus modulus, 1.08 kPa against a cytoplasm of 8.2
+kPa). Compartments with curves that meet their distance are unaffected.
 """
 
 from __future__ import annotations
@@ -110,20 +107,16 @@ def clear_of_nucleus(
     Returns
     -------
     ndarray of bool, shape (n,)
-        True for the usable nucleus and cytoplasm curves that count: in each (cell,
-        compartment) those at least their required distance from the outline, or, when none
-        is, those with the largest distance minus required distance (cytoplasm curves only
-        from those at least ``margin_m`` from the outline).
+        True for the usable nucleus and cytoplasm curves that count: those at least their
+        required distance from the outline; in a cell's nucleus none of whose curves is,
+        those with the largest distance minus required distance.
     """
     dist = assignment.nucleus_distance_m
     slack = dist - required_distance_m(assignment, geometry or {}, margin_m)
-    clear = np.zeros(slack.shape, bool)
-    floors = {"nucleus": -np.inf, "cytoplasm": margin_m}  # nearest a fallback curve may be
-    for name, floor in floors.items():
-        in_comp = usable & (assignment.compartment == name) & ~(dist < floor)
-        for k in ids:
-            mine = in_comp & (assignment.cell_id == k)
-            if mine.any():
-                best = np.nanmax(slack[mine], initial=-np.inf)
-                clear |= mine & ~(slack < min(0.0, best))
+    clear = usable & np.isin(assignment.compartment, COMPARTMENTS) & ~(slack < 0.0)
+    nucleus = usable & (assignment.compartment == "nucleus")
+    for k in ids:
+        mine = nucleus & (assignment.cell_id == k)
+        if mine.any() and not (clear & mine).any():  # the innermost curves of a small nucleus
+            clear |= mine & ~(slack < np.nanmax(slack[mine], initial=-np.inf))
     return clear

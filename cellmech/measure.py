@@ -42,10 +42,9 @@ measurement error, which bounds it from below for small n). One curve gives its 
 straddles the outline; registration error and the drawn edge shift it), and a cytoplasm curve
 also the lateral reach at which the tip's flank meets the top of its cell's nucleus (from the
 tip geometry and the tip-deconvolved heights: the tip radius for a nucleus taller than it). A
-compartment of a cell none of whose usable curves is that far keeps those that come nearest
-instead of giving NaN: a nucleus smaller than the margin plus the grid pitch its innermost
-curves, a cytoplasm rim narrower than the flank reach its curves farthest from the nucleus, but
-none inside ``nucleus_margin_m`` (the median stays NaN when all are).
+nucleus smaller than the margin plus the grid pitch keeps its innermost curves instead of
+giving NaN; a cytoplasm rim narrower than the flank reach gives NaN (its curves may have
+measured the nucleus).
 
 **Topography.** Heights of ``ok``/``rigid`` curves are tip-deconvolved (grey erosion by the tip,
 :mod:`cellmech.topography`). The AFM footprint of a cell is its curves whose deconvolved height
@@ -124,7 +123,7 @@ class MeasureOptions:
         1.5e-6,
         "curves this close to a nucleus outline (cytoplasm curves: or within the reach of the "
         "tip flank) stay out of the compartment medians; a nucleus with no curve that far keeps "
-        "its innermost ones, a cytoplasm with none beyond the flank reach its farthest ones",
+        "its innermost ones",
         "m",
     )
     min_ok_curves: int = option(3, "cells with fewer ok curves are flagged in the warnings", "1")

@@ -256,6 +256,10 @@ def test_bottom_effect_refit_composed_as_in_the_pipeline(seed):
         true_e = truth[f"{compartment}_modulus_pa"]
         raw = table.loc[truth.index, f"youngs_modulus_{compartment}_median_pa"] / true_e
         fixed = table.loc[truth.index, f"youngs_modulus_corrected_{compartment}_median_pa"] / true_e
+        # a cytoplasm rim narrower than the tip flank's reach has no median (cellmech.margins)
+        measured = raw.notna()
+        assert measured.sum() >= 3 and fixed.notna().equals(measured), (raw, fixed)
+        raw, fixed = raw[measured], fixed[measured]
         assert np.median(raw) > 1.1 and np.all(raw > 1.03), raw  # overestimated
         # thickness = the apex's height above the plane, a little less than that of the point
         # the tip flank touches on slopes: the cytoplasm stays up to ~10 % low (seed 3: -10.0 %)
