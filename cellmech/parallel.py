@@ -221,7 +221,8 @@ def fit_force_map(
         a ``distributed.Client`` or a scheduler address ("tcp://host:8786").
     workers : int, optional
         Threads or processes of the local schedulers (default: one per core); one worker
-        of "threads" or "synchronous" runs the plain loop of "numpy" (no Dask graph).
+        or one chunk of "threads" or "synchronous" runs the plain loop of "numpy" (no Dask
+        graph).
     reader, spring_constant_n_per_m, sensitivity_m_per_v : optional
         Reader options when a path is given (see :func:`cellmech.io.read_force_map`).
     progress : callable, optional
@@ -262,8 +263,11 @@ def fit_force_map(
         force_map = source.open()
     require_curves(force_map)
     parts = chunk_indices(force_map, chunks)
-    if scheduler == "numpy" or (scheduler in ("threads", "synchronous") and workers == 1):
-        # one worker in this process: the plain loop (same result, no Dask graph to build)
+    if scheduler == "numpy" or (
+        scheduler in ("threads", "synchronous") and (workers == 1 or len(parts) == 1)
+    ):
+        # one worker or one chunk in this process: the plain loop (same result, no Dask graph
+        # to build, and no import of Dask, whose scheduler lookup imports distributed: ~0.5 s)
         results = []
         for idx in parts:
             results.append(_fit_chunk(source, idx, pre, fit, threads))

@@ -151,3 +151,20 @@ def test_spy_sees_planted_imports():
     assert ["cellmech._planted", "dask.array"] in report["statements"]
     assert ["cellmech._planted", "dask.delayed"] in report["statements"]
     assert "dask" in report["top_level"]
+
+
+def test_a_one_chunk_fit_never_loads_dask(tmp_path):
+    """A map that fits in one chunk runs the plain loop whatever the worker count: Dask's
+    scheduler lookup would import distributed (~0.5 s of a small run's start-up)."""
+    code = (
+        "import sys\n"
+        "from cellmech.cli import main\n"
+        f"assert main(['fit', {str(REPO_ROOT / 'sample_data' / 'sample.jpk-force-map')!r}, "
+        f"'-o', {str(tmp_path / 'out')!r}, '--chunks', '24', '24', '-q']) == 0\n"
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[]", proc.stdout
