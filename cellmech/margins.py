@@ -33,14 +33,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from cellmech.containers import CurveAssignment
+from cellmech.tipshape import lateral_reach
 from cellmech.topography import tip_height_m
 
 __all__ = ["clear_of_nucleus", "required_distance_m"]
 
 #: compartments whose curves enter the per-compartment medians
 COMPARTMENTS = ("nucleus", "cytoplasm")
-#: samples of the tip profile between its apex and its reach (inverse by lookup)
-_PROFILE_SAMPLES = 513
 
 
 def required_distance_m(
@@ -68,17 +67,15 @@ def required_distance_m(
     _, reach = tip_height_m(geometry, np.zeros(1))
     if reach <= 0:
         return need
-    r = np.linspace(0.0, reach, _PROFILE_SAMPLES)
-    profile = tip_height_m(geometry, r)[0]
+    tallest = float(tip_height_m(geometry, np.array([reach]))[0][0])  # tip height at its reach
     height, cell = assignment.surface_height_m, assignment.cell_id
     cytoplasm = assignment.compartment == "cytoplasm"
     for k in np.unique(cell[cytoplasm]):
         nucleus = (cell == k) & (assignment.compartment == "nucleus") & np.isfinite(height)
         top = height[nucleus].max() if nucleus.any() else np.inf
         mine = cytoplasm & (cell == k)
-        rise = top - height[mine]  # NaN (unknown) sorts past the end: the whole reach
-        flank = r[np.minimum(np.searchsorted(profile, rise), r.size - 1)]
-        need[mine] = np.maximum(margin_m, flank)
+        rise = np.fmin(top - height[mine], tallest)  # unknown (NaN): the whole reach
+        need[mine] = np.maximum(margin_m, lateral_reach(geometry, rise))
     return need
 
 

@@ -388,10 +388,12 @@ def _own_outline(image, reach, first, ring, level) -> np.ndarray:
         return first
     depth = ndimage.distance_transform_edt(first)
     b, a = np.median(image[ring]), np.median(image[first & (depth >= depth.max() / 2)])
+    if a <= b:
+        return first
     above = reach & (image > b + level * (a - b))
     parts, _ = ndimage.label(above)
     keep = np.isin(parts, parts[first & above])
-    if a <= b or not keep.any():
+    if not keep.any():
         return first
     return ndimage.binary_fill_holes(keep)
 

@@ -46,17 +46,20 @@ def tip_profile(geometry: Mapping[str, float]) -> tuple[Callable[[np.ndarray], n
     return (lambda r: np.where(r == 0, 0.0, np.inf)), 0.0
 
 
-def lateral_reach(geometry: Mapping[str, float], height_m: float) -> float:
+def lateral_reach(geometry: Mapping[str, float], height_m):
     """Largest lateral distance at which the tip surface is at most ``height_m`` above its apex.
 
     How far beyond a steep edge of height ``H`` a recorded footprint thresholded at ``h``
     extends: ``lateral_reach(geometry, H - h)``; ``sqrt(2 R d - d²)`` (``R`` for ``d >= R``)
-    for a sphere, ``d tan(alpha)`` for a cone, 0 for an unknown tip.
+    for a sphere, ``d tan(alpha)`` for a cone, 0 for an unknown tip. ``height_m`` a float (a
+    float is returned) or an array (an array of the same shape).
     """
-    d = max(float(height_m), 0.0)
+    d = np.maximum(np.asarray(height_m, float), 0.0)
     if "tip_radius_m" in geometry:
         radius = float(geometry["tip_radius_m"])
-        return radius if d >= radius else float(np.sqrt(2 * radius * d - d**2))
-    if "half_angle_deg" in geometry:
-        return d * float(np.tan(np.radians(float(geometry["half_angle_deg"]))))
-    return 0.0
+        reach = np.where(d >= radius, radius, np.sqrt(np.clip(2 * radius * d - d**2, 0, None)))
+    elif "half_angle_deg" in geometry:
+        reach = d * float(np.tan(np.radians(float(geometry["half_angle_deg"]))))
+    else:
+        reach = np.zeros_like(d)
+    return float(reach) if reach.ndim == 0 else reach

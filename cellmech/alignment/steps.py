@@ -45,7 +45,8 @@ START_POINT_SPACING_M = 1.5e-6
 
 @dataclass(frozen=True)
 class RegistrationContext:
-    """Everything the steps share (built once per call); ``tip_geometry`` is the fit's tip."""
+    """Everything the steps share (built once per call); ``tip_geometry`` is the fit's tip,
+    ``rim_m`` how far it can widen a footprint (:func:`_rim_m`)."""
 
     options: Any
     afm_px_to_m: np.ndarray
@@ -56,6 +57,7 @@ class RegistrationContext:
     grid_shape: tuple[int, int]
     expanded_labels: np.ndarray
     tip_geometry: dict
+    rim_m: float
 
     @classmethod
     def build(
@@ -74,14 +76,13 @@ class RegistrationContext:
         )
         m_to_px = fluorescence_m_to_px(seg.pixel_size_m, seg.origin_m)
         fluo = fp.fluo_mask(seg.cell_labels, m_to_px, seg.pixel_size_m)
-        grow = (
-            opt.max_match_distance_m + _rim_m(heights, afm.level_m, tip, opt)
-        ) / fluo.pixel_size_m
+        rim = _rim_m(heights, afm.level_m, tip, opt)
+        grow = (opt.max_match_distance_m + rim) / fluo.pixel_size_m
         expanded = (
             expand_labels(seg.cell_labels, grow) if seg.cell_labels.any() else seg.cell_labels
         )
         shape = force_map.grid.shape
-        return cls(opt, px_to_m, m_to_px, heights, afm, fluo, shape, expanded, tip)
+        return cls(opt, px_to_m, m_to_px, heights, afm, fluo, shape, expanded, tip, rim)
 
     @property
     def afm_pitch_m(self) -> float:
@@ -153,13 +154,14 @@ class RegistrationContext:
         return Constellation(con.afm_m[near], con.fluo_m[near], con.labels[near])
 
     def error_estimate(self, transform, pose, scale, reflect, start, scaled: bool):
-        """The error estimate (:mod:`cellmech.alignment.estimate`) and its parts, m."""
+        """The error estimate (:mod:`cellmech.alignment.estimate`) and its parts, m, among
+        them the fitted common-mode widening of the footprint (``footprint_widening_m``)."""
         opt = self.options
 
         def fine(shrink_m: float):
             return self.scorer(opt.smoothing_m, 0.0, scale, reflect, start, shrink_m)
 
-        reach = _rim_m(self.heights_m, self.afm.level_m, self.tip_geometry, opt) + opt.smoothing_m
+        reach = self.rim_m + opt.smoothing_m  # the widening the tip can cause, and more
         widening = optimize.minimize_scalar(
             lambda w: fine(w)(np.asarray(pose, float)[None])[0],
             bounds=(-reach, reach),

@@ -181,38 +181,38 @@ def argmax_valid(a, length):
 
 
 @njit(cache=True)
-def _spike_proof_peak(row, n):
+def _median3_peak(row, n, last_as_is):
     """Column of the largest of the first ``n`` values of ``row`` when every point counts
-    only as high as its higher neighbour (the median of three inside the row): an isolated
-    spike cannot be the maximum. 0 for fewer than 2 points."""
+    only as high as its higher neighbour (the median of three inside the row), the last one
+    as itself when ``last_as_is``: an isolated spike cannot be the maximum. 0 for fewer than
+    2 points."""
     best, out = -np.inf, 0
     for j in range(n if n >= 2 else 0):
-        left = row[j - 1] if j > 0 else -np.inf
-        right = row[j + 1] if j + 1 < n else -np.inf
-        v = min(row[j], max(left, right))
+        v = row[j]
+        if not (last_as_is and j == n - 1):
+            left = row[j - 1] if j > 0 else -np.inf
+            right = row[j + 1] if j + 1 < n else -np.inf
+            v = min(v, max(left, right))
         if v > best:
             best, out = v, j
     return out
 
 
 @njit(cache=True)
+def _spike_proof_peak(row, n):
+    """:func:`_median3_peak`, every point against its neighbours."""
+    return _median3_peak(row, n, False)
+
+
+@njit(cache=True)
 def _approach_peak(row, n):
     """Column of the force maximum of the ``n`` recorded approach points, an isolated spike
-    excluded: every point counts only as high as its higher neighbour (as in
-    :func:`_spike_proof_peak`) except the last one, which counts as itself. The instrument
-    ended the approach there because the force reached the setpoint, so a maximum at the last
-    point is the contact, however few points a rigid wall leaves; a spike above the setpoint
-    earlier in the approach is not (it would end the approach before the contact). 0 for no
-    points."""
-    best, out = -np.inf, 0
-    for j in range(n):
-        v = row[j]
-        if j + 1 < n:
-            left = row[j - 1] if j > 0 else -np.inf
-            v = min(v, max(left, row[j + 1]))
-        if v > best:
-            best, out = v, j
-    return out
+    excluded (:func:`_median3_peak`) except at the last point, which counts as itself. The
+    instrument ended the approach there because the force reached the setpoint, so a maximum
+    at the last point is the contact, however few points a rigid wall leaves; a spike above
+    the setpoint earlier in the approach is not (it would end the approach before the
+    contact)."""
+    return _median3_peak(row, n, True)
 
 
 @njit(cache=True, parallel=True)
