@@ -144,3 +144,25 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys, extra, needle):
         and needle in err[0].lower() + err[0]
     )
     assert not out.exists()
+
+
+def test_the_report_plots_the_curves_of_the_compartment_medians():
+    """The report's per-cell boxes hold exactly the curves the table's compartment medians
+    use: same median, and no box where the table has none (the sample's cell 3, whose
+    cytoplasm curves all lie within the tip flank's reach of its nucleus)."""
+    from cellmech.outputs.report_views import cell_moduli
+    from cellmech.pipeline import make_settings, run_sample
+    from cellmech.synthetic import sample_tip
+
+    result = run_sample(AFM, FLUO, make_settings({"fit": sample_tip()}))
+    table = result.cells.to_frame().set_index("cell_id")
+    empty = 0
+    for cell in cell_moduli(result):
+        for name, values in (("nucleus", cell.nucleus_pa), ("cytoplasm", cell.cytoplasm_pa)):
+            median = table.loc[cell.cell_id, f"youngs_modulus_{name}_median_pa"]
+            if values.size:
+                assert np.median(values) == pytest.approx(median, rel=1e-12)
+            else:
+                assert np.isnan(median)
+                empty += 1
+    assert empty >= 1

@@ -245,8 +245,10 @@ def _distributions(result: SampleResult) -> str:
     uri = figures.cell_moduli_figure(cells)
     caption = (
         "Young's modulus of the ok curves in each cell, nucleus (blue) and cytoplasm (orange); "
-        "boxes: quartiles and median, whiskers 1.5 IQR, dots: single curves. Curves near the "
-        "cell edge are left out. The small numbers are the curves in each box."
+        "boxes: quartiles and median, whiskers 1.5 IQR, dots: single curves. These are the curves "
+        "of the table's compartment medians: curves near the cell edge or the nucleus outline "
+        "(within the tip flank's reach of a taller nucleus) are left out. The small numbers are "
+        "the curves in each box."
     )
     return section("distributions", SECTIONS["distributions"], figure(uri, caption, "moduli"))
 

@@ -14,6 +14,7 @@ from scipy import ndimage
 from cellmech.containers import CurveStatus, FitResult
 from cellmech.errors import CellmechError
 from cellmech.gridmaps import to_grid
+from cellmech.margins import clear_of_nucleus
 from cellmech.models import fitted_force
 from cellmech.outputs.figures import CellModuli, CurvePanel, Outline
 from cellmech.transforms import apply_affine
@@ -156,19 +157,26 @@ def modulus_range(result) -> tuple[float, float] | None:
 
 
 def cell_moduli(result) -> list[CellModuli]:
-    """Moduli of the ok curves in each cell's nucleus and cytoplasm (edge curves left out)."""
+    """Moduli of the ok curves in each cell's nucleus and cytoplasm that enter the table's
+    compartment medians (edge curves and curves near the nucleus outline left out, as
+    :func:`cellmech.margins.clear_of_nucleus` decides), so the plot shows what the table
+    reports."""
     fit, assignment = result.fit, result.assignment
     cell_id = np.asarray(assignment.cell_id)
     compartment = np.asarray(assignment.compartment).astype(str)
-    ok = fit.status == CurveStatus.OK
     e = fit.youngs_modulus_pa
+    ok = (fit.status == CurveStatus.OK) & np.isfinite(e) & (e > 0)
+    ids = np.unique(cell_id[cell_id > 0])
+    geometry = fit.parameters.get("geometry", {})
+    margin = result.settings.measure.nucleus_margin_m
+    clear = clear_of_nucleus(assignment, ok, ids, margin, geometry)
     return [
         CellModuli(
             int(k),
-            e[ok & (cell_id == k) & (compartment == "nucleus")],
-            e[ok & (cell_id == k) & (compartment == "cytoplasm")],
+            e[clear & (cell_id == k) & (compartment == "nucleus")],
+            e[clear & (cell_id == k) & (compartment == "cytoplasm")],
         )
-        for k in np.unique(cell_id[cell_id > 0])
+        for k in ids
     ]
 
 

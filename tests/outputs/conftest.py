@@ -25,13 +25,23 @@ EDGE_DISTANCE_M = 2e-6
 
 @dataclass(frozen=True)
 class FakeAssignment:
-    """Per-curve cell, compartment and height above the substrate (aligned with the fit)."""
+    """Per-curve cell, compartment, distances to the outlines and heights (aligned with the
+    fit); the surface height stands in for the tip-deconvolved one."""
 
     curve_index: np.ndarray
     cell_id: np.ndarray
     compartment: np.ndarray
     edge_distance_m: np.ndarray
+    nucleus_distance_m: np.ndarray
     height_above_substrate_m: np.ndarray
+
+    @property
+    def surface_height_m(self) -> np.ndarray:
+        return self.height_above_substrate_m
+
+    @property
+    def n_curves(self) -> int:
+        return self.curve_index.size
 
 
 @dataclass(frozen=True)
@@ -75,12 +85,17 @@ def assign(sample, fit, seg: Segmentation, reg: Registration) -> FakeAssignment:
     cell = seg.cell_labels[ri, ci]
     nucleus = seg.nucleus_labels[ri, ci] > 0
     inside = ndimage.distance_transform_edt(seg.cell_labels > 0) * seg.pixel_size_m[0]
+    in_nucleus = seg.nucleus_labels > 0
+    edt = ndimage.distance_transform_edt
+    to_outline = np.where(in_nucleus, edt(in_nucleus), edt(~in_nucleus)) * seg.pixel_size_m[0]
     edge = (cell > 0) & (inside[ri, ci] < EDGE_DISTANCE_M)
     compartment = np.where(cell == 0, "substrate", np.where(nucleus, "nucleus", "cytoplasm"))
     compartment = np.where(edge, "edge", compartment)
     height = fit.zero_force_height_m
     ground = np.nanmedian(height[compartment == "substrate"])
-    return FakeAssignment(idx, cell, compartment, inside[ri, ci], height - ground)
+    return FakeAssignment(
+        idx, cell, compartment, inside[ri, ci], to_outline[ri, ci], height - ground
+    )
 
 
 def cell_frame(sample, fit, assignment: FakeAssignment, reg: Registration) -> pd.DataFrame:
