@@ -242,6 +242,11 @@ def _distributions(result: SampleResult) -> str:
     cells = views.cell_moduli(result)
     if not cells:
         return section("distributions", SECTIONS["distributions"], note("No cell under the map."))
+    if not any(c.nucleus_pa.size or c.cytoplasm_pa.size for c in cells):
+        text = (
+            "No ok curve lies clear of the cell edges and nucleus outlines (no compartment median)."
+        )
+        return section("distributions", SECTIONS["distributions"], note(text))
     uri = figures.cell_moduli_figure(cells)
     caption = (
         "Young's modulus of the ok curves in each cell, nucleus (blue) and cytoplasm (orange); "
