@@ -24,8 +24,6 @@ own contact point selects.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -36,6 +34,7 @@ from cellmech.containers import CurveStatus, FitResult, FrozenMapping, Indentati
 from cellmech.errors import ConfigError
 from cellmech.fitstatus import fit_result
 from cellmech.options import option
+from cellmech.runtime import kernel
 
 __all__ = ["FIT_RANGES", "FitOptions", "fit_curves"]
 
@@ -55,9 +54,8 @@ TABLE_DELTA_MAX_M = 1e-3
 #: repeats 3 times), at most this often
 RANGE_ITERATIONS = 20
 RANGE_CP_TOL_M = 1e-12
-#: serialises kernel launches only where numba's threading layer is not thread-safe (the
-#: "workqueue" fallback aborts when parallel kernels start from several threads at once)
-_KERNEL_LOCK = threading.Lock()
+
+_fit_kernel = kernel("cellmech.kernels.fitcore", "fit_block")
 
 
 @dataclass(frozen=True)
@@ -202,15 +200,11 @@ def _optimum(curves, options, thickness):
 
 def _run(curves, ok, window, options, table, row, scale):
     """Call the compiled fit on the curves that preprocessing left OK."""
-    from cellmech.kernels import THREADSAFE  # numba is imported when fitting, not before
-    from cellmech.kernels.fitcore import fit_block
-
     x_lo, x_hi, j_end = window
     n_points = np.where(ok, curves.n_points, 0)  # the kernel reads no point of other curves
     wcp = float(options.weight_cp_m)
     x, y = curves.tip_position_m, curves.force_n
-    with contextlib.nullcontext() if THREADSAFE else _KERNEL_LOCK:
-        return fit_block(x, y, n_points, x_lo, x_hi, j_end, wcp, table, row, scale)
+    return _fit_kernel(x, y, n_points, x_lo, x_hi, j_end, wcp, table, row, scale)
 
 
 def _window(curves, options, res, full):

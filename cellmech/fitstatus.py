@@ -12,8 +12,12 @@ from dataclasses import fields
 import numpy as np
 
 from cellmech.containers import CurveStatus, FitResult
+from cellmech.kernels import MIN_FIT_POINTS
+from cellmech.runtime import kernel
 
 __all__ = ["fit_result"]
+
+end_rise_z = kernel("cellmech.kernels.statcore", "end_rise_z")
 
 #: the last approach point must stand this many noise units (its prediction error) above the
 #: straight-line trend of the baseline, or the curve is NO_CONTACT (a curve that never touched
@@ -76,8 +80,6 @@ def fit_result(curves, status, res, options, thickness) -> FitResult:
     skipped and a curve with fewer than ``min_contact_points`` points in contact is
     NO_CONTACT.
     """
-    from cellmech.kernels.fitcore import MIN_FIT_POINTS
-
     e, cp, base, _, ssr, sst, dmax, contact, count, rmax, e_se, cp_se, sd, travel, rise = res.T
     ok = status == CurveStatus.OK
     status[ok & (count < MIN_FIT_POINTS)] = CurveStatus.TOO_FEW_POINTS
@@ -159,8 +161,6 @@ def _end_rise_z(curves, cp, sd):
     stays on it, while a constant baseline would call it a rise. Computed by
     :func:`cellmech.kernels.statcore.end_rise_z` in one pass per curve.
     """
-    from cellmech.kernels.statcore import end_rise_z
-
     return end_rise_z(
         curves.tip_position_m,
         curves.force_n,

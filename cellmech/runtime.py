@@ -12,6 +12,7 @@ import contextlib
 import functools
 import importlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -24,31 +25,69 @@ __all__ = [
     "ThreadPolicy",
     "available_cores",
     "kernel",
+    "one_kernel_at_a_time",
     "using_threads",
 ]
 
 #: schedulers that run on this machine
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "numpy")
+#: per thread: the native kernel module in use (see :func:`one_kernel_at_a_time`)
+_LOCAL = threading.local()
+#: serialises JIT kernel launches only where numba's threading layer is not thread-safe (the
+#: "workqueue" fallback aborts when parallel kernels start from several threads at once)
+_JIT_LOCK = threading.Lock()
 
 
 def kernel(module: str, name: str) -> Callable:
-    """A function calling ``module.name``, imported on the first call.
+    """A function calling the compiled kernel ``module.name``, loaded on the first call.
 
-    Stage modules reach the numba kernels through it, so importing a stage (for its options,
-    as the command line does) never imports numba or loads compiled kernels: ``--version``,
-    ``formats`` and ``info`` work even where numba cannot run or cache.
+    Stage modules reach the kernels through it, so importing a stage (for its options, as the
+    command line does) never imports numba or loads compiled kernels: ``--version``,
+    ``formats`` and ``info`` work even where numba cannot run or cache. Inside
+    :func:`one_kernel_at_a_time` the call runs the ahead-of-time build
+    (:mod:`cellmech.kernels.native`), elsewhere numba's parallel JIT build; where numba's
+    threading layer is not thread-safe, JIT launches are serialised.
     """
 
     @functools.cache
-    def target() -> Callable:
+    def jit() -> Callable:
         return getattr(importlib.import_module(module), name)
 
-    @functools.wraps(target)
-    def call(*args, **kwargs):
-        return target()(*args, **kwargs)
+    def call(*args):
+        native = getattr(getattr(_LOCAL, "native", None), name, None)
+        if native is not None:
+            return native(*args)
+        from cellmech.kernels.jit import THREADSAFE
+
+        with contextlib.nullcontext() if THREADSAFE else _JIT_LOCK:
+            return jit()(*args)
 
     call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"Compiled kernel ``{module}.{name}``."
     return call
+
+
+@contextlib.contextmanager
+def one_kernel_at_a_time(policy: ThreadPolicy | None) -> Iterator[None]:
+    """Run the block's kernels from the ahead-of-time build when they run on one thread.
+
+    For a caller that is the only one in its process calling kernels (the plain loop of
+    :func:`cellmech.parallel.fit_force_map`) with ``policy.kernel_threads == 1``: the native
+    kernels hold the GIL while they run, which costs nothing then, and spare the run numba's
+    ~1 s start-up. Elsewhere, or where no native build exists for this machine (no C
+    compiler), kernels run in numba's JIT build; results are bitwise the same.
+    """
+    native = None
+    if policy is not None and policy.kernel_threads == 1:
+        from cellmech.kernels.native import load
+
+        native = load()
+    before = getattr(_LOCAL, "native", None)
+    _LOCAL.native = native
+    try:
+        yield
+    finally:
+        _LOCAL.native = before
 
 
 def available_cores() -> int:
@@ -86,8 +125,8 @@ def using_threads(policy: ThreadPolicy | None) -> Iterator[None]:
     ``None`` leaves numba's current setting alone. numba's thread count is thread-local,
     so this never affects other threads.
     """
-    if policy is None:
-        yield
+    if policy is None or getattr(_LOCAL, "native", None) is not None:
+        yield  # native kernels run on the calling thread: no numba threads to set
         return
     import numba
 

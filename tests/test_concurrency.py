@@ -13,7 +13,7 @@ import pytest
 
 from cellmech.fit import FitOptions
 from cellmech.io import read_force_map
-from cellmech.kernels import THREADSAFE
+from cellmech.kernels.jit import THREADSAFE
 from cellmech.mapfit import fit_map
 from cellmech.outputs import curve_table
 from cellmech.runtime import RunOptions, ThreadPolicy

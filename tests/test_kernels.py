@@ -1,5 +1,5 @@
 """Every public compiled kernel is declared with its signature and compiled with its module
-(:func:`cellmech.kernels.sigs.compile_all`), so no option compiles a kernel mid-run."""
+(:func:`cellmech.kernels.jit.compile_all`), so no option compiles a kernel mid-run."""
 
 from __future__ import annotations
 

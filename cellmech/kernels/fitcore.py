@@ -26,14 +26,13 @@ import numpy as np
 from numba import njit, prange
 from numba.types import float64
 
-from cellmech.kernels.sigs import F1, F2, I1, compile_all
+from cellmech.kernels import MIN_FIT_POINTS
+from cellmech.kernels.jit import F1, F2, I1, R2, compile_all
 
 #: curve points kept by the coarse candidate search (block averages)
 COARSE_POINTS = 128
 #: curve points kept by the first Brent refinement (block averages)
 MEDIUM_POINTS = 1024
-#: fewest fit points (three parameters plus two, as nanite requires)
-MIN_FIT_POINTS = 5
 #: half-width of the full-data sample scan around the medium optimum, in medium blocks
 POLISH_BLOCKS = 1
 #: times the polish window may follow a best sample on its edge
@@ -437,4 +436,6 @@ def fit_block(x, y, npts, x_lo, x_hi, j_end, wcp, table, table_row, scale):
     return res
 
 
-compile_all(((fit_block, (F2, F2, I1, F1, F1, I1, float64, F2, I1, F1)),))
+#: public kernels and their one signature
+KERNELS = ((fit_block, R2(F2, F2, I1, F1, F1, I1, float64, F2, I1, F1)),)
+compile_all(KERNELS)

@@ -11,10 +11,10 @@ on its own: a curve's result does not depend on the other curves of its block.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
 from numba.types import boolean, float64, int64
 
-from cellmech.kernels.sigs import F2, F2_OUT, I1, STEPS, compile_all
+from cellmech.kernels.jit import B1, F2, F2_OUT, I1, N1, R1, R2, STEPS, compile_all
 
 #: contact-point estimators (the ``method`` argument): deviation from the baseline,
 #: piecewise-linear least squares (see :mod:`cellmech.preprocess`)
@@ -531,16 +531,23 @@ def _line(x, y, keep):
     return ym, (sxy / sxx if sxx > 0.0 else 0.0), xm
 
 
-compile_all(
+#: public kernels and their one signature
+KERNELS = (
     (
-        (
-            assemble,
-            (F2, F2, F2, F2, I1, I1, float64, boolean, float64, STEPS),
+        assemble,
+        types.Tuple((R2, R2, B1, N1, N1, R1, N1, N1))(
+            F2, F2, F2, F2, I1, I1, float64, boolean, float64, STEPS
         ),
-        (argmax_valid, (F2, I1)),
-        (contact_estimate, (F2, F2, I1, float64, int64)),
-        (finish, (F2_OUT, F2_OUT, F2, I1, I1, I1, I1, float64, STEPS, float64, float64)),
-        (pad_nan, (F2_OUT, F2_OUT, I1, int64)),
-        (spike_proof_peak, (F2, I1)),
-    )
+    ),
+    (argmax_valid, N1(F2, I1)),
+    (contact_estimate, N1(F2, F2, I1, float64, int64)),
+    (
+        finish,
+        types.Tuple((N1, R1, N1, N1))(
+            F2_OUT, F2_OUT, F2, I1, I1, I1, I1, float64, STEPS, float64, float64
+        ),
+    ),
+    (pad_nan, types.none(F2_OUT, F2_OUT, I1, int64)),
+    (spike_proof_peak, N1(F2, I1)),
 )
+compile_all(KERNELS)

@@ -1,7 +1,7 @@
 """Compiled per-curve tests of :mod:`cellmech.fitstatus` (numba): one pass per curve instead of
 a dozen full-size array passes.
 
-Parallel over curves (``prange``); see :mod:`cellmech.kernels.sigs` for the signatures.
+Parallel over curves (``prange``); see :mod:`cellmech.kernels.jit` for the signatures.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import int64, njit, prange
 
+from cellmech.kernels.jit import F1, F2, I1, R1, compile_all
 from cellmech.kernels.precore import _line
-from cellmech.kernels.sigs import F1, F2, I1, compile_all
 
 __all__ = ["end_rise_z"]
 
@@ -47,4 +47,6 @@ def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
     return out
 
 
-compile_all(((end_rise_z, (F2, F2, I1, F1, I1, F1, int64)),))
+#: public kernels and their one signature
+KERNELS = ((end_rise_z, R1(F2, F2, I1, F1, I1, F1, int64)),)
+compile_all(KERNELS)
