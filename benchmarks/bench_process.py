@@ -8,7 +8,9 @@ Each measurement is one fresh process timed from its start to its exit by the pa
 
 - cellmech: ``python -m cellmech fit MAP -o OUT -q --workers 1 --threads-per-worker 1`` with
   ``NUMBA_NUM_THREADS=1`` (one core: one worker, numba pinned to one thread), compiled kernels
-  already cached (one untimed run first);
+  already cached (one untimed run first); such a run uses the native kernels
+  (:mod:`cellmech.kernels.native`), and the "(JIT s)" column times it with numba's JIT
+  (``CELLMECH_NATIVE_KERNELS=0``) for comparison;
 - nanite (GPL-3, the reference only): ``nanite.load_group`` (afmformats) + nanite's standard
   preprocessing + Hertz fit of **every** curve (nothing extrapolated), one process.
 
@@ -128,9 +130,10 @@ def _timed(cmd: list[str], env: dict | None = None) -> float:
     return seconds
 
 
-def cellmech_process(path: Path, repeat: int = 1) -> float:
-    """Fastest wall time of ``cellmech fit`` on one core (after an untimed cache-filling run)."""
-    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+def cellmech_process(path: Path, repeat: int = 1, native: bool = True) -> float:
+    """Fastest wall time of ``cellmech fit`` on one core (after an untimed cache-filling run),
+    with the native kernels (the default of a one-worker run) or numba's JIT."""
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "CELLMECH_NATIVE_KERNELS": str(int(native))}
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "cellmech", "fit", str(path), "-o", f"{tmp}/out", "-q"]
         cmd += ["--workers", "1", "--threads-per-worker", "1"]
@@ -146,17 +149,19 @@ def nanite_process(path: Path) -> float:
 def compare(maps: dict[str, Path], repeat: int = 1) -> list[str]:
     """Table lines: cellmech and nanite whole-process seconds and their ratio per map."""
     lines = [
-        f"{'whole process, one core':<34} {'curves':>6} {'cellmech s':>10} {'nanite s':>9} "
-        f"{'ratio':>7}  target"
+        f"{'whole process, one core':<26} {'curves':>6} {'cellmech s':>10} {'(JIT s)':>8} "
+        f"{'nanite s':>9} {'ratio':>7}  target"
     ]
     for label, path in maps.items():
         from cellmech.io import read_force_map
 
         n = read_force_map(path).n_curves
+        jit = cellmech_process(path, repeat, native=False)
         ours, theirs = cellmech_process(path, repeat), nanite_process(path)
         target = 20 if n <= 1024 else 100
         lines.append(
-            f"{label:<34} {n:>6} {ours:>10.2f} {theirs:>9.1f} {theirs / ours:>6.1f}x  >= {target}x"
+            f"{label:<26} {n:>6} {ours:>10.2f} {jit:>8.2f} {theirs:>9.1f} {theirs / ours:>6.1f}x"
+            f"  >= {target}x"
         )
         print(lines[-1], flush=True)
     return lines
