@@ -153,3 +153,15 @@ def test_fit_result_concatenates_and_labels_status():
         FitResult.concatenate([a, _fit_result(1, "hertz_conical")])
     with pytest.raises(ValueError, match="status codes"):
         FitResult(**{**a.__dict__, "status": [0, 9]})
+
+
+def test_status_codes_are_checked_and_counted():
+    from cellmech.containers.status import check_status_codes, status_counts
+
+    check_status_codes(np.array([0, 7, 6, 0], np.int8))
+    check_status_codes(np.array([], np.int8))
+    for bad in ([0, -1], [8], [0, 127]):
+        with pytest.raises(ValueError, match="status codes"):
+            check_status_codes(np.array(bad, np.int8))
+    counts = status_counts(np.array([0, 0, 6, 1], np.int8))
+    assert counts == {s.label: {0: 2, 6: 1, 1: 1}.get(int(s), 0) for s in CurveStatus}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from cellmech.cli.fit import check_output_dir
 from cellmech.cli.options import add_option_flags, settings_from_args
+from cellmech.cli.progress import progress_bar
 from cellmech.errors import CellmechError
 
 __all__ = ["add_batch"]
@@ -65,8 +66,6 @@ def _summary(result, out: Path, pairing) -> list[str]:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from cellmech.batch import run_batch
     from cellmech.batch_sample import plan_batch
 
@@ -82,7 +81,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         _print_plan(pairing, plan_batch(pairing, args.output, settings, force=args.force))
         return 0
     quiet = args.quiet or not sys.stderr.isatty()
-    with tqdm(total=len(pairing.pairs), unit="sample", disable=quiet) as bar:
+    with progress_bar(quiet, total=len(pairing.pairs), unit="sample") as bar:
 
         def progress(outcome) -> None:
             bar.set_postfix_str(f"{outcome.sample}: {outcome.status}")

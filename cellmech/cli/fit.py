@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from cellmech.cli.options import add_option_flags, settings_from_args
+from cellmech.cli.progress import progress_bar
 from cellmech.errors import CellmechError
 
 __all__ = ["add_fit", "check_output_dir"]
@@ -24,8 +25,6 @@ def check_output_dir(path: Path) -> Path:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from cellmech.io.registry import check_input_file
     from cellmech.outputs.transaction import output_lock
     from cellmech.pipeline import run_fit, write_fit_run
@@ -36,7 +35,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     check_output_dir(args.output)
     quiet = args.quiet or not sys.stderr.isatty()
     with output_lock(args.output):  # a second run into OUT is refused before any work
-        with tqdm(unit="curve", desc=path.name, disable=quiet) as bar:
+        with progress_bar(quiet, unit="curve", desc=path.name) as bar:
             run = run_fit(
                 path, settings, progress=bar.update, on_read=lambda fm: bar.reset(fm.n_curves)
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cellmech.cli.fit import check_output_dir
 from cellmech.cli.options import add_option_flags, settings_from_args
+from cellmech.cli.progress import progress_bar
 
 __all__ = ["add_demo", "add_run", "add_sample_inputs"]
 
@@ -48,8 +49,6 @@ def _summary(result, out: Path, seconds: float) -> list[str]:
 def _run(
     args: argparse.Namespace, afm: Path, fluorescence: Path | None, base: dict | None = None
 ) -> int:
-    from tqdm import tqdm
-
     from cellmech.io.registry import check_input_file
     from cellmech.outputs.transaction import output_lock
     from cellmech.pipeline import run_sample, write_sample_run
@@ -61,7 +60,8 @@ def _run(
     settings = settings_from_args(args, base)
     check_output_dir(args.output)
     quiet = args.quiet or not sys.stderr.isatty()
-    with output_lock(args.output), tqdm(total=100, unit="%", desc=afm.name, disable=quiet) as bar:
+    bar_options = {"total": 100, "unit": "%", "desc": afm.name}
+    with output_lock(args.output), progress_bar(quiet, **bar_options) as bar:
 
         def progress(stage: str, fraction: float) -> None:
             bar.set_description(f"{afm.name} [{stage}]")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from cellmech.containers._base import frozen_array, frozen_mapping, set_field
-from cellmech.containers.status import CurveStatus
+from cellmech.containers.status import check_status_codes
 
 __all__ = [
     "CurveBlock",
@@ -482,8 +482,7 @@ class IndentationCurves:
             set_field(self, name, arr)
         if self.n_points.size and (self.n_points.min() < 0 or self.n_points.max() > tip.shape[1]):
             raise ValueError(f"n_points must lie in [0, {tip.shape[1]}]")
-        if not set(np.unique(self.status).tolist()) <= {int(s) for s in CurveStatus}:
-            raise ValueError("status codes must be CurveStatus values")
+        check_status_codes(self.status)
         k = float(self.spring_constant_n_per_m)
         if not (np.isfinite(k) and k > 0):
             raise ValueError(f"spring constant must be finite and > 0 N/m, got {k}")

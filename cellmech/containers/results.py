@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from cellmech.containers._base import frozen_array, frozen_mapping, set_field
-from cellmech.containers.status import CurveStatus
+from cellmech.containers.status import CurveStatus, check_status_codes
 
 __all__ = ["FitResult"]
 
@@ -90,9 +90,7 @@ class FitResult:
         status = frozen_array(self.status, np.int8, "status", 1)
         if status.size != idx.size:
             raise ValueError(f"status has {status.size} entries, curve_index has {idx.size}")
-        valid = {int(s) for s in CurveStatus}
-        if not set(np.unique(status).tolist()) <= valid:
-            raise ValueError(f"status codes must be among {sorted(valid)}")
+        check_status_codes(status)
         set_field(self, "status", status)
         set_field(self, "parameters", frozen_mapping(self.parameters))
 

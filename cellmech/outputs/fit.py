@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from cellmech import __version__
-from cellmech.containers import CurveStatus, FitResult, ForceMap
+from cellmech.containers import FitResult, ForceMap
+from cellmech.containers.status import status_counts
 from cellmech.gridmaps import MAP_QUANTITIES, fit_maps
 from cellmech.outputs.files import (
     file_sha256,
@@ -161,8 +162,6 @@ def run_report(
         The command line, if run from it.
     """
     grid = force_map.grid
-    labels, counts = np.unique(result.status_labels, return_counts=True)
-    status_counts = {s.label: 0 for s in CurveStatus} | dict(zip(labels, counts, strict=True))
     return {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": list(command),
@@ -181,7 +180,7 @@ def run_report(
         "parameters": settings,
         "fit_parameters": result.parameters,
         "model": result.model,
-        "status_counts": status_counts,
+        "status_counts": status_counts(result.status),
         "timing_s": dict(timing_s),
         "versions": package_versions(),
     }
