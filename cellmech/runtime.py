@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cellmech.errors import ConfigError
+from cellmech.kernels import COMPILED
 from cellmech.options import check_range, option
 
 __all__ = [
@@ -50,17 +51,24 @@ def kernel(module: str, name: str) -> Callable:
     """
 
     @functools.cache
-    def jit() -> Callable:
+    def target() -> Callable:
         return getattr(importlib.import_module(module), name)
 
-    def call(*args):
-        native = getattr(getattr(_LOCAL, "native", None), name, None)
-        if native is not None:
-            return native(*args)
-        from cellmech.kernels.jit import THREADSAFE
+    if module not in COMPILED:  # NumPy helpers: no build to choose
 
-        with contextlib.nullcontext() if THREADSAFE else _JIT_LOCK:
-            return jit()(*args)
+        def call(*args):
+            return target()(*args)
+
+    else:
+
+        def call(*args):
+            native = getattr(_LOCAL, "native", None)
+            if native is not None:
+                return getattr(native, name)(*args)
+            from cellmech.kernels.jit import THREADSAFE
+
+            with contextlib.nullcontext() if THREADSAFE else _JIT_LOCK:
+                return target()(*args)
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = f"Compiled kernel ``{module}.{name}``."

@@ -3,22 +3,25 @@
 numba's JIT costs every process about a second before its first kernel runs (importing numba,
 initialising its type system and target, loading the cached machine code; measured with
 cProfile), which is most of what a small ``cellmech fit`` takes. The same kernel sources,
-compiled once by ``numba.pycc`` into a CPython extension module for this machine's CPU, load
+compiled once by ``numba.pycc`` into a CPython extension module (:mod:`.nativebuild`), load
 in milliseconds without importing numba. Their exports are the kernel modules' ``KERNELS``
 tables (one signature each), so the two builds run the same code and give bitwise the same
 results (``tests/test_native_kernels.py``). The extension runs serially and holds the GIL,
 hence it is used only where one thread at a time calls kernels
-(:func:`cellmech.runtime.one_kernel_at_a_time`).
+(:func:`cellmech.runtime.one_kernel_at_a_time`). It checks no argument types itself, so
+every call is checked here against the signatures the build recorded (a wrong dtype raises
+TypeError, as the JIT does, instead of reading memory wrongly).
 
-The build runs once, in a child process (``python -m cellmech.kernels.native FOLDER``, about
-half a minute), the first time a run needs it, and needs a C compiler (numba.pycc builds
-through setuptools). It is cached under ``$XDG_CACHE_HOME/cellmech/kernels`` (default
-``~/.cache/cellmech/kernels``) in a folder named after a hash of the kernel sources, the
-Python, NumPy and numba versions and the CPU, so an edited kernel, a new numba or another
-machine sharing the home folder gets its own build. Where the build fails (no compiler, no
-Python headers, unwritable cache) a ``failed`` note with the compiler's last words is left in
-that folder, and runs use numba's JIT as before; delete the folder to try again. Setting
-``CELLMECH_NATIVE_KERNELS=0`` always uses the JIT.
+The build runs once, in a child process (about half a minute), the first time a run needs it,
+and needs a C compiler (numba.pycc builds through setuptools). It is cached under
+``$XDG_CACHE_HOME/cellmech/kernels`` (default ``~/.cache/cellmech/kernels``) in a folder named
+after a hash of the kernel package's sources, the Python, NumPy and numba versions, numba's
+code-generation settings and the CPU, so an edited kernel, a new numba or another machine
+sharing the home folder gets its own build. One process builds while the others use the JIT
+(a lock file). A failed build (no compiler, no Python headers, a kernel that crashes on its
+smoke test) leaves a ``failed`` note with the last words of the build in that folder; runs
+use numba's JIT and try again a day later (or once the folder is deleted). Where the cache
+cannot be written at all, runs use the JIT. ``CELLMECH_NATIVE_KERNELS=0`` always uses the JIT.
 """
 
 from __future__ import annotations
@@ -28,52 +31,57 @@ import hashlib
 import importlib.machinery
 import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
 import platform
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 
-from cellmech.kernels import COMPILED
+import numpy as np
 
-__all__ = ["build", "build_folder", "load"]
+__all__ = ["build_folder", "build_key", "load", "module_file"]
 
 #: name of the extension module (its PyInit_ symbol); the file lives in a per-build folder
 MODULE_NAME = "_cellmech_kernels"
+#: the argument types of every export, written by the build beside the module
+SIGNATURES = "signatures.json"
 #: environment variable that turns the native build off ("0")
 SWITCH = "CELLMECH_NATIVE_KERNELS"
-#: seconds the build may take before it counts as failed
+#: numba settings that change the machine code the build makes (part of the key)
+CODEGEN_SETTINGS = ("NUMBA_OPT", "NUMBA_BOUNDSCHECK", "NUMBA_DEBUGINFO", "NUMBA_CPU_NAME")
+#: seconds the build may take before it counts as failed, and before a failed one is retried
 BUILD_TIMEOUT_S = 900
+RETRY_AFTER_S = 86_400
 _LOG = logging.getLogger("cellmech")
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cpu_fingerprint() -> str:
-    """Model and feature flags of this CPU (the build targets it), or what platform says."""
+    """Model and feature flags of this CPU (the build targets them), or what platform says."""
     try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            text = fh.read(1 << 16)
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return f"{platform.machine()} {platform.processor()}"
     wanted = ("model name", "flags", "Features", "CPU part")
-    return (
-        "\n".join(sorted({line for line in text.splitlines() if line.startswith(wanted)}))
-        or platform.machine()
-    )
+    lines = {line for line in text.splitlines() if line.startswith(wanted)}
+    return "\n".join(sorted(lines)) or platform.machine()
 
 
-def _build_key() -> str:
-    """Hash of everything the machine code depends on: sources, versions, CPU."""
+def build_key() -> str:
+    """Hash of everything the machine code depends on: the kernel package's sources, the
+    Python, NumPy and numba versions, numba's code-generation settings and the CPU."""
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for name in (*COMPILED, "cellmech.kernels.jit", "cellmech.kernels.native"):
-        digest.update((here / f"{name.rpartition('.')[2]}.py").read_bytes())
-    import numpy
-
-    versions = (sys.version, numpy.__version__, importlib.metadata.version("numba"))
-    digest.update(repr(versions).encode())
+    for source in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    versions = (sys.version, np.__version__, importlib.metadata.version("numba"))
+    settings = tuple((name, os.environ.get(name)) for name in CODEGEN_SETTINGS)
+    digest.update(repr((versions, settings)).encode())
     digest.update(_cpu_fingerprint().encode())
     return digest.hexdigest()[:16]
 
@@ -81,86 +89,142 @@ def _build_key() -> str:
 def build_folder() -> Path:
     """Folder of this machine's native build (it may not exist yet)."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "cellmech" / "kernels" / _build_key()
+    return cache / "cellmech" / "kernels" / build_key()
 
 
-def _module_file(folder: Path) -> Path:
+def module_file(folder: Path) -> Path:
+    """Path of the extension module in a build folder."""
     return folder / (MODULE_NAME + importlib.machinery.EXTENSION_SUFFIXES[0])
 
 
-def _import(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @functools.cache
-def load() -> ModuleType | None:
-    """The native kernel module, built first if needed; None where it cannot be built."""
+def load() -> SimpleNamespace | None:
+    """The native kernels (argument-checked), built first if needed; None where there are
+    none for this machine: the caller then uses numba's JIT."""
     if os.environ.get(SWITCH, "1") == "0":
         return None
     try:
         folder = build_folder()
-        target = _module_file(folder)
-        if not target.exists() and not (folder / "failed").exists():
+        target = module_file(folder)
+        note = folder / "failed"
+        if not target.exists() and not (note.exists() and _recent(note)):
             _build_in_child(folder, target)
-        return _import(target) if target.exists() else None
-    except (OSError, ImportError) as exc:  # unwritable cache, a build for another ABI ...
+        return _checked(target) if target.exists() else None
+    except Exception as exc:  # an unwritable cache, no home folder, a module that won't load
         _LOG.debug("cellmech: native kernels unavailable (%s); using numba's JIT", exc)
         return None
 
 
+def _recent(path: Path) -> bool:
+    return time.time() - path.stat().st_mtime < RETRY_AFTER_S
+
+
+def _checked(target: Path) -> SimpleNamespace:
+    """The module's exports, each wrapped in a check of its arguments against the recorded
+    signature."""
+    spec = importlib.util.spec_from_file_location(MODULE_NAME, target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    signatures = json.loads((target.parent / SIGNATURES).read_text(encoding="utf-8"))
+    checked = {
+        name: _with_check(getattr(module, name), name, args) for name, args in signatures.items()
+    }
+    return SimpleNamespace(**checked)
+
+
+def _with_check(function: Callable, name: str, specs: list) -> Callable:
+    def call(*args):
+        if len(args) != len(specs) or not all(map(_matches, args, specs)):
+            raise TypeError(f"{name}: arguments do not match its compiled signature {specs}")
+        return function(*args)
+
+    call.__name__ = name
+    return call
+
+
+def _matches(value, spec: list) -> bool:
+    """Whether ``value`` is what the compiled signature ``spec`` (see
+    :func:`cellmech.kernels.nativebuild.argument_spec`) expects."""
+    kind = spec[0]
+    if kind == "array":
+        return (
+            isinstance(value, np.ndarray)
+            and value.dtype == np.dtype(spec[1])
+            and value.ndim == spec[2]
+            and (value.flags.writeable or not spec[3])
+        )
+    if kind == "tuple":
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(spec[1])
+            and all(map(_matches, value, spec[1]))
+        )
+    if isinstance(value, bool | np.bool_):
+        return kind == "bool"
+    if kind == "int":
+        return isinstance(value, int | np.integer)
+    return kind == "float" and isinstance(value, int | float | np.integer | np.floating)
+
+
 def _build_in_child(folder: Path, target: Path) -> None:
-    """Build into a private folder beside ``folder``, then move the module in atomically
-    (concurrent first runs each build and the last move wins; a reader never sees half a
-    file). A failed build leaves ``folder/failed``."""
+    """Build in a child process, in a private folder beside ``folder``, then move the result
+    in (the module last, so its presence means a complete build). The child imports this
+    very cellmech (its package root first on the path, run away from the working folder) and
+    refuses to build for another key. One process builds; others find the lock taken and use
+    the JIT meanwhile. A failed build leaves ``folder/failed``."""
     folder.mkdir(parents=True, exist_ok=True)
-    _LOG.info("cellmech: compiling the kernels for this machine (once, about half a minute)")
-    with tempfile.TemporaryDirectory(prefix=".build-", dir=folder.parent) as work:
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", "cellmech.kernels.native", work],
-                capture_output=True,
-                text=True,
-                timeout=BUILD_TIMEOUT_S,
-                check=False,
-                env={**os.environ, SWITCH: "0"},
-            )
-            built = _module_file(Path(work))
-            ok = done.returncode == 0 and built.exists()
-            why = (done.stderr or done.stdout).strip().splitlines()[-20:]
-        except subprocess.TimeoutExpired:
-            ok, why = False, [f"the build took over {BUILD_TIMEOUT_S} s"]
-        if ok:
-            os.replace(built, target)
+    with _exclusive(folder / ".lock") as mine:
+        if not mine or target.exists():
             return
-    (folder / "failed").write_text(
-        "numba.pycc could not build cellmech's kernels here; runs use numba's JIT. Delete "
-        "this folder to try again.\n\n" + "\n".join(why) + "\n",
-        encoding="utf-8",
-    )
-    _LOG.debug("cellmech: native kernel build failed (see %s)", folder / "failed")
+        _LOG.info("cellmech: compiling the kernels for this machine (once, about half a minute)")
+        with tempfile.TemporaryDirectory(prefix=".build-", dir=folder.parent) as work:
+            path = os.pathsep.join(filter(None, (str(_PACKAGE_ROOT), os.environ.get("PYTHONPATH"))))
+            try:
+                done = subprocess.run(
+                    [sys.executable, "-m", "cellmech.kernels.nativebuild", work, build_key()],
+                    capture_output=True,
+                    text=True,
+                    timeout=BUILD_TIMEOUT_S,
+                    check=False,
+                    cwd=work,
+                    env={**os.environ, SWITCH: "0", "PYTHONPATH": path},
+                )
+                ok = done.returncode == 0 and module_file(Path(work)).exists()
+                why = (done.stderr or done.stdout).strip().splitlines()[-20:]
+            except subprocess.TimeoutExpired:
+                ok, why = False, [f"the build took over {BUILD_TIMEOUT_S} s"]
+            if ok:
+                os.replace(Path(work) / SIGNATURES, folder / SIGNATURES)
+                os.replace(module_file(Path(work)), target)
+                (folder / "failed").unlink(missing_ok=True)
+                return
+        (folder / "failed").write_text(
+            "numba.pycc could not build cellmech's kernels here; runs use numba's JIT and try "
+            "again a day later (or once this folder is deleted).\n\n" + "\n".join(why) + "\n",
+            encoding="utf-8",
+        )
+        _LOG.debug("cellmech: native kernel build failed (see %s)", folder / "failed")
 
 
-def build(folder: str | Path) -> Path:
-    """Compile the kernels of :data:`cellmech.kernels.COMPILED` into ``folder`` (numba.pycc)
-    and return the module's path. Runs numba's compiler: call it in a child process."""
-    from cellmech.kernels import jit
+class _exclusive:
+    """Non-blocking exclusive lock on a file (``fcntl``; always granted where there is none):
+    ``with _exclusive(path) as mine``."""
 
-    jit.eager = False  # no JIT copy of the kernels: pycc compiles their Python functions
-    from numba.pycc import CC
+    def __init__(self, path: Path) -> None:
+        self.path, self.handle = path, None
 
-    cc = CC(MODULE_NAME)
-    cc.output_dir = str(folder)
-    cc.output_file = _module_file(Path(folder)).name
-    cc.target_cpu = "host"
-    for module_name in COMPILED:
-        for dispatcher, signature in importlib.import_module(module_name).KERNELS:
-            cc.export(dispatcher.__name__, signature)(dispatcher.py_func)
-    cc.compile()
-    return _module_file(Path(folder))
+    def __enter__(self) -> bool:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: concurrent builds each finish with an atomic move
+            return True
+        self.handle = open(self.path, "a")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
-
-if __name__ == "__main__":
-    build(sys.argv[1])
+    def __exit__(self, *exc) -> None:
+        if self.handle is not None:
+            self.handle.close()  # releases the lock

@@ -23,7 +23,8 @@ def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
     Baseline points: finite points with ``x > cp[i]`` or a column below ``contact_index[i]``;
     with fewer than ``min_base`` of them, every finite point. The prediction error at the last
     point ``x_e`` is ``sd sqrt(1 + 1/m + (x_e - mean x)^2 / S_xx)`` over the ``m`` line points
-    (the prediction interval of a linear regression). NaN where the last point is not finite.
+    (the prediction interval of a linear regression). NaN where the last point is not finite
+    or ``sd`` is 0 (a noise-free curve, which the caller does not test).
     """
     out = np.empty(x.shape[0])
     for i in prange(x.shape[0]):
@@ -43,7 +44,8 @@ def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
         last = max(n - 1, 0)
         xe, ye = x[i, last], y[i, last]
         lever = (xe - xm) ** 2 / sxx if sxx > 0.0 else 0.0
-        out[i] = (ye - ym - slope * (xe - xm)) / (sd[i] * np.sqrt(1.0 + 1.0 / m + lever))
+        spread = sd[i] * np.sqrt(1.0 + 1.0 / m + lever)
+        out[i] = (ye - ym - slope * (xe - xm)) / spread if spread > 0.0 else np.nan
     return out
 
 
