@@ -27,7 +27,7 @@ from cellmech.config import Settings
 from cellmech.errors import CellmechError
 from cellmech.outputs.files import file_sha256, json_ready
 from cellmech.pairing import Pair, Pairing
-from cellmech.runtime import RunOptions
+from cellmech.runtime import RunOptions, keep_freed_memory
 
 __all__ = [
     "RUN_JSON_KEY",
@@ -158,6 +158,7 @@ def process_sample(
     calibration : Path, optional
         A ``registration.json`` used as every sample's initial transform.
     """
+    keep_freed_memory()  # in the batch's worker process, as the command line does
     from cellmech.pipeline import run_sample, write_sample_run
 
     t0 = time.perf_counter()

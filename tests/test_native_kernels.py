@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import platform
 import subprocess
 import sys
 import time
@@ -209,3 +210,11 @@ def test_one_process_builds_while_the_lock_is_held(tmp_path):
         assert first and not second
     with native._exclusive(lock) as again:
         assert again
+
+
+def test_glibc_keeps_freed_blocks_for_reuse():
+    """The command line's allocator setting (cellmech.runtime.keep_freed_memory) takes on
+    glibc, and is skipped elsewhere."""
+    from cellmech.runtime import keep_freed_memory
+
+    assert keep_freed_memory() == (platform.libc_ver()[0] == "glibc")

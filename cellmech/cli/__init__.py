@@ -29,6 +29,7 @@ from cellmech.cli.run import add_demo, add_run
 from cellmech.cli.segment import add_segment
 from cellmech.cli.synthetic import add_sample_data
 from cellmech.errors import CellmechError
+from cellmech.runtime import keep_freed_memory
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_NEEDS_REVIEW", "EXIT_OK", "EXIT_SOME_FAILED", "main"]
 
@@ -108,6 +109,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    keep_freed_memory()
     with _sigterm_interrupts():
         return _main(argv)
 
