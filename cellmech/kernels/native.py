@@ -45,7 +45,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-__all__ = ["build_folder", "build_key", "load", "module_file"]
+__all__ = ["build_folder", "build_key", "cpu_info_lines", "load", "module_file"]
 
 #: name of the extension module (its PyInit_ symbol); the file lives in a per-build folder
 MODULE_NAME = "_cellmech_kernels"
@@ -62,15 +62,20 @@ _LOG = logging.getLogger("cellmech")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cpu_fingerprint() -> str:
-    """Model and feature flags of this CPU (the build targets them), or what platform says."""
+def cpu_info_lines(*prefixes: str) -> set[str]:
+    """The distinct lines of /proc/cpuinfo starting with ``prefixes`` (empty where there is
+    no such file: not Linux)."""
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return f"{platform.machine()} {platform.processor()}"
-    wanted = ("model name", "flags", "Features", "CPU part")
-    lines = {line for line in text.splitlines() if line.startswith(wanted)}
-    return "\n".join(sorted(lines)) or platform.machine()
+        return set()
+    return {line for line in text.splitlines() if line.startswith(prefixes)}
+
+
+def _cpu_fingerprint() -> str:
+    """Model and feature flags of this CPU (the build targets them), or what platform says."""
+    lines = cpu_info_lines("model name", "flags", "Features", "CPU part")
+    return "\n".join(sorted(lines)) or f"{platform.machine()} {platform.processor()}"
 
 
 def build_key() -> str:

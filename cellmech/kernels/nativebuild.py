@@ -29,7 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from cellmech.kernels import COMPILED
-from cellmech.kernels.native import MODULE_NAME, SIGNATURES, build_key, module_file
+from cellmech.kernels.native import (
+    MODULE_NAME,
+    SIGNATURES,
+    build_key,
+    cpu_info_lines,
+    module_file,
+)
 
 __all__ = ["argument_spec", "build"]
 
@@ -42,12 +48,8 @@ SMOKE_ROWS, SMOKE_COLUMNS, SMOKE_COUNT = 40, 64, 32
 def _target_cpu() -> str:
     if platform.machine() not in ("x86_64", "AMD64"):
         return ""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    flags = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    return "x86-64-v3" if set(flags.partition(":")[2].split()) >= X86_64_V3 else ""
+    flags = set().union(*(line.partition(":")[2].split() for line in cpu_info_lines("flags")))
+    return "x86-64-v3" if flags >= X86_64_V3 else ""
 
 
 def argument_spec(numba_type) -> list:
