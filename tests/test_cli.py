@@ -166,6 +166,44 @@ def test_subprocess_exit_codes(tmp_path):
     assert "MissingFileError" in debug.stderr
 
 
+_INTERRUPT_IN_A_FINALISER = """
+import signal, sys, weakref
+from cellmech.cli import _sigterm_interrupts
+
+class Thing:
+    pass
+
+def finaliser():
+    signal.raise_signal(signal.{sig})  # its handler runs here, where Python swallows errors
+    sum(range(1000))
+
+with _sigterm_interrupts():
+    try:
+        thing = Thing()
+        weakref.finalize(thing, finaliser)
+        del thing  # the finaliser runs now
+        for _ in range(10**9):  # a long computation the interrupt must still stop
+            pass
+        print("finished")
+    except KeyboardInterrupt:
+        print("interrupted")
+        sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_an_interrupt_inside_a_finaliser_still_interrupts(sig):
+    """A signal that lands in a weakref callback (as one did in a `cellmech run` under CI)
+    must neither be lost nor print CPython's "Exception ignored ... Traceback"."""
+    script = _INTERRUPT_IN_A_FINALISER.replace("{sig}", sig)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stdout.strip()) == (130, "interrupted"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Exception ignored" not in done.stderr
+
+
 @pytest.mark.parametrize(
     "command",
     ["formats", "info", "sample-data", "fit", "segment", "register", "run", "demo", "models"],
