@@ -37,3 +37,34 @@ def test_any_float_array_reaches_the_one_signature() -> None:
     for arr in (a, frozen, np.asfortranarray(a), a[:, ::1]):
         assert argmax_valid(arr, n).tolist() == [1, 3]
     assert len(argmax_valid.signatures) == 1
+
+
+def _median_cases(rng):
+    """Arrays whose medians the fast path must get exactly: noise of many lengths (odd,
+    even, around the sampled path's threshold), absolute deviations, ties, sorted and reversed
+    runs, and arrays whose strided sample misses the median (the fallback)."""
+    for n in (1, 2, 3, 10, 11, 999, 1023, 1024, 1025, 1500, 4096, 8191, 20000):
+        noise = rng.normal(size=n)
+        yield noise
+        yield np.abs(noise - np.median(noise))
+        yield np.round(noise * 2.0)  # many ties
+        yield np.sort(noise)
+        yield np.sort(noise)[::-1].copy()
+    skewed = rng.normal(size=8000)
+    skewed[:: 8000 // 512] = 1e6  # every sampled value far above the median
+    yield skewed
+    yield np.concatenate([np.full(3000, -1.0), np.full(3001, 1.0)])
+
+
+def test_median_equals_numpy_exactly() -> None:
+    from cellmech.kernels.median import median
+
+    for values in _median_cases(np.random.default_rng(11)):
+        before = values.copy()
+        assert median(values) == np.median(values), values.size
+        assert np.array_equal(values, before)  # the input is left as it was
+    assert np.isnan(median(np.array([])))
+    with_nan = np.random.default_rng(1).normal(size=3000)
+    with_nan[1234] = np.nan
+    assert np.isnan(median(with_nan))
+    assert np.isnan(median(with_nan[1200:1250]))

@@ -28,6 +28,7 @@ from numba.types import float64
 
 from cellmech.kernels import MIN_FIT_POINTS
 from cellmech.kernels.jit import F1, F2, I1, R2, compile_all
+from cellmech.kernels.median import median as _median
 
 #: curve points kept by the coarse candidate search (block averages)
 COARSE_POINTS = 128
@@ -346,7 +347,7 @@ def _summary(x, y, cp, e, b, wcp, span, table, row, scale, out):
     # in the baseline do not inflate it; over all points when few are out of contact
     if nfree > 10:
         rf = free[:nfree]
-        out[11] = 1.4826 * np.median(np.abs(rf - np.median(rf)))
+        out[11] = 1.4826 * _median(np.abs(rf - _median(rf)))
     else:
         out[11] = np.sqrt(ssr / max(x.size - 3, 1))
     det = (

@@ -15,6 +15,7 @@ from numba import njit, prange, types
 from numba.types import boolean, float64, int64
 
 from cellmech.kernels.jit import B1, F2, F2_OUT, I1, N1, R1, R2, STEPS, compile_all
+from cellmech.kernels.median import median as _median
 
 #: contact-point estimators (the ``method`` argument): deviation from the baseline,
 #: piecewise-linear least squares (see :mod:`cellmech.preprocess`)
@@ -504,7 +505,7 @@ def _robust_line(x, y):
     keep = np.ones(x.size, np.bool_)
     ym, slope, xm = _line(x, y, keep)
     res = np.abs(y - ym - slope * (x - xm))
-    limit = LINE_OUTLIER_Z * 1.4826 * np.median(res)
+    limit = LINE_OUTLIER_Z * 1.4826 * _median(res)
     keep = res <= limit
     if 2 <= keep.sum() < x.size:
         ym, slope, xm = _line(x, y, keep)
