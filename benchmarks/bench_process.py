@@ -161,6 +161,7 @@ def compare(maps: dict[str, Path], repeat: int = 1) -> list[str]:
         f"{'whole process, one core':<24} {'curves':>6} {'cellmech s':>10} {'cpu s':>6} "
         f"{'(JIT s)':>7} {'nanite s':>8} {'cpu s':>6} {'ratio':>6} {'cpu ratio':>9}  target"
     ]
+    print(lines[0], flush=True)
     for label, path in maps.items():
         from cellmech.io import read_force_map
 
