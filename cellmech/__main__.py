@@ -2,6 +2,10 @@
 
 import sys
 
+from cellmech.interrupts import redeliver_lost_interrupts
+
+# an interrupt swallowed by a finaliser while the command line imports is not lost either
+sys.unraisablehook = redeliver_lost_interrupts
 try:
     from cellmech.cli import main
 except KeyboardInterrupt:  # Ctrl-C while Python imports cellmech: no traceback

@@ -167,8 +167,9 @@ def test_subprocess_exit_codes(tmp_path):
 
 
 _INTERRUPT_IN_A_FINALISER = """
-import signal, sys, weakref
+import contextlib, signal, sys, weakref
 from cellmech.cli import _sigterm_interrupts
+from cellmech.interrupts import redeliver_lost_interrupts
 
 class Thing:
     pass
@@ -177,7 +178,12 @@ def finaliser():
     signal.raise_signal(signal.{sig})  # its handler runs here, where Python swallows errors
     sum(range(1000))
 
-with _sigterm_interrupts():
+if "{where}" == "import":  # as python -m cellmech while it imports the command line
+    sys.unraisablehook = redeliver_lost_interrupts
+    block = contextlib.nullcontext()
+else:
+    block = _sigterm_interrupts()
+with block:
     try:
         thing = Thing()
         weakref.finalize(thing, finaliser)
@@ -191,11 +197,15 @@ with _sigterm_interrupts():
 """
 
 
-@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
-def test_an_interrupt_inside_a_finaliser_still_interrupts(sig):
+@pytest.mark.parametrize(
+    ("sig", "where"), [("SIGTERM", "run"), ("SIGINT", "run"), ("SIGINT", "import")]
+)
+def test_an_interrupt_inside_a_finaliser_still_interrupts(sig, where):
     """A signal that lands in a weakref callback (as one did in a `cellmech run` under CI)
-    must neither be lost nor print CPython's "Exception ignored ... Traceback"."""
-    script = _INTERRUPT_IN_A_FINALISER.replace("{sig}", sig)
+    must neither be lost nor print CPython's "Exception ignored ... Traceback": during a
+    command (SIGTERM handled by cellmech) and while `python -m cellmech` imports (SIGINT,
+    Python's own handler)."""
+    script = _INTERRUPT_IN_A_FINALISER.replace("{sig}", sig).replace("{where}", where)
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )

@@ -11,13 +11,11 @@ traceback instead).
 
 from __future__ import annotations
 
-import _thread
 import argparse
 import contextlib
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 
 from cellmech import __version__
@@ -31,6 +29,7 @@ from cellmech.cli.run import add_demo, add_run
 from cellmech.cli.segment import add_segment
 from cellmech.cli.synthetic import add_sample_data
 from cellmech.errors import CellmechError
+from cellmech.interrupts import redeliver_lost_interrupts
 from cellmech.runtime import keep_freed_memory
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_NEEDS_REVIEW", "EXIT_OK", "EXIT_SOME_FAILED", "main"]
@@ -95,37 +94,17 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _redeliver_lost_interrupts(unraisable: object) -> None:
-    """``sys.unraisablehook`` that delivers again an interrupt Python had to swallow.
-
-    A signal handler runs wherever the main thread is, also inside a weakref callback or a
-    ``__del__``, where CPython cannot propagate the KeyboardInterrupt: it would print
-    "Exception ignored ... Traceback" and carry on as if nothing had been asked. This hook
-    has SIGTERM raised again a moment later from another thread, once the main thread has
-    left the callback (should it land in one again, this repeats), and leaves every other
-    unraisable exception to the default hook.
-    """
-    if issubclass(unraisable.exc_type, KeyboardInterrupt):  # type: ignore[attr-defined]
-        _thread.start_new_thread(_interrupt_main_soon, ())  # returns at once, no Python code
-        return
-    sys.__unraisablehook__(unraisable)  # type: ignore[arg-type]
-
-
-def _interrupt_main_soon() -> None:
-    time.sleep(0.01)
-    _thread.interrupt_main(signal.SIGTERM)
-
-
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
     """SIGTERM raises KeyboardInterrupt (like Ctrl-C) during the block, so an interrupted run
     cleans its staging folder and exits 130; an interrupt that lands in a weakref callback or
-    finaliser is delivered again outside it. Only in the main thread; restored after."""
+    finaliser is delivered again outside it (:mod:`cellmech.interrupts`). Only in the main
+    thread; restored after."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    previous_hook, sys.unraisablehook = sys.unraisablehook, _redeliver_lost_interrupts
+    previous_hook, sys.unraisablehook = sys.unraisablehook, redeliver_lost_interrupts
     try:
         yield
     finally:
