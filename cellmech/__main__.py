@@ -12,4 +12,6 @@ except KeyboardInterrupt:  # Ctrl-C while Python imports cellmech: no traceback
     print("cellmech: interrupted", file=sys.stderr)
     sys.exit(130)
 
-sys.exit(main())
+status = main()
+sys.unraisablehook = sys.__unraisablehook__  # the command is over: nothing left to interrupt
+sys.exit(status)

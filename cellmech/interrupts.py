@@ -26,14 +26,23 @@ def redeliver_lost_interrupts(unraisable: object) -> None:
     """``sys.unraisablehook``: a swallowed KeyboardInterrupt is raised again from another
     thread; every other unraisable exception goes to the default hook."""
     if issubclass(unraisable.exc_type, KeyboardInterrupt):  # type: ignore[attr-defined]
-        _thread.start_new_thread(_interrupt_main_soon, ())  # returns at once, no Python code
+        # no contextlib.suppress: no Python-level calls in the hook, where a signal arriving
+        # now would be swallowed again
+        try:  # noqa: SIM105
+            _thread.start_new_thread(_interrupt_main_soon, ())  # returns at once
+        except RuntimeError:  # no new threads (the interpreter is shutting down): the work
+            pass  # is done, nothing is left to interrupt
         return
     sys.__unraisablehook__(unraisable)  # type: ignore[arg-type]
 
 
 def _interrupt_main_soon() -> None:
-    """Raise the interrupt in the main thread through SIGTERM when Python handles it (the
-    command line's handler), else through SIGINT (Python's own KeyboardInterrupt)."""
+    """Raise the interrupt in the main thread while the hook is still installed (a command
+    or the command line's imports are running; once the program has removed it, the work is
+    done and nothing is raised): through SIGTERM when Python handles it (the command line's
+    handler), else through SIGINT (Python's own KeyboardInterrupt)."""
     time.sleep(REDELIVERY_DELAY_S)
+    if sys.unraisablehook is not redeliver_lost_interrupts:
+        return
     handled = callable(signal.getsignal(signal.SIGTERM))
     _thread.interrupt_main(signal.SIGTERM if handled else signal.SIGINT)
