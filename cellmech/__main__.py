@@ -2,16 +2,15 @@
 
 import sys
 
-from cellmech.interrupts import redeliver_lost_interrupts
+from cellmech.interrupts import interrupts_redelivered
 
-# an interrupt swallowed by a finaliser while the command line imports is not lost either
-sys.unraisablehook = redeliver_lost_interrupts
+status = 130
 try:
-    from cellmech.cli import main
+    with interrupts_redelivered():  # also while the command line imports
+        from cellmech.cli import main
+
+        status = main()
 except KeyboardInterrupt:  # Ctrl-C while Python imports cellmech: no traceback
     print("cellmech: interrupted", file=sys.stderr)
-    sys.exit(130)
-
-status = main()
-sys.unraisablehook = sys.__unraisablehook__  # the command is over: nothing left to interrupt
+    status = 130
 sys.exit(status)

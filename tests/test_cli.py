@@ -167,9 +167,8 @@ def test_subprocess_exit_codes(tmp_path):
 
 
 _INTERRUPT_IN_A_FINALISER = """
-import contextlib, signal, sys, time, weakref
-from cellmech.cli import _sigterm_interrupts
-from cellmech.interrupts import redeliver_lost_interrupts
+import signal, sys, time, weakref
+from cellmech.interrupts import interrupts_redelivered, sigterm_interrupts
 
 class Thing:
     pass
@@ -178,26 +177,24 @@ def finaliser():
     signal.raise_signal(signal.{sig})  # its handler runs here, where Python swallows errors
     sum(range(1000))
 
-if "{where}" == "run":
-    block = _sigterm_interrupts()
-else:  # as python -m cellmech while it imports the command line, or once it has finished
-    sys.unraisablehook = redeliver_lost_interrupts
-    block = contextlib.nullcontext()
-with block:
-    try:
-        thing = Thing()
-        weakref.finalize(thing, finaliser)
-        del thing  # the finaliser runs now
-        if "{where}" == "after":  # the command is over: a late interrupt raises nothing
-            sys.unraisablehook = sys.__unraisablehook__
-            time.sleep(0.5)
-        else:
+try:
+    if "{where}" == "after":  # the block ends before the redelivery: it raises nothing
+        with interrupts_redelivered():
+            thing = Thing()
+            weakref.finalize(thing, finaliser)
+            del thing  # the finaliser runs now
+        time.sleep(0.5)
+    else:  # a command, or python -m cellmech while it imports the command line
+        with sigterm_interrupts() if "{where}" == "run" else interrupts_redelivered():
+            thing = Thing()
+            weakref.finalize(thing, finaliser)
+            del thing
             for _ in range(10**9):  # a long computation the interrupt must still stop
                 pass
-        print("finished")
-    except KeyboardInterrupt:
-        print("interrupted")
-        sys.exit(130)
+    print("finished")
+except KeyboardInterrupt:
+    print("interrupted")
+    sys.exit(130)
 """
 
 
@@ -225,6 +222,34 @@ def test_an_interrupt_inside_a_finaliser_still_interrupts(sig, where, outcome):
     assert "Exception ignored" not in done.stderr
 
 
+_INTERRUPT_AS_THE_COMMAND_ENDS = """
+import _thread, signal
+import cellmech.cli as cli
+
+def command(argv):  # the work is done; an interrupt arrives as the command returns
+    _thread.interrupt_main(signal.SIGTERM)
+    return 0
+
+cli._main = command
+print(cli.main([]), signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+"""
+
+
+def test_an_interrupt_as_the_command_ends_exits_130_without_traceback():
+    """An interrupt raised after the command's own handler (a redelivery coming due as it
+    returns) still ends in `cellmech: interrupted` and exit 130, and the SIGTERM handler is
+    restored."""
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_AS_THE_COMMAND_ENDS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["130", "True"]
+    assert done.stderr.strip() == "cellmech: interrupted"
+
+
 @pytest.mark.parametrize(
     "command",
     ["formats", "info", "sample-data", "fit", "segment", "register", "run", "demo", "models"],
@@ -250,3 +275,22 @@ def test_light_commands_never_load_kernels_or_stage_libraries(argv):
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO_ROOT
     ).stdout.splitlines()
     assert out[-1] == "HEAVY=", f"{argv} loaded {out[-1]}"
+
+
+def test_other_unraisable_exceptions_reach_the_hook_that_was_replaced(monkeypatch):
+    """Only KeyboardInterrupt is redelivered; anything else a finaliser raises goes to the
+    previous hook (e.g. pytest's, which reports it), also through nested blocks."""
+    from cellmech.interrupts import interrupts_redelivered
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: seen.append(unraisable.exc_type))
+
+    class Broken:
+        def __del__(self):
+            raise ValueError("a finaliser's error")
+
+    recorder = sys.unraisablehook
+    with interrupts_redelivered(), interrupts_redelivered():
+        Broken()
+    assert seen == [ValueError]
+    assert sys.unraisablehook is recorder

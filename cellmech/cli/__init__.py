@@ -12,11 +12,8 @@ traceback instead).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from cellmech import __version__
 from cellmech.cli.batch import add_batch
@@ -29,7 +26,7 @@ from cellmech.cli.run import add_demo, add_run
 from cellmech.cli.segment import add_segment
 from cellmech.cli.synthetic import add_sample_data
 from cellmech.errors import CellmechError
-from cellmech.interrupts import redeliver_lost_interrupts
+from cellmech.interrupts import sigterm_interrupts
 from cellmech.runtime import keep_freed_memory
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_NEEDS_REVIEW", "EXIT_OK", "EXIT_SOME_FAILED", "main"]
@@ -90,33 +87,15 @@ def _command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.A
     return commands.get(word, parser)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt (like Ctrl-C) during the block, so an interrupted run
-    cleans its staging folder and exits 130; an interrupt that lands in a weakref callback or
-    finaliser is delivered again outside it (:mod:`cellmech.interrupts`). Only in the main
-    thread; restored after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    previous_hook, sys.unraisablehook = sys.unraisablehook, redeliver_lost_interrupts
-    try:
-        yield
-    finally:
-        sys.unraisablehook = previous_hook
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     keep_freed_memory()
-    with _sigterm_interrupts():
-        return _main(argv)
+    try:
+        with sigterm_interrupts():
+            return _main(argv)
+    except KeyboardInterrupt:  # one delivered as the command ended, after _main's handler
+        print("cellmech: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:
