@@ -4,13 +4,12 @@ import sys
 
 from cellmech.interrupts import interrupts_redelivered
 
-status = 130
 try:
     with interrupts_redelivered():  # also while the command line imports
         from cellmech.cli import main
 
         status = main()
-except KeyboardInterrupt:  # Ctrl-C while Python imports cellmech: no traceback
+except KeyboardInterrupt:  # Ctrl-C while Python imports cellmech, or as main() returns
     print("cellmech: interrupted", file=sys.stderr)
     status = 130
 sys.exit(status)

@@ -41,11 +41,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
-__all__ = ["build_folder", "build_key", "cpu_info_lines", "load", "module_file"]
+__all__ = ["build_folder", "build_key", "cpu_info_lines", "import_module", "load", "module_file"]
 
 #: name of the extension module (its PyInit_ symbol); the file lives in a per-build folder
 MODULE_NAME = "_cellmech_kernels"
@@ -124,12 +124,18 @@ def _recent(path: Path) -> bool:
     return time.time() - path.stat().st_mtime < RETRY_AFTER_S
 
 
-def _checked(target: Path) -> SimpleNamespace:
-    """The module's exports, each wrapped in a check of its arguments against the recorded
-    signature."""
+def import_module(target: Path) -> ModuleType:
+    """The extension module at ``target`` (not registered in ``sys.modules``)."""
     spec = importlib.util.spec_from_file_location(MODULE_NAME, target)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _checked(target: Path) -> SimpleNamespace:
+    """The module's exports, each wrapped in a check of its arguments against the recorded
+    signature."""
+    module = import_module(target)
     signatures = json.loads((target.parent / SIGNATURES).read_text(encoding="utf-8"))
     checked = {
         name: _with_check(getattr(module, name), name, args) for name, args in signatures.items()

@@ -20,7 +20,6 @@ results bitwise equal in all three.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import platform
 import sys
@@ -34,6 +33,7 @@ from cellmech.kernels.native import (
     SIGNATURES,
     build_key,
     cpu_info_lines,
+    import_module,
     module_file,
 )
 
@@ -109,9 +109,7 @@ def build(folder: str | Path) -> Path:
 
 
 def _smoke_test(folder: Path, signatures: dict) -> None:
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, module_file(folder))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_module(module_file(folder))
     for name, args in signatures.items():
         getattr(module, name)(*(_smoke_value(a) for a in args))
 
