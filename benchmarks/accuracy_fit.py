@@ -47,6 +47,13 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="", choices=["", *CANDIDATES], help="option set")
     p.add_argument("--seeds", type=int, default=4)
+    p.add_argument(
+        "--approach-points",
+        type=int,
+        default=1000,
+        help="points of a full-length approach (1000: ~9.6 nm per point; 2000: ~4.8 nm, the "
+        "median spacing of the real recordings in ../shared/data/real-afm)",
+    )
     args = p.parse_args(argv)
     preset = CANDIDATES[args.preset] if args.preset else {}
     rows = []
@@ -55,7 +62,9 @@ def main(argv=None) -> None:
         for noise in (10e-12, 20e-12, 40e-12):
             radius = float(rng.choice([2.5e-6, 5e-6, 10e-6]))
             setpoint = float(rng.choice([0.5e-9, 1e-9, 2e-9]))
-            truth, res = fit_synthetic_map(seed, noise, radius, setpoint, preset)
+            truth, res = fit_synthetic_map(
+                seed, noise, radius, setpoint, preset, approach_points=args.approach_points
+            )
             rows.append((noise, truth, res, true_indentation(truth, radius, setpoint)))
     report(rows)
 

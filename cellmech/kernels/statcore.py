@@ -20,6 +20,10 @@ def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
     """How far the last of the ``length[i]`` points of each curve stands above the
     least-squares line ``y = a + s x`` of its baseline, in prediction errors; shape (n,).
 
+    The last point's force counts as the larger of itself and the median of the last three
+    (:func:`_end_force`): a downward spike at the setpoint does not hide the contact, while a
+    rigid wall that only the last point reached still counts.
+
     Baseline points: finite points with ``x > cp[i]`` or a column below ``contact_index[i]``;
     with fewer than ``min_base`` of them, every finite point. The prediction error at the last
     point ``x_e`` is ``sd sqrt(1 + 1/m + (x_e - mean x)^2 / S_xx)`` over the ``m`` line points
@@ -42,11 +46,24 @@ def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
             if keep[j]:
                 sxx += (x[i, j] - xm) ** 2
         last = max(n - 1, 0)
-        xe, ye = x[i, last], y[i, last]
+        xe, ye = x[i, last], _end_force(y[i], n)
         lever = (xe - xm) ** 2 / sxx if sxx > 0.0 else 0.0
         spread = sd[i] * np.sqrt(1.0 + 1.0 / m + lever)
         out[i] = (ye - ym - slope * (xe - xm)) / spread if spread > 0.0 else np.nan
     return out
+
+
+@njit(cache=True)
+def _end_force(row, n):
+    """The force at the end of the first ``n`` points of ``row``: the last value, or the
+    median of the last three where that is larger and finite (the last point is a downward
+    spike)."""
+    last = row[max(n - 1, 0)]
+    if n < 3:
+        return last
+    a, b, c = row[n - 3], row[n - 2], last
+    middle = max(min(a, b), min(max(a, b), c))
+    return middle if middle > last else last
 
 
 #: public kernels and their one signature
