@@ -1,8 +1,9 @@
 """Accuracy of the fit defaults on synthetic truth (a script, not a test).
 
 Generates force maps with :func:`cellmech.synthetic.generate_sample` (cells of 0.3-20 kPa on a
-rigid dish, 1 % bad curves: spikes or no contact) over several seeds, noise levels (10-40 pN),
-tip radii (2.5-10 µm) and setpoints (0.5-2 nN), fits them with the given preset (default:
+rigid dish, 3 % bad curves: spikes or no contact) over several seeds, noise levels (10-40 pN),
+tips (spheres of 2.5-10 µm radius, or with ``--tip pyramid`` four-sided pyramids of 17.5-35°)
+and setpoints (0.5-2 nN), fits them with the given preset (default:
 cellmech's defaults) and prints: per stiffness decile of the cell curves (true contact on a cell,
 true indentation at the setpoint >= 100 nm) the median bias and the share within 5 %; status
 counts per curve class by the truth (cell, shallow cell < 100 nm, dish, no contact, spikes); spiky
@@ -14,7 +15,8 @@ checks that se matches the scatter over noise realisations): where the fit's wit
 equals it, what is missing is information in the curve (few points in contact, noise), not
 bias. "se <= 2.5 %" restricts to curves whose data could put 95 % within 5 %.
 
-    python benchmarks/accuracy_fit.py [--preset nanite] [--seeds 4]
+    python benchmarks/accuracy_fit.py [--preset nanite] [--seeds 4] [--approach-points 2000]
+        [--tip pyramid]
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ import itertools
 
 from cellmech.containers import CurveStatus
 from cellmech.pipeline import PRESETS
-from tests.fit_population import curve_classes, fit_synthetic_map, true_indentation
+from tests.fit_population import (
+    curve_classes,
+    fit_synthetic_map,
+    paraboloid,
+    pyramid,
+    true_indentation,
+)
 
 #: option sets compared (besides the defaults)
 CANDIDATES = {
@@ -54,18 +62,30 @@ def main(argv=None) -> None:
         help="points of a full-length approach (1000: ~9.6 nm per point; 2000: ~4.8 nm, the "
         "median spacing of the real recordings in ../shared/data/real-afm)",
     )
+    p.add_argument(
+        "--tip",
+        default="paraboloid",
+        choices=["paraboloid", "pyramid"],
+        help="spherical tips of 2.5-10 µm radius (Hertz) or four-sided pyramids of 17.5-35° "
+        "face angle (Bilodeau)",
+    )
     args = p.parse_args(argv)
     preset = CANDIDATES[args.preset] if args.preset else {}
     rows = []
     rng = np.random.default_rng(0)
     for seed in range(args.seeds):
         for noise in (10e-12, 20e-12, 40e-12):
-            radius = float(rng.choice([2.5e-6, 5e-6, 10e-6]))
+            size = int(rng.integers(3))
             setpoint = float(rng.choice([0.5e-9, 1e-9, 2e-9]))
-            truth, res = fit_synthetic_map(
-                seed, noise, radius, setpoint, preset, approach_points=args.approach_points
+            tip = (
+                paraboloid((2.5e-6, 5e-6, 10e-6)[size])
+                if args.tip == "paraboloid"
+                else pyramid((17.5, 25.0, 35.0)[size])
             )
-            rows.append((noise, truth, res, true_indentation(truth, radius, setpoint)))
+            truth, res = fit_synthetic_map(
+                seed, noise, tip, setpoint, preset, approach_points=args.approach_points
+            )
+            rows.append((noise, truth, res, true_indentation(truth, tip, setpoint)))
     report(rows)
 
 

@@ -54,7 +54,9 @@ __all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess", "required_field
 
 #: contact-point estimators: name -> one-line description
 CONTACT_METHODS = {
-    "deviation_from_baseline": "first point exceeding twice the largest baseline deviation",
+    "deviation_from_baseline": (
+        "first point exceeding twice the largest baseline deviation (isolated spikes skipped)"
+    ),
     "piecewise_linear": "least-squares fit of a constant baseline joined to a line",
 }
 HEIGHT_SOURCES = ("auto", "measured", "piezo")

@@ -7,9 +7,12 @@ curves: spikes or no contact), fitted with given options, and the curve classes 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from cellmech.fit import FitOptions, fit_curves
+from cellmech.models import get_model
 from cellmech.preprocess import PreprocessOptions, preprocess
 from cellmech.synthetic import SampleOptions, generate_sample
 
@@ -19,12 +22,39 @@ DISH_MODULUS_PA = 1e6
 MIN_INDENTATION_M = 100e-9
 #: cantilever spring constant of the maps, N/m
 SPRING_CONSTANT_N_PER_M = 0.05
+#: Poisson ratio of the generator's cells
+POISSON_RATIO = 0.5
+
+
+@dataclass(frozen=True)
+class Tip:
+    """The contact model that generates and fits a map, its tip geometry and the modulus (Pa)
+    of the dish the cells lie on."""
+
+    model: str
+    geometry: dict = field(default_factory=dict)
+    dish_modulus_pa: float = 1e9
+
+
+def paraboloid(radius_m: float) -> Tip:
+    """A spherical tip of radius ``radius_m`` (m), Hertz's paraboloid; it indents the
+    generator's 1 GPa dish by < 1 nm at 2 nN."""
+    return Tip("hertz_paraboloidal", {"tip_radius_m": radius_m})
+
+
+def pyramid(half_angle_deg: float) -> Tip:
+    """A four-sided pyramid of face angle ``half_angle_deg`` (degrees), Bilodeau's law, on
+    glass (70 GPa: the glass-bottom dishes of inverted microscopes). The law's ideally sharp
+    apex would indent a 1 GPa dish by 0.8-2.5 nm at 0.5-2 nN, a depth a real tip's rounded
+    apex (~20 nm) never reaches on a dish; on glass it is 0.1-0.3 nm, rigid as the issue
+    defines a dish (< 1 nm)."""
+    return Tip("bilodeau_pyramidal", {"half_angle_deg": half_angle_deg}, 70e9)
 
 
 def fit_synthetic_map(
     seed: int,
     noise_n: float,
-    radius_m: float,
+    tip: Tip,
     setpoint_n: float,
     preset: dict | None = None,
     **sample_options,
@@ -32,7 +62,8 @@ def fit_synthetic_map(
     """Generate one map (by default 32 x 32 over 80 µm, 4 cells, 1000-point approaches, 3 %
     bad curves) and fit it.
 
-    ``noise_n`` is the force noise (N), ``preset`` a ``{section: {key: value}}`` of preprocess
+    ``noise_n`` is the force noise (N), ``tip`` the model and geometry that generate and fit
+    the curves, ``preset`` a ``{section: {key: value}}`` of preprocess
     and fit options over the defaults, ``sample_options`` override the
     :class:`~cellmech.synthetic.SampleOptions` above. Returns ``(truth, result)``: the
     per-curve truth table and the :class:`~cellmech.containers.FitResult`.
@@ -49,7 +80,9 @@ def fit_synthetic_map(
     }
     opts = SampleOptions(
         seed=seed,
-        geometry={"tip_radius_m": radius_m},
+        model=tip.model,
+        geometry=tip.geometry,
+        substrate_modulus_pa=tip.dish_modulus_pa,
         spring_constant_n_per_m=k,
         setpoint_n=setpoint_n,
         deflection_noise_m=noise_n / k,
@@ -60,16 +93,20 @@ def fit_synthetic_map(
     sample = generate_sample(opts)
     fm = sample.force_map
     pre = PreprocessOptions(**preset.get("preprocess", {}))
-    fit = FitOptions(geometry={"tip_radius_m": radius_m}, **preset.get("fit", {}))
+    fit = FitOptions(model=tip.model, geometry=tip.geometry, **preset.get("fit", {}))
     curves = preprocess(fm.curves(), fm.spring_constant_n_per_m, pre)
     return sample.curves, fit_curves(curves, fit)
 
 
-def true_indentation(truth, radius_m: float, setpoint_n: float) -> np.ndarray:
-    """True Hertz-paraboloid indentation (m) at the setpoint of every curve (ν = 0.5)."""
+def true_indentation(truth, tip: Tip, setpoint_n: float) -> np.ndarray:
+    """True indentation (m) at the setpoint of every curve: the tip's power law
+    ``F = E c δ^p`` (paraboloid p = 3/2, pyramid p = 2) solved for δ."""
+    law = get_model(tip.model).force_per_modulus
+    per_modulus = law(np.array([1e-6, 2e-6]), poisson_ratio=POISSON_RATIO, **tip.geometry)
+    power = np.log2(per_modulus[1] / per_modulus[0])
     e = truth["youngs_modulus_pa"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (setpoint_n / (e * 4 / 3 / 0.75 * np.sqrt(radius_m))) ** (2 / 3)
+        return 1e-6 * (setpoint_n / (e * per_modulus[0])) ** (1 / power)
 
 
 def curve_classes(truth, depth: np.ndarray) -> dict[str, np.ndarray]:

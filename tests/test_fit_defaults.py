@@ -1,8 +1,9 @@
 """The default objective on synthetic cell maps with exact truth (issue #8, unbiased defaults).
 
 Curves like those of cell maps: 0.3-20 kPa cells on a rigid dish, setpoints 0.5-2 nN (>= 12x
-the force noise), tips of 2.5-10 µm, noise 10-40 pN; only true indentations >= 100 nm.
-Measured with ``benchmarks/accuracy_fit.py`` over more seeds (README table); here 4 maps
+the force noise), spherical tips of 2.5-10 µm or pyramids, noise 10-40 pN; only true
+indentations >= 100 nm.
+Measured with ``benchmarks/accuracy_fit.py`` over more seeds (README table); here 5 maps
 (seeds and settings not used to choose the defaults).
 """
 
@@ -15,23 +16,30 @@ import pytest
 
 from cellmech.containers import CurveStatus
 from cellmech.pipeline import PRESETS
-from tests.fit_population import curve_classes, fit_synthetic_map, true_indentation
+from tests.fit_population import (
+    curve_classes,
+    fit_synthetic_map,
+    paraboloid,
+    pyramid,
+    true_indentation,
+)
 
-#: (seed, noise N, tip radius m, setpoint N)
+#: (seed, noise N, tip, setpoint N)
 MAPS = [
-    (11, 10e-12, 10e-6, 1e-9),
-    (12, 20e-12, 5e-6, 0.5e-9),
-    (13, 40e-12, 2.5e-6, 2e-9),
-    (14, 40e-12, 5e-6, 0.5e-9),
+    (11, 10e-12, paraboloid(10e-6), 1e-9),
+    (12, 20e-12, paraboloid(5e-6), 0.5e-9),
+    (13, 40e-12, paraboloid(2.5e-6), 2e-9),
+    (14, 40e-12, paraboloid(5e-6), 0.5e-9),
+    (15, 20e-12, pyramid(17.5), 1e-9),
 ]
 
 
 def _cell_errors(preset=None):
     """Relative E error, its fit SE (relative) and the true E of every ok cell curve."""
     rel, se, e = [], [], []
-    for seed, noise, radius, setpoint in MAPS:
-        truth, res = fit_synthetic_map(seed, noise, radius, setpoint, preset, grid_shape=(24, 24))
-        cell = curve_classes(truth, true_indentation(truth, radius, setpoint))["cell"]
+    for seed, noise, tip, setpoint in MAPS:
+        truth, res = fit_synthetic_map(seed, noise, tip, setpoint, preset, grid_shape=(24, 24))
+        cell = curve_classes(truth, true_indentation(truth, tip, setpoint))["cell"]
         cell &= res.status == CurveStatus.OK
         et = truth["youngs_modulus_pa"].to_numpy()[cell]
         rel.append(res.youngs_modulus_pa[cell] / et - 1)

@@ -1,8 +1,9 @@
 """Honest curve statuses on synthetic truth (issue 8, item 3): no_contact, rigid, poor_fit.
 
-Small synthetic maps (cells on a 1 GPa dish, 10 % bad curves: half never reach the surface,
-half carry baseline spikes of 0.5-2x the setpoint) over several seeds, noise levels, tip radii
-and setpoints; each curve is classed by its truth (the material touched first, the defect).
+Small synthetic maps (cells on a dish, 10 % bad curves: half never reach the surface, half
+carry baseline spikes of 0.5-2x the setpoint) over several seeds, noise levels, tips (spheres,
+pyramids) and setpoints; each curve is classed by its truth (the material touched first, the
+defect).
 """
 
 from __future__ import annotations
@@ -15,24 +16,33 @@ from cellmech.fit import FitOptions, fit_curves
 from cellmech.io import read_force_map
 from cellmech.preprocess import preprocess
 from tests.conftest import real_afm_file
-from tests.fit_population import curve_classes, fit_synthetic_map, true_indentation
+from tests.fit_population import (
+    Tip,
+    curve_classes,
+    fit_synthetic_map,
+    paraboloid,
+    pyramid,
+    true_indentation,
+)
 from tests.helpers import synthetic_block
 
-#: (seed, force noise N, tip radius m, setpoint N): setpoints >= 10x the noise, as on cell maps
+#: (seed, force noise N, tip, setpoint N): setpoints >= 10x the noise, as on cell maps
 CASES = [
-    (0, 10e-12, 10e-6, 1e-9),
-    (1, 20e-12, 5e-6, 0.5e-9),
-    (2, 40e-12, 2.5e-6, 0.5e-9),
-    (3, 40e-12, 5e-6, 2e-9),
+    (0, 10e-12, paraboloid(10e-6), 1e-9),
+    (1, 20e-12, paraboloid(5e-6), 0.5e-9),
+    (2, 40e-12, paraboloid(2.5e-6), 0.5e-9),
+    (3, 40e-12, paraboloid(5e-6), 2e-9),
+    (4, 40e-12, pyramid(17.5), 0.5e-9),
+    (5, 20e-12, pyramid(35.0), 2e-9),
 ]
 #: small maps with many defects
 MAP = {"grid_shape": (24, 24), "map_size_m": 72e-6, "n_cells": 3, "approach_points": 600,
        "retract_points": 20, "bad_fraction": 0.1}  # fmt: skip
 
 
-def _fit_case(seed: int, noise_n: float, radius_m: float, setpoint_n: float) -> dict:
-    truth, res = fit_synthetic_map(seed, noise_n, radius_m, setpoint_n, **MAP)
-    classes = curve_classes(truth, true_indentation(truth, radius_m, setpoint_n))
+def _fit_case(seed: int, noise_n: float, tip: Tip, setpoint_n: float) -> dict:
+    truth, res = fit_synthetic_map(seed, noise_n, tip, setpoint_n, **MAP)
+    classes = curve_classes(truth, true_indentation(truth, tip, setpoint_n))
     return {
         "res": res,
         "e_true": truth["youngs_modulus_pa"].to_numpy(float),
@@ -112,8 +122,9 @@ def test_low_signal_curves_described_to_the_noise_are_ok() -> None:
     """A low R² (a long baseline, a shallow contact in 40 pN noise at a 0.5 nN setpoint) is
     not a misfit when the residuals are the noise: those cell curves are ok, E within 4
     standard errors (they were poor_fit by R² alone)."""
-    truth, res = fit_synthetic_map(0, 40e-12, 2.5e-6, 0.5e-9)
-    classes = curve_classes(truth, true_indentation(truth, 2.5e-6, 0.5e-9))
+    tip = paraboloid(2.5e-6)
+    truth, res = fit_synthetic_map(0, 40e-12, tip, 0.5e-9)
+    classes = curve_classes(truth, true_indentation(truth, tip, 0.5e-9))
     low = (classes["cell"] | classes["cell_shallow"]) & (res.r_squared < 0.5)
     assert low.sum() >= 10
     assert np.mean(res.status[low] == CurveStatus.OK) >= 0.95

@@ -229,7 +229,13 @@ def spike_proof_peak(a, length):
 def _first_above_baseline(row, n, fraction):
     """First of the ``n`` points of ``row`` whose force exceeds the baseline mean by more than
     twice the largest baseline deviation; the baseline is the first ``int(n * fraction)``
-    points. -1 where there is none (or no baseline)."""
+    points. -1 where there is none (or no baseline).
+
+    A point that also exceeds both its neighbours by that margin is an isolated spike, not
+    the contact, and the search goes on (nanite's estimator stops there: the force offset,
+    the baseline tilt and the tip offset would then rest on the points before a spike). A
+    contact's first point never stands so far above the next one, which is higher still; on
+    a curve without such spikes the estimate is nanite's."""
     n_base = int(n * fraction)
     if n_base == 0:
         return -1
@@ -240,8 +246,11 @@ def _first_above_baseline(row, n, fraction):
     spread = 0.0
     for j in range(n_base):
         spread = max(spread, abs(row[j] - mean))
+    margin = 2.0 * spread
     for j in range(n):
-        if row[j] - mean > 2.0 * spread:
+        if row[j] - mean > margin:
+            if 0 < j < n - 1 and row[j] - max(row[j - 1], row[j + 1]) > margin:
+                continue
             return j
     return -1
 

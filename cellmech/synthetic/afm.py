@@ -20,7 +20,9 @@ the undeflected cantilever = ``z - piezo_offset``):
   curves differ in length; the retract runs back up over the full z range. No adhesion.
 * **Artefacts** (added to the deflection signal): baseline offset, baseline tilt (per curve,
   around an optional virtual-deflection slope common to the map), white noise; bad curves
-  either never reach the surface (z range exhausted: no contact) or carry spikes.
+  either never reach the surface (z range exhausted: no contact) or carry 3-6 spikes of
+  0.5-2x the setpoint, up or down, anywhere in the approach but its last point (where the
+  instrument stopped at the setpoint).
 """
 
 from __future__ import annotations
@@ -333,7 +335,11 @@ def _add_artefacts(rng, heights, forces, k, top_m, art: Artefacts, spiky) -> lis
     for i in np.flatnonzero(spiky):
         valid = np.flatnonzero(np.isfinite(out[0][i]))
         where = rng.choice(valid, size=min(valid.size, int(rng.integers(3, 7))), replace=False)
-        out[0][i, where] += (
+        amplitude = (
             art.spike_n * rng.uniform(0.5, 2.0, where.size) * rng.choice([-1, 1], where.size)
         )
+        # the instrument ended the approach where the force reached the setpoint: the last
+        # point is that force (a spike there could erase a rigid wall's only point in contact)
+        amplitude[where == valid[-1]] = 0.0
+        out[0][i, where] += amplitude
     return out
