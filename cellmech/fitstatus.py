@@ -58,10 +58,11 @@ def fit_result(curves, status, res, options, thickness) -> FitResult:
 
     * TOO_FEW_POINTS: fewer than MIN_FIT_POINTS fit points.
     * NOT_CONVERGED: a non-finite parameter or sum of squares.
-    * NO_CONTACT: the tip never reached the sample. The last approach point (the setpoint)
-      stands less than NO_CONTACT_Z prediction errors above the straight-line trend of the
-      baseline (:func:`_end_rise_z`): model-free and decided before any contact point is
-      counted, so a drifting or tilted baseline is not a contact.
+    * NO_CONTACT: the tip never reached the sample. The last approach point (the setpoint;
+      the median of the last three where higher) stands less than NO_CONTACT_Z prediction
+      errors above the straight-line trend of the baseline (:func:`_end_rise_z`):
+      model-free and decided before any contact point is counted, so a drifting or tilted
+      baseline is not a contact.
     * RIGID: touched, but the indentation is not resolved: fewer than ``min_contact_points``
       points in contact (the piezo reached the setpoint within a step or two), or a tip
       travel from the resolved contact onset (force above the baseline by CONTACT_Z sd) to the
