@@ -147,8 +147,9 @@ def fit_result(curves, status, res, options, thickness) -> FitResult:
 
 
 def _end_rise_z(curves, cp, sd):
-    """How far the last approach point (the setpoint) stands above the baseline trend, in
-    units of its prediction error; shape (n,), NaN without a fit.
+    """How far the last approach point (the setpoint; the median of the last three where
+    higher) stands above the baseline trend, in units of its prediction error; shape (n,), NaN
+    without a fit.
 
     The trend is the least-squares line ``F = a + s x`` through the baseline points (tip
     position above the fitted contact point ``cp``, or before the preprocessing's contact

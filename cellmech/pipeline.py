@@ -83,6 +83,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "correct_tip_offset": True,
             "split_at_turning_point": True,
             "keep_approach_peak": False,
+            "skip_baseline_spikes": False,
             "smooth_window": 1,
         },
         "fit": {

@@ -54,9 +54,7 @@ __all__ = ["CONTACT_METHODS", "PreprocessOptions", "preprocess", "required_field
 
 #: contact-point estimators: name -> one-line description
 CONTACT_METHODS = {
-    "deviation_from_baseline": (
-        "first point exceeding twice the largest baseline deviation (isolated spikes skipped)"
-    ),
+    "deviation_from_baseline": "first point exceeding twice the largest baseline deviation",
     "piecewise_linear": "least-squares fit of a constant baseline joined to a line",
 }
 HEIGHT_SOURCES = ("auto", "measured", "piezo")
@@ -98,6 +96,11 @@ class PreprocessOptions:
         isolated spike is not that maximum unless it is the last approach point (where the
         instrument stopped at the setpoint), so a spike above the setpoint in the baseline
         does not end the approach before the contact.
+    skip_baseline_spikes : bool
+        The deviation-from-baseline estimate passes over a point that also exceeds both its
+        neighbours by its threshold margin (an isolated spike or noise excursion in the
+        baseline), where nanite's rule (kept with False) stops and so rests the force offset,
+        the baseline tilt and the tip offset on the points before it.
     smooth_window : int
         Moving-average window in points applied to the force (1 = no smoothing).
     """
@@ -114,6 +117,9 @@ class PreprocessOptions:
     split_at_turning_point: bool = option(True, "re-split approach/retract at deepest indentation")
     keep_approach_peak: bool = option(
         True, "the re-split never cuts the recorded approach before its force maximum"
+    )
+    skip_baseline_spikes: bool = option(
+        True, "the deviation contact estimate passes over isolated spikes in the baseline"
     )
     smooth_window: int = option(1, "moving-average window of the force in points (1 = off)")
 
@@ -181,7 +187,7 @@ def preprocess(
         n_ret,
         k,
         options.compute_tip_position and options.smooth_window == 1,
-        options.baseline_fraction,
+        _deviation_rule(options),
         (method, tilt, flags) if fused else (0, False, (False, False, False)),
     )
     status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
@@ -201,7 +207,7 @@ def preprocess(
                 n_clip,
                 n_tot,
                 n_app,
-                options.baseline_fraction,
+                _deviation_rule(options),
                 (method, tilt, flags),
                 k,
                 inv_k,
@@ -243,7 +249,7 @@ def _smoothed(tip, force, contact, n_tot, k, options):
         n_clip = argmax_valid(force, n_tot)
     if options.smooth_window > 1 or options.contact_method != "deviation_from_baseline":
         method = _method_code(options)
-        contact = contact_estimate(tip, force, n_clip, options.baseline_fraction, method)
+        contact = contact_estimate(tip, force, n_clip, _deviation_rule(options), method)
     return tip, force, contact, n_clip
 
 
@@ -312,6 +318,11 @@ def _time(block: CurveBlock, status: np.ndarray) -> np.ndarray:
     if bad.any():
         time[bad] = np.where(np.isinf(time[bad]), np.nan, time[bad])
     return time
+
+
+def _deviation_rule(options: PreprocessOptions) -> tuple[float, bool]:
+    """The kernels' deviation-from-baseline rule: (baseline fraction, skip isolated spikes)."""
+    return float(options.baseline_fraction), bool(options.skip_baseline_spikes)
 
 
 def _method_code(options: PreprocessOptions) -> int:

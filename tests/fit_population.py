@@ -16,7 +16,7 @@ from cellmech.models import get_model
 from cellmech.preprocess import PreprocessOptions, preprocess
 from cellmech.synthetic import SampleOptions, generate_sample
 
-#: a material touched first with at least this modulus is the dish (1 GPa in the generator)
+#: a material touched first with at least this modulus is the dish (1 or 70 GPa: Tip)
 DISH_MODULUS_PA = 1e6
 #: the issue's population of cell curves: true indentation at the setpoint at least this
 MIN_INDENTATION_M = 100e-9

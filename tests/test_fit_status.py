@@ -191,8 +191,9 @@ def test_a_spike_above_the_setpoint_early_in_the_baseline_is_poor_fit() -> None:
 def test_a_downward_spike_at_the_last_point_is_not_no_contact() -> None:
     """A downward spike on the last approach point (the setpoint) does not make a curve that
     touched no_contact: the end counts as the median of the last three points where that is
-    higher (a curve of the 2000-point population ended so and was no_contact). A curve that
-    ends in a single point on a rigid wall keeps its last point (test_dish_curves_are_rigid)."""
+    higher (a synthetic cell curve, ~10 points in contact, ended so and was no_contact). A
+    curve that ends in a single point on a rigid wall keeps its last point
+    (test_dish_curves_are_rigid)."""
     block, _ = synthetic_block(3, depth_m=0.5e-6, noise_n=20e-12, tip_radius_m=5e-6, seed=4)
     a = block.approach
     force = a.force_n.copy()

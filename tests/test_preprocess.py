@@ -72,11 +72,19 @@ def test_contact_estimators_find_the_contact(method: str, late_m: float) -> None
     assert np.all(curves.contact_index > 0)
 
 
-@pytest.mark.parametrize("method", ["deviation_from_baseline", "piecewise_linear"])
-def test_contact_estimates_skip_a_spike_in_the_baseline(method: str) -> None:
+@pytest.mark.parametrize(
+    ("options", "passes_over"),
+    [
+        ({}, True),
+        ({"contact_method": "piecewise_linear"}, True),
+        (PRESETS["nanite"]["preprocess"], False),
+    ],
+)
+def test_contact_estimates_skip_a_spike_in_the_baseline(options: dict, passes_over: bool) -> None:
     """A single spike early in the baseline, 4.2 µm before the contact, is not the contact:
-    the threshold rule passes over a point that stands that far above both its neighbours
-    (nanite's rule stops there), the piecewise-linear fit is not pulled by one point."""
+    the threshold rule passes over a point that stands that far above both its neighbours,
+    the piecewise-linear fit is not pulled by one point. nanite's rule (the nanite preset)
+    stops at the spike."""
     block, truth = synthetic_block(1, noise_n=10e-12)
     force = block.approach.force_n.copy()
     force[0, 300] += 2e-9
@@ -85,9 +93,12 @@ def test_contact_estimates_skip_a_spike_in_the_baseline(method: str) -> None:
         CurveSegment(block.approach.height_m, force, block.approach.n_points),
         block.retract,
     )
-    fitted = preprocess(spiked, 0.02, PreprocessOptions(contact_method=method))
+    fitted = preprocess(spiked, 0.02, PreprocessOptions(**options))
     late = truth["contact_point_m"][0] - fitted.tip_offset_m[0]
-    assert 0 < late < 250e-9
+    if passes_over:
+        assert 0 < late < 250e-9
+    else:
+        assert late < -4e-6
 
 
 @pytest.mark.parametrize("axis", ["height", "time"])
@@ -160,16 +171,17 @@ def test_fused_kernel_equals_assemble_then_finish(method: int) -> None:
     app, ret = block.approach, block.retract
     args = (app.height_m, app.force_n, ret.height_m, ret.force_n, app.n_points, ret.n_points)
     steps = (method, True, (True, True, True))
-    fused = assemble(*args, 0.02, True, 0.1, steps)
+    rule = (0.1, True)
+    fused = assemble(*args, 0.02, True, rule, steps)
     tip, force, _, _, contact, offset, turn, _ = assemble(
-        *args, 0.02, True, 0.1, (0, False, (False,) * 3)
+        *args, 0.02, True, rule, (0, False, (False,) * 3)
     )
     assert np.all(offset == 0) and np.all(turn == -1)
     n_tot = app.n_points + ret.n_points
     n_clip = spike_proof_peak(force, n_tot)
     if method:
-        contact = contact_estimate(tip, force, n_clip, 0.1, method)
-    split = finish(tip, force, tip, contact, n_clip, n_tot, app.n_points, 0.1, steps, 0.02, 50.0)
+        contact = contact_estimate(tip, force, n_clip, rule, method)
+    split = finish(tip, force, tip, contact, n_clip, n_tot, app.n_points, rule, steps, 0.02, 50.0)
     for a, b in zip(fused, (tip, force, None, None, *split), strict=True):
         if b is not None:
             np.testing.assert_array_equal(a, b)

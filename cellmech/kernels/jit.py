@@ -40,6 +40,7 @@ from numba import types
 __all__ = [
     "B1",
     "BOOL3",
+    "DEVIATION_RULE",
     "F1",
     "F2",
     "F2_OUT",
@@ -122,6 +123,8 @@ B1 = types.Array(types.boolean, 1, "C")
 BOOL3 = types.UniTuple(types.boolean, 3)
 #: preprocessing steps: (contact estimator code, tilt removal, three flags)
 STEPS = types.Tuple((types.int64, types.boolean, BOOL3))
+#: the deviation-from-baseline rule: (baseline fraction, pass over isolated spikes)
+DEVIATION_RULE = types.Tuple((types.float64, types.boolean))
 
 
 #: compile every kernel when its module is imported (the ahead-of-time build turns it off: it

@@ -14,7 +14,18 @@ import numpy as np
 from numba import njit, prange, types
 from numba.types import boolean, float64, int64
 
-from cellmech.kernels.jit import B1, F2, F2_OUT, I1, N1, R1, R2, STEPS, compile_all
+from cellmech.kernels.jit import (
+    B1,
+    DEVIATION_RULE,
+    F2,
+    F2_OUT,
+    I1,
+    N1,
+    R1,
+    R2,
+    STEPS,
+    compile_all,
+)
 from cellmech.kernels.median import median as _median
 
 #: contact-point estimators (the ``method`` argument): deviation from the baseline,
@@ -78,7 +89,7 @@ def _inf_to_nan(row, n):
 
 
 @njit(cache=True, parallel=True)
-def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction, steps):
+def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, rule, steps):
     """Join approach and retract, orient the height axis and compute the tip position; then,
     while each curve is in the cache, the rest of the workflow (:func:`_correct_row`).
 
@@ -93,8 +104,9 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
         Spring constant in N/m.
     tip_position : bool
         Return the tip position ``height + force / k`` instead of the height.
-    fraction : float
-        Baseline fraction of the contact estimates (:func:`_first_above_baseline`).
+    rule : tuple (float, bool)
+        Baseline fraction of the contact estimates and whether they pass over isolated spikes
+        (:func:`_first_above_baseline`).
     steps : tuple (int, bool, (bool, bool, bool))
         Contact estimator (DEVIATION or PIECEWISE_LINEAR), baseline tilt removal versus the
         tip position (or height), and the :func:`_finish_row` options, applied here (all off
@@ -149,15 +161,15 @@ def assemble(app_h, app_f, ret_h, ret_f, n_app, n_ret, k, tip_position, fraction
             _inf_to_nan(fi, nt)
             sign = _height_sign(xi, na)
             _, _, peak[i] = _oriented_copy(xi, fi, nt, sign, k, tip_position, xi, fi, 0, -np.inf, 0)
-        contact[i] = _deviation_contact(fi, peak[i], fraction)
+        contact[i] = _deviation_contact(fi, peak[i], rule)
         if m == 0:
             continue
         # contact estimates after this one look before a spike-proof force maximum
         n_clip = _spike_proof_peak(fi, nt) if tilt or method != DEVIATION else 0
         if method != DEVIATION:
-            contact[i] = _contact_row(xi, fi, n_clip, fraction, method)
+            contact[i] = _contact_row(xi, fi, n_clip, rule, method)
         contact[i], tip_offset[i], turn[i], approach_peak[i] = _correct_row(
-            xi, fi, xi, nt, na, contact[i], n_clip, fraction, method, tilt, options, k, inv_k
+            xi, fi, xi, nt, na, contact[i], n_clip, rule, method, tilt, options, k, inv_k
         )
     return x, force, finite, peak, contact, tip_offset, turn, approach_peak
 
@@ -226,16 +238,21 @@ def spike_proof_peak(a, length):
 
 
 @njit(cache=True)
-def _first_above_baseline(row, n, fraction):
+def _first_above_baseline(row, n, rule):
     """First of the ``n`` points of ``row`` whose force exceeds the baseline mean by more than
     twice the largest baseline deviation; the baseline is the first ``int(n * fraction)``
-    points. -1 where there is none (or no baseline).
+    points, ``rule`` = (fraction, skip_spikes). -1 where there is none (or no baseline).
 
-    A point that also exceeds both its neighbours by that margin is an isolated spike, not
-    the contact, and the search goes on (nanite's estimator stops there: the force offset,
-    the baseline tilt and the tip offset would then rest on the points before a spike). A
-    contact's first point never stands so far above the next one, which is higher still; on
-    a curve without such spikes the estimate is nanite's."""
+    With ``skip_spikes`` a point that also exceeds both its neighbours by that margin is taken
+    for an isolated spike and the search goes on (nanite's rule, without it, stops there: the
+    force offset, the baseline tilt and the tip offset then rest on the points before a spike
+    or a single noise excursion). A contact's first point lies below the next one unless the
+    noise lifts it by the margin, so the estimate rarely moves on clean curves (measured on
+    clean synthetic curves: 0.06-0.15 % of them at 1000 points, 5-6 % at 100 points) and
+    never on the real recordings; the first and the last of the ``n`` points are never
+    skipped.
+    """
+    fraction, skip_spikes = rule
     n_base = int(n * fraction)
     if n_base == 0:
         return -1
@@ -249,35 +266,35 @@ def _first_above_baseline(row, n, fraction):
     margin = 2.0 * spread
     for j in range(n):
         if row[j] - mean > margin:
-            if 0 < j < n - 1 and row[j] - max(row[j - 1], row[j + 1]) > margin:
+            if skip_spikes and 0 < j < n - 1 and row[j] - max(row[j - 1], row[j + 1]) > margin:
                 continue
             return j
     return -1
 
 
 @njit(cache=True)
-def _deviation_contact(row, n, fraction):
+def _deviation_contact(row, n, rule):
     """:func:`_first_above_baseline` of the first ``n`` points, ``n // 2`` where there is
     none."""
-    index = _first_above_baseline(row, n, fraction)
+    index = _first_above_baseline(row, n, rule)
     return index if index >= 0 else n // 2
 
 
 @njit(cache=True)
-def _contact_row(x, y, n, fraction, method):
+def _contact_row(x, y, n, rule, method):
     """Contact estimate of one curve (tip position ``x``, force ``y``) on its first ``n``
     points: :func:`_deviation_contact` or :func:`_piecewise_linear_contact`."""
     if method == PIECEWISE_LINEAR:
         return _piecewise_linear_contact(x, y, n)
-    return _deviation_contact(y, n, fraction)
+    return _deviation_contact(y, n, rule)
 
 
 @njit(cache=True, parallel=True)
-def contact_estimate(x, y, length, fraction, method):
+def contact_estimate(x, y, length, rule, method):
     """:func:`_contact_row` of the first ``length[i]`` points of every row, shape (n,)."""
     out = np.empty(y.shape[0], np.int64)
     for i in prange(y.shape[0]):
-        out[i] = _contact_row(x[i], y[i], length[i], fraction, method)
+        out[i] = _contact_row(x[i], y[i], length[i], rule, method)
     return out
 
 
@@ -322,7 +339,7 @@ def _turning_point(tip, force, n, cp):
 
 
 @njit(cache=True)
-def _finish_row(tip, force, n, contact, fraction, options, inv_k):
+def _finish_row(tip, force, n, contact, rule, options, inv_k):
     """Force and tip offsets of one curve (in place) and its turning point.
 
     The force offset is the mean force before the contact (the first force if the contact is
@@ -345,12 +362,12 @@ def _finish_row(tip, force, n, contact, fraction, options, inv_k):
         for j in range(n):
             tip[j] -= t0
     if split:
-        turn = _turning_point(tip, force, n, _first_above_baseline(force, n, fraction))
+        turn = _turning_point(tip, force, n, _first_above_baseline(force, n, rule))
     return t0, turn
 
 
 @njit(cache=True)
-def _detilt(axis, raw, tilted, tip, n, contact, n_clip, fraction, method):
+def _detilt(axis, raw, tilted, tip, n, contact, n_clip, rule, method):
     """Baseline tilt removal of one curve: ``tilted[:n]`` = ``raw`` minus the robust line
     (:func:`_robust_line`) of ``raw`` against ``axis`` on the leading TILT_SHARE of the
     points before the contact estimate (``raw`` itself where that is fewer than
@@ -364,13 +381,13 @@ def _detilt(axis, raw, tilted, tip, n, contact, n_clip, fraction, method):
             ym, slope, xm = _robust_line(axis[:first], raw[:first])
             for j in range(n):
                 tilted[j] = raw[j] - ym - slope * (axis[j] - xm)
-        contact = _contact_row(tip, tilted, n_clip, fraction, method)
+        contact = _contact_row(tip, tilted, n_clip, rule, method)
     return contact
 
 
 @njit(cache=True)
 def _correct_row(
-    tip, force, axis, n, n_app, contact, n_clip, fraction, method, tilt, options, k, inv_k
+    tip, force, axis, n, n_app, contact, n_clip, rule, method, tilt, options, k, inv_k
 ):
     """Steps 4-7 of the workflow on one curve of ``n`` points, in place: optional baseline
     tilt removal versus ``axis`` (:func:`_detilt`; the tip position follows the corrected
@@ -379,17 +396,17 @@ def _correct_row(
     the corrections)."""
     if tilt:
         tilted = np.empty(n)
-        contact = _detilt(axis, force, tilted, tip, n, contact, n_clip, fraction, method)
+        contact = _detilt(axis, force, tilted, tip, n, contact, n_clip, rule, method)
         for j in range(n):
             if inv_k != 0.0:
                 tip[j] = tip[j] + (tilted[j] - force[j]) / k
             force[j] = tilted[j]
-    t0, turn = _finish_row(tip, force, n, contact, fraction, options, inv_k)
+    t0, turn = _finish_row(tip, force, n, contact, rule, options, inv_k)
     return contact, t0, turn, _approach_peak(force, n_app)
 
 
 @njit(cache=True, parallel=True)
-def finish(tip, force, axis, contact, n_clip, n_tot, n_app, fraction, steps, k, inv_k):
+def finish(tip, force, axis, contact, n_clip, n_tot, n_app, rule, steps, k, inv_k):
     """:func:`_correct_row` of every curve.
 
     Parameters
@@ -404,8 +421,9 @@ def finish(tip, force, axis, contact, n_clip, n_tot, n_app, fraction, steps, k, 
     n_clip, n_tot, n_app : ndarray of int64, shape (n,)
         Points before the force maximum (the range of further contact estimates), valid
         points, and points of the recorded approach.
-    fraction : float
-        Baseline fraction of the contact estimates.
+    rule : tuple (float, bool)
+        Baseline fraction of the contact estimates and whether they pass over isolated spikes
+        (:func:`_first_above_baseline`).
     steps : tuple (int, bool, (bool, bool, bool))
         Contact estimator (DEVIATION or PIECEWISE_LINEAR), tilt removal, and
         (correct_force_offset, correct_tip_offset, split_at_turning_point).
@@ -438,7 +456,7 @@ def finish(tip, force, axis, contact, n_clip, n_tot, n_app, fraction, steps, k, 
             n_app[i],
             contact[i],
             n_clip[i],
-            fraction,
+            rule,
             method,
             tilt,
             options,
@@ -546,15 +564,15 @@ KERNELS = (
     (
         assemble,
         types.Tuple((R2, R2, B1, N1, N1, R1, N1, N1))(
-            F2, F2, F2, F2, I1, I1, float64, boolean, float64, STEPS
+            F2, F2, F2, F2, I1, I1, float64, boolean, DEVIATION_RULE, STEPS
         ),
     ),
     (argmax_valid, N1(F2, I1)),
-    (contact_estimate, N1(F2, F2, I1, float64, int64)),
+    (contact_estimate, N1(F2, F2, I1, DEVIATION_RULE, int64)),
     (
         finish,
         types.Tuple((N1, R1, N1, N1))(
-            F2_OUT, F2_OUT, F2, I1, I1, I1, I1, float64, STEPS, float64, float64
+            F2_OUT, F2_OUT, F2, I1, I1, I1, I1, DEVIATION_RULE, STEPS, float64, float64
         ),
     ),
     (pad_nan, types.none(F2_OUT, F2_OUT, I1, int64)),

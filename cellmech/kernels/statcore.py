@@ -56,8 +56,9 @@ def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
 @njit(cache=True)
 def _end_force(row, n):
     """The force at the end of the first ``n`` points of ``row``: the last value, or the
-    median of the last three where that is larger and finite (the last point is a downward
-    spike)."""
+    median of the last three where that is larger (the last point is a downward spike; it
+    helps where at least two points are in contact). Rows holding NaN never reach a fit
+    (INVALID_INPUT)."""
     last = row[max(n - 1, 0)]
     if n < 3:
         return last

@@ -20,7 +20,7 @@ the undeflected cantilever = ``z - piezo_offset``):
   curves differ in length; the retract runs back up over the full z range. No adhesion.
 * **Artefacts** (added to the deflection signal): baseline offset, baseline tilt (per curve,
   around an optional virtual-deflection slope common to the map), white noise; bad curves
-  either never reach the surface (z range exhausted: no contact) or carry 3-6 spikes of
+  either never reach the surface (z range exhausted: no contact) or carry up to 6 spikes of
   0.5-2x the setpoint, up or down, anywhere in the approach but its last point (where the
   instrument stopped at the setpoint).
 """
