@@ -174,7 +174,7 @@ def preprocess(
         options.correct_tip_offset,
         options.split_at_turning_point,
     )
-    method = _method_code(options)
+    method, rule = _method_code(options), _deviation_rule(options)
     tilt = options.tilt_axis != "none"
     # one kernel does every step unless smoothing or a tilt versus time intervene
     fused = options.smooth_window == 1 and options.tilt_axis != "time"
@@ -187,7 +187,7 @@ def preprocess(
         n_ret,
         k,
         options.compute_tip_position and options.smooth_window == 1,
-        _deviation_rule(options),
+        rule,
         (method, tilt, flags) if fused else (0, False, (False, False, False)),
     )
     status = np.where(finite, CurveStatus.OK, CurveStatus.INVALID_INPUT).astype(np.int8)
@@ -207,7 +207,7 @@ def preprocess(
                 n_clip,
                 n_tot,
                 n_app,
-                _deviation_rule(options),
+                rule,
                 (method, tilt, flags),
                 k,
                 inv_k,

@@ -56,15 +56,13 @@ def end_rise_z(x, y, length, cp, contact_index, sd, min_base):
 @njit(cache=True)
 def _end_force(row, n):
     """The force at the end of the first ``n`` points of ``row``: the last value, or the
-    median of the last three where that is larger (the last point is a downward spike; it
-    helps where at least two points are in contact). Rows holding NaN never reach a fit
-    (INVALID_INPUT)."""
+    median of the last three where that is larger, which is then the lower of the two before
+    it (the last point is a downward spike; it helps where at least two points are in
+    contact). Rows holding NaN never reach a fit (INVALID_INPUT)."""
     last = row[max(n - 1, 0)]
     if n < 3:
         return last
-    a, b, c = row[n - 3], row[n - 2], last
-    middle = max(min(a, b), min(max(a, b), c))
-    return middle if middle > last else last
+    return max(last, min(row[n - 3], row[n - 2]))
 
 
 #: public kernels and their one signature
