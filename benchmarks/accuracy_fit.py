@@ -35,12 +35,15 @@ import itertools
 from cellmech.containers import CurveStatus
 from cellmech.pipeline import PRESETS
 from tests.fit_population import (
+    SPRING_CONSTANT_N_PER_M,
     curve_classes,
-    fit_synthetic_map,
+    fit_sample,
     paraboloid,
     pyramid,
+    synthetic_map,
     true_indentation,
 )
+from tests.oracle_fit import truth_started_fit
 
 #: option sets compared (besides the defaults)
 CANDIDATES = {
@@ -69,6 +72,11 @@ def main(argv=None) -> None:
         help="spherical tips of 2.5-10 µm radius (Hertz) or four-sided pyramids of 17.5-35° "
         "face angle (Bilodeau)",
     )
+    p.add_argument(
+        "--oracle",
+        action="store_true",
+        help="also fit every cell curve with the truth-started joint fit of tests/oracle_fit.py",
+    )
     args = p.parse_args(argv)
     preset = CANDIDATES[args.preset] if args.preset else {}
     rows = []
@@ -82,10 +90,16 @@ def main(argv=None) -> None:
                 if args.tip == "paraboloid"
                 else pyramid((17.5, 25.0, 35.0)[size])
             )
-            truth, res = fit_synthetic_map(
-                seed, noise, tip, setpoint, preset, approach_points=args.approach_points
-            )
-            rows.append((noise, truth, res, true_indentation(truth, tip, setpoint)))
+            sample = synthetic_map(seed, noise, tip, setpoint, approach_points=args.approach_points)
+            truth, res = sample.curves, fit_sample(sample, tip, preset)
+            depth = true_indentation(truth, tip, setpoint)
+            oracle = None
+            if args.oracle:
+                cell = curve_classes(truth, depth)["cell"]
+                block = sample.force_map.curves()
+                k = SPRING_CONSTANT_N_PER_M
+                oracle = truth_started_fit(block, truth, tip, k, noise, cell)
+            rows.append((noise, truth, res, depth, oracle))
     report(rows)
 
 
@@ -103,11 +117,19 @@ def _summary(rel: np.ndarray, limit: np.ndarray, labelled: bool = True) -> str:
     return ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=True))
 
 
+def _shares(rel: np.ndarray) -> str:
+    """Curves, median bias and share within 5 % of relative errors ``rel``."""
+    return (
+        f"curves {rel.size}, median bias {np.median(rel) * 100:+.2f} %, "
+        f"within 5 % {np.mean(np.abs(rel) <= 0.05) * 100:.1f} %"
+    )
+
+
 def report(rows) -> None:
     e_true, e_fit, e_se, ok, noise_col, h_err, spiky = [], [], [], [], [], [], []
-    dish_h_err = []
+    dish_h_err, e_oracle, h_oracle = [], [], []
     counts: dict[str, dict[str, int]] = {}
-    for noise, truth, res, depth in rows:
+    for noise, truth, res, depth, oracle in rows:
         cls = curve_classes(truth, depth)
         labels = res.status_labels
         for name, mask in cls.items():
@@ -117,6 +139,9 @@ def report(rows) -> None:
         cell = cls["cell"]
         e_true.append(truth["youngs_modulus_pa"].to_numpy()[cell])
         e_fit.append(res.youngs_modulus_pa[cell])
+        oracle = np.full((2, cell.size), np.nan) if oracle is None else oracle
+        e_oracle.append(oracle[0, cell])
+        h_oracle.append(oracle[1, cell] - truth["contact_piezo_height_m"].to_numpy()[cell])
         e_se.append(res.youngs_modulus_se_pa[cell])
         ok.append(res.status[cell] == CurveStatus.OK)
         noise_col.append(np.full(cell.sum(), noise))
@@ -144,6 +169,17 @@ def report(rows) -> None:
     print(f"all ok cell curves: {_summary(rel[okk], limit[okk])}")
     m = okk & resolvable
     print(f"ok cell curves with se <= 2.5 %: {_summary(rel[m], limit[m])}")
+    rel_oracle = np.concatenate(e_oracle) / et - 1
+    if np.isfinite(rel_oracle).any():
+        for noise in np.unique(nz):
+            m = (nz == noise) & okk
+            print(f"noise {noise * 1e12:.0f} pN, truth-started joint fit: {_shares(rel_oracle[m])}")
+        print(f"all ok cell curves, truth-started joint fit: {_shares(rel_oracle[okk])}")
+        h_abs = np.abs(np.concatenate(h_oracle)[okk]) * 1e9
+        print(
+            f"zero-force height on cells, truth-started joint fit: median |error| "
+            f"{np.median(h_abs):.2f} nm"
+        )
     print(f"zero-force height on cells: median |error| {np.nanmedian(np.abs(he)) * 1e9:.2f} nm")
     dh = np.abs(np.concatenate(dish_h_err)) * 1e9
     print(

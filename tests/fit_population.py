@@ -51,24 +51,13 @@ def pyramid(half_angle_deg: float) -> Tip:
     return Tip("bilodeau_pyramidal", {"half_angle_deg": half_angle_deg}, 70e9)
 
 
-def fit_synthetic_map(
-    seed: int,
-    noise_n: float,
-    tip: Tip,
-    setpoint_n: float,
-    preset: dict | None = None,
-    **sample_options,
-):
+def synthetic_map(seed: int, noise_n: float, tip: Tip, setpoint_n: float, **sample_options):
     """Generate one map (by default 32 x 32 over 80 µm, 4 cells, 1000-point approaches, 3 %
-    bad curves) and fit it.
+    bad curves): the :class:`~cellmech.synthetic.Sample` with its truth.
 
-    ``noise_n`` is the force noise (N), ``tip`` the model and geometry that generate and fit
-    the curves, ``preset`` a ``{section: {key: value}}`` of preprocess
-    and fit options over the defaults, ``sample_options`` override the
-    :class:`~cellmech.synthetic.SampleOptions` above. Returns ``(truth, result)``: the
-    per-curve truth table and the :class:`~cellmech.containers.FitResult`.
+    ``noise_n`` is the force noise (N), ``tip`` the model and geometry that generate the
+    curves, ``sample_options`` override the :class:`~cellmech.synthetic.SampleOptions` above.
     """
-    preset = preset or {}
     k = SPRING_CONSTANT_N_PER_M
     defaults = {
         "grid_shape": (32, 32),
@@ -90,12 +79,32 @@ def fit_synthetic_map(
         marker=False,
         **(defaults | sample_options),
     )
-    sample = generate_sample(opts)
+    return generate_sample(opts)
+
+
+def fit_sample(sample, tip: Tip, preset: dict | None = None):
+    """Fit every curve of ``sample``'s map with ``tip``'s model and the ``{section: {key:
+    value}}`` of preprocess and fit options ``preset`` over the defaults; a
+    :class:`~cellmech.containers.FitResult`."""
+    preset = preset or {}
     fm = sample.force_map
     pre = PreprocessOptions(**preset.get("preprocess", {}))
     fit = FitOptions(model=tip.model, geometry=tip.geometry, **preset.get("fit", {}))
-    curves = preprocess(fm.curves(), fm.spring_constant_n_per_m, pre)
-    return sample.curves, fit_curves(curves, fit)
+    return fit_curves(preprocess(fm.curves(), fm.spring_constant_n_per_m, pre), fit)
+
+
+def fit_synthetic_map(
+    seed: int,
+    noise_n: float,
+    tip: Tip,
+    setpoint_n: float,
+    preset: dict | None = None,
+    **sample_options,
+):
+    """:func:`synthetic_map` fitted by :func:`fit_sample`: ``(truth, result)``, the per-curve
+    truth table and the :class:`~cellmech.containers.FitResult`."""
+    sample = synthetic_map(seed, noise_n, tip, setpoint_n, **sample_options)
+    return sample.curves, fit_sample(sample, tip, preset)
 
 
 def true_indentation(truth, tip: Tip, setpoint_n: float) -> np.ndarray:
