@@ -161,7 +161,7 @@ def report(rows) -> None:
     print("| stiffness decile (kPa) | curves | median bias | within 5 % | noise limit |")
     print("| --- | --- | --- | --- | --- |")
     for lo, hi in itertools.pairwise(edges):
-        m = (et >= lo) & (et <= hi) & okk
+        m = (et >= lo) & ((et < hi) | (hi == edges[-1])) & okk  # half-open, the last closed
         print(f"| {lo / 1e3:.2f}-{hi / 1e3:.2f} | {_summary(rel[m], limit[m], labelled=False)} |")
     for noise in np.unique(nz):
         m = (nz == noise) & okk
@@ -177,10 +177,11 @@ def report(rows) -> None:
         print(f"all ok cell curves, truth-started joint fit: {_shares(rel_oracle[okk])}")
         h_abs = np.abs(np.concatenate(h_oracle)[okk]) * 1e9
         print(
-            f"zero-force height on cells, truth-started joint fit: median |error| "
+            f"zero-force height on ok cell curves, truth-started joint fit: median |error| "
             f"{np.median(h_abs):.2f} nm"
         )
-    print(f"zero-force height on cells: median |error| {np.nanmedian(np.abs(he)) * 1e9:.2f} nm")
+    h_cells = np.median(np.abs(he[okk])) * 1e9
+    print(f"zero-force height on ok cell curves: median |error| {h_cells:.2f} nm")
     dh = np.abs(np.concatenate(dish_h_err)) * 1e9
     print(
         f"zero-force height on rigid dish curves: median |error| {np.median(dh):.2f} nm, "

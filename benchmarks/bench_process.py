@@ -123,16 +123,17 @@ def nanite_in_full(path: str) -> None:
 
 
 def read_floor(path: str) -> None:
-    """What any fitter of ``path`` must do before it fits (run in the timed subprocess): start
-    Python with NumPy, inflate every header and the force and height channel of every
-    segment (the measured height where recorded, libdeflate through cellmech's archive
-    reader, nothing decoded or parsed), and record the file's SHA-256 for provenance."""
+    """What cellmech's ``fit`` process does before it decodes anything (run in the timed
+    subprocess): start Python with NumPy, inflate every header and, in the approach and
+    retract folders (segments 0 and 1, as the benchmark maps are written), the force and the
+    height channel a fit reads (the measured height where recorded; libdeflate through
+    cellmech's archive reader, nothing decoded or parsed), and record the file's SHA-256 for
+    provenance (a fitter without provenance would skip the hash)."""
     from cellmech.io.jpk.archive import Archive
-    from cellmech.io.jpk.properties import CHANNEL_CANDIDATES
+    from cellmech.io.jpk.properties import CHANNEL_CANDIDATES, find_channel
     from cellmech.outputs.files import file_sha256
 
     archive = Archive(Path(path))
-    heights = [f"{c}.dat" for c in CHANNEL_CANDIDATES["measured_height"][0]] + ["height.dat"]
     by_dir: dict[str, list[str]] = {}
     for name in archive.entries:
         folder, _, leaf = name.rpartition("/")
@@ -140,8 +141,14 @@ def read_floor(path: str) -> None:
     total = 0
     for folder, leaves in by_dir.items():
         wanted = [leaf for leaf in leaves if leaf.endswith(".properties")]
-        if folder.endswith("/channels"):
-            wanted += ["vDeflection.dat", next(h for h in heights if h in leaves)]
+        if folder.endswith(("segments/0/channels", "segments/1/channels")):
+            channels = [
+                find_channel(leaves, CHANNEL_CANDIDATES[q][0])
+                for q in ("force", "measured_height", "height")
+            ]
+            if channels[0] is None or channels[1:] == [None, None]:
+                raise SystemExit(f"{path}: {folder} has no force or height channel")
+            wanted += [f"{channels[0]}.dat", f"{channels[1] or channels[2]}.dat"]
         total += sum(len(archive.read(f"{folder}/{leaf}" if folder else leaf)) for leaf in wanted)
     print(json.dumps({"inflated_bytes": total, "sha256": file_sha256(path)}))
 

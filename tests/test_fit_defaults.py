@@ -89,17 +89,19 @@ def test_nanite_weighting_is_biased_low_on_the_same_curves(defaults):
 )
 def test_the_defaults_reach_a_truth_started_joint_fit(seed, noise, tip, setpoint):
     """Against an independent reference: SciPy's Levenberg-Marquardt fit of the generator's
-    forward model (offset, tilt, contact height and E jointly) started at the truth
-    (tests/oracle_fit.py). On every ok cell curve cellmech's E lies within a small part of its
-    standard error of that fit's (median |difference| / SE measured 0.07 and 0.12; allowed
-    0.25), so it reaches the same share within 5 % (measured 93.1 % vs 93.5 % and 96.0 % vs
-    96.0 %; allowed 3 points below) and the same zero-force height error (measured 2.11 vs
-    2.04 nm and 5.33 vs 4.85 nm; allowed 15 % + 0.2 nm above)."""
+    contact model (offset, tilt, contact height and E jointly) started at the truth
+    (tests/oracle_fit.py). At least 98 % of the cell curves are ok, and on those cellmech's E
+    lies within a small part of its standard error of that fit's (median |difference| / SE
+    measured 0.07 and 0.12; allowed 0.25), so it reaches the same share within 5 % (measured
+    93.1 % vs 93.5 % and 96.0 % vs 96.0 %; allowed 3 points below) and the same median
+    zero-force height error (measured 2.11 vs 2.04 nm and 5.33 vs 4.85 nm; allowed 15 % +
+    0.2 nm above)."""
     sample = synthetic_map(seed, noise, tip, setpoint, grid_shape=(24, 24))
     truth, res = sample.curves, fit_sample(sample, tip)
     cell = curve_classes(truth, true_indentation(truth, tip, setpoint))["cell"]
-    cell &= res.status == CurveStatus.OK
     assert cell.sum() > 150
+    assert np.mean(res.status[cell] == CurveStatus.OK) >= 0.98
+    cell &= res.status == CurveStatus.OK
     ref_e, ref_h = truth_started_fit(
         sample.force_map.curves(), truth, tip, SPRING_CONSTANT_N_PER_M, noise, cell
     )[:, cell]
