@@ -14,7 +14,6 @@ import importlib
 import warnings
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
@@ -106,6 +105,10 @@ BUILTIN_READERS: tuple[ReaderSpec, ...] = (
 
 @cache
 def _plugin_readers() -> tuple[ReaderSpec, ...]:
+    """Readers registered by installed packages under :data:`ENTRY_POINT_GROUP` (scanning the
+    installed distributions costs ~30 ms, so it waits until a built-in reader cannot serve)."""
+    from importlib.metadata import entry_points
+
     found = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
@@ -154,13 +157,24 @@ def check_input_file(path: str | Path) -> Path:
 def find_reader(path: Path, kind: str, name: str | None = None) -> ReaderSpec:
     """Pick the reader for ``path``: ``name`` if given, else the first whose ``can_read`` agrees.
 
-    Readers whose suffix matches are asked first, then the rest.
+    Readers whose suffix matches are asked first (built-in before plugins), then the rest;
+    installed plugins are looked up only when no built-in reader serves.
 
     Raises
     ------
     UnsupportedFormatError
         If no reader of ``kind`` recognises the file.
+    ConfigError
+        If no reader of ``kind`` is called ``name``.
     """
+    builtin = tuple(r for r in BUILTIN_READERS if r.kind == kind)
+    named = [r for r in builtin if r.name == name]
+    if named:
+        return named[0]
+    if name is None:
+        spec = _first_readable([r for r in builtin if r.matches_suffix(path)], path)
+        if spec is not None:
+            return spec
     candidates = readers(kind)
     if name is not None:
         chosen = [r for r in candidates if r.name == name]
@@ -169,9 +183,13 @@ def find_reader(path: Path, kind: str, name: str | None = None) -> ReaderSpec:
             raise ConfigError(f"unknown {kind} reader {name!r}; valid readers: {valid}")
         return chosen[0]
     ordered = sorted(candidates, key=lambda r: not r.matches_suffix(path))
-    tried = []
-    for spec in ordered:
-        tried.append(spec.name)
-        if spec.load().can_read(path):
-            return spec
-    raise UnsupportedFormatError(path, tried, [s for r in candidates for s in r.suffixes])
+    spec = _first_readable(ordered, path)
+    if spec is None:
+        tried = [r.name for r in ordered]
+        raise UnsupportedFormatError(path, tried, [s for r in candidates for s in r.suffixes])
+    return spec
+
+
+def _first_readable(specs: list[ReaderSpec], path: Path) -> ReaderSpec | None:
+    """The first of ``specs`` whose reader says it can read ``path``, or None."""
+    return next((spec for spec in specs if spec.load().can_read(path)), None)

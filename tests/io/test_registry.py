@@ -3,7 +3,9 @@ plugins that fail to load."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import afmformats.formats
 import pytest
@@ -26,7 +28,7 @@ def test_unknown_reader_name_is_a_config_error_listing_the_valid_ones(tmp_path):
 
 def test_a_broken_plugin_entry_point_is_skipped_with_a_warning(monkeypatch):
     broken = EntryPoint("broken", "cellmech_no_such_module:READER", registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [broken])
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [broken])
     registry._plugin_readers.cache_clear()
     try:
         with pytest.warns(RuntimeWarning, match="broken.*failed to load"):
@@ -36,9 +38,28 @@ def test_a_broken_plugin_entry_point_is_skipped_with_a_warning(monkeypatch):
         registry._plugin_readers.cache_clear()
 
 
-def test_identify_tells_afm_from_fluorescence():
-    from pathlib import Path
+def test_a_file_a_built_in_reader_reads_never_scans_the_installed_plugins(monkeypatch):
+    """Scanning every installed distribution's entry points costs ~30 ms of each run."""
 
+    def scan(group):
+        raise AssertionError(f"entry points of {group} scanned")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", scan)
+    registry._plugin_readers.cache_clear()
+    sample = Path(__file__).resolve().parents[2] / "sample_data"
+    try:
+        assert registry.find_reader(sample / "sample.jpk-force-map", "afm").name == "jpk"
+        assert registry.find_reader(sample / "sample.ome.tif", "fluorescence").name == "tiff"
+        assert registry.find_reader(sample / "sample.jpk-force-map", "afm", "afmformats").name == (
+            "afmformats"
+        )
+        with pytest.raises(AssertionError, match="scanned"):
+            registry.readers()
+    finally:
+        registry._plugin_readers.cache_clear()
+
+
+def test_identify_tells_afm_from_fluorescence():
     sample = Path(__file__).resolve().parents[2] / "sample_data"
     assert identify(sample / "sample.jpk-force-map") == "afm"
     assert identify(sample / "sample.ome.tif") == "fluorescence"
