@@ -109,26 +109,19 @@ def main(argv=None) -> None:
     report(rows)
 
 
-def _summary(rel: np.ndarray, limit: np.ndarray, labelled: bool = True) -> str:
-    """Curves, median bias, share within 5 % and its noise limit (labelled or as table cells)."""
+def _summary(rel: np.ndarray, limit: np.ndarray | None = None, labelled: bool = True) -> str:
+    """Curves, median bias, share within 5 % and (where ``limit`` is given) its noise limit,
+    labelled or as table cells; curves without an estimate (NaN) count as outside 5 %."""
+    names = ("curves", "median bias", "within 5 %", "noise limit")
     values = (
         f"{rel.size}",
-        f"{np.median(rel) * 100:+.2f} %",
+        f"{np.nanmedian(rel) * 100:+.2f} %",
         f"{np.mean(np.abs(rel) <= 0.05) * 100:.1f} %",
-        f"{np.mean(limit) * 100:.1f} %",
+        *([] if limit is None else [f"{np.mean(limit) * 100:.1f} %"]),
     )
     if not labelled:
         return " | ".join(values)
-    names = ("curves", "median bias", "within 5 %", "noise limit")
-    return ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=True))
-
-
-def _shares(rel: np.ndarray) -> str:
-    """Curves, median bias and share within 5 % of relative errors ``rel``."""
-    return (
-        f"curves {rel.size}, median bias {np.nanmedian(rel) * 100:+.2f} %, "
-        f"within 5 % {np.mean(np.abs(rel) <= 0.05) * 100:.1f} %"
-    )
+    return ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=False))
 
 
 def report(rows) -> None:
@@ -147,9 +140,9 @@ def report(rows) -> None:
         cell = cls["cell"]
         e_true.append(truth["youngs_modulus_pa"].to_numpy()[cell])
         e_fit.append(res.youngs_modulus_pa[cell])
+        height = truth["contact_piezo_height_m"].to_numpy()[cell]
         for name, fitted in oracle.items():
             e_oracle.setdefault(name, []).append(fitted[0, cell])
-            height = truth["contact_piezo_height_m"].to_numpy()[cell]
             h_oracle.setdefault(name, []).append(fitted[1, cell] - height)
         e_se.append(res.youngs_modulus_se_pa[cell])
         ok.append(res.status[cell] == CurveStatus.OK)
@@ -182,8 +175,8 @@ def report(rows) -> None:
         rel_oracle = np.concatenate(e_oracle[name]) / et - 1
         for noise in np.unique(nz):
             m = (nz == noise) & okk
-            print(f"noise {noise * 1e12:.0f} pN, {name}: {_shares(rel_oracle[m])}")
-        print(f"all ok cell curves, {name}: {_shares(rel_oracle[okk])}")
+            print(f"noise {noise * 1e12:.0f} pN, {name}: {_summary(rel_oracle[m])}")
+        print(f"all ok cell curves, {name}: {_summary(rel_oracle[okk])}")
         h_abs = np.nanmedian(np.abs(np.concatenate(h_oracle[name])[okk])) * 1e9
         print(f"zero-force height on ok cell curves, {name}: median |error| {h_abs:.2f} nm")
     h_cells = np.median(np.abs(he[okk])) * 1e9

@@ -168,20 +168,18 @@ def find_reader(path: Path, kind: str, name: str | None = None) -> ReaderSpec:
         If no reader of ``kind`` is called ``name``.
     """
     builtin = tuple(r for r in BUILTIN_READERS if r.kind == kind)
-    named = [r for r in builtin if r.name == name]
-    if named:
-        return named[0]
-    if name is None:
-        spec = _first_readable([r for r in builtin if r.matches_suffix(path)], path)
-        if spec is not None:
-            return spec
+    if name is not None:  # the plugins are looked up only for a name no built-in has
+        chosen = [r for r in builtin if r.name == name] or [
+            r for r in readers(kind) if r.name == name
+        ]
+        if chosen:
+            return chosen[0]
+        valid = ", ".join(r.name for r in readers(kind))
+        raise ConfigError(f"unknown {kind} reader {name!r}; valid readers: {valid}")
+    spec = _first_readable([r for r in builtin if r.matches_suffix(path)], path)
+    if spec is not None:  # built-ins lead the full order below
+        return spec
     candidates = readers(kind)
-    if name is not None:
-        chosen = [r for r in candidates if r.name == name]
-        if not chosen:
-            valid = ", ".join(r.name for r in candidates)
-            raise ConfigError(f"unknown {kind} reader {name!r}; valid readers: {valid}")
-        return chosen[0]
     ordered = sorted(candidates, key=lambda r: not r.matches_suffix(path))
     spec = _first_readable(ordered, path)
     if spec is None:
